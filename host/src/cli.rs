@@ -1,0 +1,94 @@
+//! The command line: what each `berth` subcommand takes. Parsing only; `main` acts on it.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Berth: an MCP server whose tools and resources come from sandboxed WebAssembly plugins.
+#[derive(Debug, Parser)]
+#[command(name = "berth", version, about, long_about = None)]
+pub struct Cli {
+    /// Log filter for stderr (e.g. `info`, `berth=debug`); overrides BERTH_LOG.
+    #[arg(long, global = true, value_name = "FILTER")]
+    pub log_level: Option<String>,
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve MCP over stdio with every plugin in a folder.
+    Serve {
+        /// Folder of plugin components (`*.wasm`).
+        #[arg(long, value_name = "DIR", env = "BERTH_PLUGINS")]
+        plugins: PathBuf,
+        /// TOML config file layered over the embedded defaults.
+        #[arg(long, value_name = "FILE", env = "BERTH_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Print a plugin's manifest: tools with schemas, resources, contract version.
+    Inspect {
+        /// The plugin component.
+        file: PathBuf,
+        /// Print JSON instead of a summary.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run one tool of a plugin without a client and print the MCP result.
+    Call {
+        /// The plugin component.
+        file: PathBuf,
+        /// Tool name, with or without the `<plugin>_` prefix.
+        tool: String,
+        /// Arguments as a JSON object.
+        #[arg(long, default_value = "{}")]
+        args: String,
+        /// A config value for the plugin (repeatable).
+        #[arg(long = "config-value", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+        config_values: Vec<(String, String)>,
+    },
+    /// Print the embedded default configuration.
+    DefaultConfig,
+}
+
+fn parse_key_value(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .ok_or_else(|| format!("expected KEY=VALUE, got `{text}`"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn serve_takes_the_documented_form() {
+        let cli = Cli::try_parse_from(["berth", "serve", "--plugins", "p", "--config", "c.toml"])
+            .unwrap();
+        assert!(matches!(cli.command, Command::Serve { .. }));
+        assert!(
+            Cli::try_parse_from(["berth", "call", "x.wasm", "t", "--config-value", "novalue"])
+                .is_err()
+        );
+    }
+}

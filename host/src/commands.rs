@@ -1,0 +1,221 @@
+//! The one-shot commands for plugin authors: `berth inspect` prints what a plugin offers,
+//! `berth call` runs one tool without a client. Both use the same loader and rules as
+//! the server, so a plugin that passes here loads there.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::manifest::{CallContext, qualified_tool_name};
+use crate::plugins::{self, PluginError};
+use crate::protocol::convert;
+use crate::runtime::{PluginSettings, Runtime};
+
+/// Why a one-shot command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// The plugin could not be loaded or its manifest is invalid.
+    #[error(transparent)]
+    Plugin(#[from] PluginError),
+    /// The engine could not start.
+    #[error(transparent)]
+    Runtime(#[from] crate::runtime::LoadError),
+    /// `--args` is not a JSON object.
+    #[error("--args must be a JSON object, e.g. '{{\"text\":\"hi\"}}': {0}")]
+    Arguments(String),
+    /// The plugin has no such tool.
+    #[error("plugin `{plugin}` has no tool `{tool}`; it has: {available}")]
+    UnknownTool {
+        /// The plugin.
+        plugin: String,
+        /// The requested tool.
+        tool: String,
+        /// Its tools, comma-separated.
+        available: String,
+    },
+    /// The config was refused.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+}
+
+/// `berth inspect`: the plugin's manifest as pretty JSON (`json`) or as a readable
+/// summary with every schema.
+pub async fn inspect(file: &Path, json: bool) -> Result<String, CommandError> {
+    let runtime = Runtime::new(Default::default())?;
+    let plugin = plugins::load_one(&runtime, file, &Config::default()).await?;
+    let m = plugin.manifest();
+    let tools: Vec<serde_json::Value> = m
+        .tools
+        .iter()
+        .map(|t| {
+            serde_json::json!({
+                "name": qualified_tool_name(&m.name, &t.name),
+                "title": t.title,
+                "description": t.description,
+                "inputSchema": serde_json::from_str::<serde_json::Value>(&t.input_schema).unwrap_or_default(),
+                "outputSchema": t.output_schema.as_deref().and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok()),
+                "annotations": {
+                    "readOnlyHint": t.annotations.read_only,
+                    "destructiveHint": t.annotations.destructive,
+                    "idempotentHint": t.annotations.idempotent,
+                    "openWorldHint": t.annotations.open_world,
+                },
+            })
+        })
+        .collect();
+    let value = serde_json::json!({
+        "name": m.name,
+        "version": m.version,
+        "description": m.description,
+        "contract": format!("berth:plugin@{}", plugin.contract_version()),
+        "tools": tools,
+        "resources": m.resources.iter().map(|r| serde_json::json!({
+            "uri": r.uri, "name": r.name, "title": r.title, "description": r.description,
+            "mimeType": r.mime_type, "size": r.size,
+        })).collect::<Vec<_>>(),
+        "resourceTemplates": m.resource_templates.iter().map(|t| serde_json::json!({
+            "uriTemplate": t.uri_template, "name": t.name, "title": t.title,
+            "description": t.description, "mimeType": t.mime_type,
+        })).collect::<Vec<_>>(),
+    });
+    if json {
+        return Ok(serde_json::to_string_pretty(&value).unwrap_or_default());
+    }
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} {}  (contract berth:plugin@{})",
+        m.name,
+        m.version,
+        plugin.contract_version()
+    );
+    if let Some(d) = &m.description {
+        let _ = writeln!(out, "{d}");
+    }
+    let _ = writeln!(out, "\ntools ({}):", m.tools.len());
+    for (t, v) in m.tools.iter().zip(&tools) {
+        let _ = writeln!(
+            out,
+            "  {}  {}",
+            qualified_tool_name(&m.name, &t.name),
+            t.title.as_deref().unwrap_or("")
+        );
+        for line in t.description.lines() {
+            let _ = writeln!(out, "      {line}");
+        }
+        let schema = serde_json::to_string(&v["inputSchema"]).unwrap_or_default();
+        let _ = writeln!(out, "      input:  {schema}");
+        if !v["outputSchema"].is_null() {
+            let _ = writeln!(
+                out,
+                "      output: {}",
+                serde_json::to_string(&v["outputSchema"]).unwrap_or_default()
+            );
+        }
+    }
+    let resources = m
+        .resources
+        .iter()
+        .map(|r| (&r.uri, &r.mime_type, &r.description));
+    list_section(&mut out, "resources", m.resources.len(), resources);
+    let templates = m
+        .resource_templates
+        .iter()
+        .map(|t| (&t.uri_template, &t.mime_type, &t.description));
+    list_section(
+        &mut out,
+        "resource templates",
+        m.resource_templates.len(),
+        templates,
+    );
+    Ok(out)
+}
+
+/// Appends a titled list of `address  mime  description` lines to `out`.
+fn list_section<'a>(
+    out: &mut String,
+    title: &str,
+    count: usize,
+    items: impl Iterator<Item = (&'a String, &'a Option<String>, &'a Option<String>)>,
+) {
+    let _ = writeln!(out, "\n{title} ({count}):");
+    for (address, mime, description) in items {
+        let mime = mime.as_deref().unwrap_or("-");
+        let description = description.as_deref().unwrap_or("");
+        let _ = writeln!(out, "  {address}  {mime}  {description}");
+    }
+}
+
+/// `berth call`: runs `tool` (plugin-local or qualified name) with `args` and returns
+/// the MCP `CallToolResult` as pretty JSON, plus whether it is an error result.
+pub async fn call(
+    file: &Path,
+    tool: &str,
+    args: &str,
+    config_values: BTreeMap<String, String>,
+) -> Result<(String, bool), CommandError> {
+    let arguments: serde_json::Value =
+        serde_json::from_str(args).map_err(|e| CommandError::Arguments(e.to_string()))?;
+    if !arguments.is_object() {
+        return Err(CommandError::Arguments(format!("got {arguments}")));
+    }
+    let runtime = Runtime::new(Default::default())?;
+    let plugin = plugins::load_one(&runtime, file, &Config::default()).await?;
+    let plugin = plugin.with_settings(PluginSettings {
+        config: config_values,
+    });
+    let m = plugin.manifest().clone();
+    let prefix = format!("{}_", m.name);
+    let local = tool
+        .strip_prefix(&prefix)
+        .filter(|t| m.tools.iter().any(|x| x.name == *t))
+        .unwrap_or(tool);
+    let Some(spec) = m.tools.iter().find(|t| t.name == local) else {
+        return Err(CommandError::UnknownTool {
+            plugin: m.name.clone(),
+            tool: tool.to_string(),
+            available: m
+                .tools
+                .iter()
+                .map(|t| t.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    };
+    let (registry, _) = crate::registry::Registry::build(
+        1,
+        vec![crate::registry::PluginEntry {
+            plugin: plugin.clone(),
+            path: file.to_path_buf(),
+        }],
+    );
+    let qualified = qualified_tool_name(&m.name, &spec.name);
+    let result = match registry.tool(&qualified) {
+        Some(entry) => match crate::protocol::validate_arguments(&entry.validator, &arguments) {
+            Err(problems) => {
+                convert::error_result(format!("invalid arguments for {qualified}: {problems}"))
+            }
+            Ok(()) => match plugin
+                .call_tool(
+                    &spec.name,
+                    &arguments.to_string(),
+                    &CallContext::default(),
+                    &CancellationToken::new(),
+                )
+                .await
+            {
+                Ok(output) => convert::tool_output(&m.name, output),
+                Err(error) => convert::call_error(&qualified, error),
+            },
+        },
+        None => convert::error_result(format!("tool {qualified} could not be registered")),
+    };
+    let is_error = result.is_error == Some(true);
+    Ok((
+        serde_json::to_string_pretty(&result).unwrap_or_default(),
+        is_error,
+    ))
+}

@@ -1,0 +1,29 @@
+//! Berth: an MCP server whose tools and resources come from sandboxed WebAssembly
+//! component plugins.
+//!
+//! # Layout
+//! - [`app`]: wiring only; builds the parts and runs a transport until shutdown.
+//! - [`cli`]: the command line's shape.
+//! - [`commands`]: `berth inspect` and `berth call`, the plugin author's one-shot tools.
+//! - [`config`]: typed, validated configuration (embedded defaults + a TOML file).
+//! - [`manifest`]: what a plugin offers and the results of its calls, in Berth's terms.
+//! - [`plugins`]: finds plugin files and loads them into registry entries.
+//! - [`protocol`]: the only place rmcp's types appear; answers MCP requests.
+//! - [`registry`]: the immutable, indexed snapshot of what is served.
+//! - [`runtime`]: the only place wasmtime appears; compiles, links and calls plugins.
+//! - [`shutdown`]: the shutdown signal and the tasks it waits for.
+//! - [`state`]: the current snapshot, swapped atomically.
+//! - [`transport`]: stdio (and later HTTP) carrying MCP to clients.
+
+pub mod app;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod manifest;
+pub mod plugins;
+pub mod protocol;
+pub mod registry;
+pub mod runtime;
+pub mod shutdown;
+pub mod state;
+pub mod transport;

@@ -1,0 +1,81 @@
+//! The `berth` binary: parse the command line, send logs to stderr (stdout is the MCP
+//! channel under stdio), and hand over to the library.
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use berth::cli::{Cli, Command, LogFormat};
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+fn init_logging(cli: &Cli) {
+    let filter = match &cli.log_level {
+        Some(level) => EnvFilter::new(level),
+        None => EnvFilter::try_from_env("BERTH_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false);
+    match cli.log_format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli);
+    match execute(cli.command).await {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn execute(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Serve { plugins, config } => {
+            let shutdown = berth::shutdown::Shutdown::new();
+            shutdown.on_signals();
+            let options = berth::app::ServeOptions {
+                plugins_dir: plugins,
+                config_file: config,
+            };
+            berth::app::run(options, shutdown)
+                .await
+                .context("berth serve failed")?;
+            // Tokio's stdin read blocks a thread that cannot be interrupted; exiting here
+            // avoids waiting on it once the session is over and stdout is flushed.
+            std::process::exit(0);
+        }
+        Command::Inspect { file, json } => {
+            let text = berth::commands::inspect(&file, json).await?;
+            println!("{text}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Call {
+            file,
+            tool,
+            args,
+            config_values,
+        } => {
+            let (text, is_error) =
+                berth::commands::call(&file, &tool, &args, config_values.into_iter().collect())
+                    .await?;
+            println!("{text}");
+            Ok(if is_error {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Command::DefaultConfig => {
+            print!("{}", berth::config::DEFAULT_CONFIG);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

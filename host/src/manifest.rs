@@ -1,0 +1,446 @@
+//! What a plugin offers, in Berth's own terms: the manifest a plugin returns from
+//! `describe`, the results and errors of its calls, and the rules a manifest must obey.
+//!
+//! These types are the vocabulary shared by the runtime (which fills them from the WIT
+//! bindings) and the protocol layer (which turns them into MCP messages); neither
+//! wasmtime nor rmcp types appear here, so each side can be upgraded alone.
+
+use std::collections::HashSet;
+
+/// Longest plugin name; keeps `plugin_tool` within the 64 characters clients accept.
+pub const MAX_PLUGIN_NAME_LEN: usize = 32;
+/// Longest tool name as clients see it (the rule common LLM APIs enforce).
+pub const MAX_TOOL_NAME_LEN: usize = 64;
+
+/// Everything one plugin offers, as returned by its `describe` export.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Manifest {
+    /// Plugin name; prefixes its tool names.
+    pub name: String,
+    /// Plugin version as the plugin states it (validated as semver).
+    pub version: String,
+    /// What the plugin is for.
+    pub description: Option<String>,
+    /// Tools in listing order.
+    pub tools: Vec<ToolSpec>,
+    /// Static resources.
+    pub resources: Vec<ResourceSpec>,
+    /// Resource templates (RFC 6570).
+    pub resource_templates: Vec<ResourceTemplateSpec>,
+}
+
+/// One tool as the plugin declares it (its name is not yet namespaced).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolSpec {
+    /// Name within the plugin.
+    pub name: String,
+    /// Display name.
+    pub title: Option<String>,
+    /// Description for the model.
+    pub description: String,
+    /// JSON Schema of the arguments, as JSON text.
+    pub input_schema: String,
+    /// JSON Schema of the structured result, as JSON text.
+    pub output_schema: Option<String>,
+    /// Behaviour hints.
+    pub annotations: ToolAnnotations,
+}
+
+/// Behaviour hints of a tool (MCP tool annotations).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ToolAnnotations {
+    /// Does not modify its environment.
+    pub read_only: Option<bool>,
+    /// May perform destructive updates.
+    pub destructive: Option<bool>,
+    /// Repeated calls with the same arguments have no further effect.
+    pub idempotent: Option<bool>,
+    /// Interacts with external entities.
+    pub open_world: Option<bool>,
+}
+
+/// A static resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceSpec {
+    /// Absolute URI.
+    pub uri: String,
+    /// Short name.
+    pub name: String,
+    /// Display name.
+    pub title: Option<String>,
+    /// What it holds.
+    pub description: Option<String>,
+    /// MIME type.
+    pub mime_type: Option<String>,
+    /// Size in bytes.
+    pub size: Option<u64>,
+}
+
+/// A resource template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceTemplateSpec {
+    /// RFC 6570 URI template.
+    pub uri_template: String,
+    /// Short name.
+    pub name: String,
+    /// Display name.
+    pub title: Option<String>,
+    /// What the resources hold.
+    pub description: Option<String>,
+    /// MIME type.
+    pub mime_type: Option<String>,
+}
+
+/// Facts about the request a call serves, passed to the plugin.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CallContext {
+    /// JSON-RPC request id as text.
+    pub request_id: Option<String>,
+    /// Client name from `initialize`.
+    pub client_name: Option<String>,
+    /// Client version from `initialize`.
+    pub client_version: Option<String>,
+}
+
+/// Binary data with its MIME type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Media {
+    /// Raw bytes.
+    pub data: Vec<u8>,
+    /// MIME type.
+    pub mime_type: String,
+}
+
+/// Text or bytes of a resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResourceBody {
+    /// UTF-8 text.
+    Text(String),
+    /// Raw bytes.
+    Blob(Vec<u8>),
+}
+
+/// Contents of one resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceContents {
+    /// URI the contents belong to.
+    pub uri: String,
+    /// MIME type.
+    pub mime_type: Option<String>,
+    /// Text or bytes.
+    pub body: ResourceBody,
+}
+
+/// A link to a resource inside a tool result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceLink {
+    /// Linked URI.
+    pub uri: String,
+    /// Short name.
+    pub name: String,
+    /// Display name.
+    pub title: Option<String>,
+    /// What it holds.
+    pub description: Option<String>,
+    /// MIME type.
+    pub mime_type: Option<String>,
+}
+
+/// One block of a tool result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContentBlock {
+    /// Text.
+    Text(String),
+    /// Image bytes.
+    Image(Media),
+    /// Audio bytes.
+    Audio(Media),
+    /// Link to a resource.
+    ResourceLink(ResourceLink),
+    /// Embedded resource.
+    Resource(ResourceContents),
+}
+
+/// The result of a tool call that ran to completion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolOutput {
+    /// Unstructured content.
+    pub content: Vec<ContentBlock>,
+    /// Structured result, JSON text of an object.
+    pub structured: Option<String>,
+    /// The tool reports a failure the model should see.
+    pub is_error: bool,
+}
+
+/// A failure the plugin itself reported (as opposed to a trap or a host limit).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GuestError {
+    /// The plugin has no tool by that name.
+    #[error("the plugin has no tool named `{0}`")]
+    UnknownTool(String),
+    /// The plugin rejected the arguments.
+    #[error("invalid arguments: {0}")]
+    InvalidArguments(String),
+    /// The tool failed.
+    #[error("{0}")]
+    Failed(String),
+    /// No resource of the plugin has this URI.
+    #[error("no resource at `{0}`")]
+    ResourceNotFound(String),
+}
+
+/// Why a manifest was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ManifestError {
+    /// The plugin name breaks the naming rule.
+    #[error(
+        "plugin name `{0}` is invalid: use 1 to {MAX_PLUGIN_NAME_LEN} characters from [a-zA-Z0-9_-]"
+    )]
+    PluginName(String),
+    /// The plugin version is not semver.
+    #[error("plugin version `{version}` is not a semantic version (e.g. 1.2.0): {reason}")]
+    Version {
+        /// The version text.
+        version: String,
+        /// The parser's complaint.
+        reason: String,
+    },
+    /// A tool name breaks the naming rule.
+    #[error(
+        "tool name `{0}` is invalid: use characters from [a-zA-Z0-9_-], at most {MAX_TOOL_NAME_LEN} including the plugin prefix"
+    )]
+    ToolName(String),
+    /// Two tools share a name.
+    #[error("tool `{0}` is declared twice")]
+    DuplicateTool(String),
+    /// A tool's description is empty.
+    #[error("tool `{0}` has an empty description; document the function that implements it")]
+    EmptyDescription(String),
+    /// A schema is not valid JSON or not a valid JSON Schema.
+    #[error("the {which} schema of tool `{tool}` is invalid: {reason}")]
+    Schema {
+        /// Tool name.
+        tool: String,
+        /// `input` or `output`.
+        which: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A resource URI is not absolute or is declared twice.
+    #[error("resource `{uri}` is invalid: {reason}")]
+    Resource {
+        /// The URI.
+        uri: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A resource template is malformed.
+    #[error("resource template `{template}` is invalid: {reason}")]
+    Template {
+        /// The template text.
+        template: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// True when `name` uses only `[a-zA-Z0-9_-]` and is 1..=`max` characters long.
+pub fn is_valid_name(name: &str, max: usize) -> bool {
+    !name.is_empty()
+        && name.len() <= max
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// The name clients see for `tool` of `plugin`.
+///
+/// `_` joins the two because `.` and `/` are outside `^[a-zA-Z0-9_-]{1,64}$`, the rule
+/// that Anthropic's and OpenAI's APIs enforce on tool names.
+pub fn qualified_tool_name(plugin: &str, tool: &str) -> String {
+    format!("{plugin}_{tool}")
+}
+
+impl Manifest {
+    /// Checks every rule a manifest must obey; the first broken rule is the error.
+    pub fn validate(&self) -> Result<(), ManifestError> {
+        if !is_valid_name(&self.name, MAX_PLUGIN_NAME_LEN) {
+            return Err(ManifestError::PluginName(self.name.clone()));
+        }
+        semver::Version::parse(&self.version).map_err(|e| ManifestError::Version {
+            version: self.version.clone(),
+            reason: e.to_string(),
+        })?;
+        let mut seen = HashSet::new();
+        for tool in &self.tools {
+            let qualified = qualified_tool_name(&self.name, &tool.name);
+            if !is_valid_name(&tool.name, MAX_TOOL_NAME_LEN)
+                || !is_valid_name(&qualified, MAX_TOOL_NAME_LEN)
+            {
+                return Err(ManifestError::ToolName(tool.name.clone()));
+            }
+            if !seen.insert(tool.name.as_str()) {
+                return Err(ManifestError::DuplicateTool(tool.name.clone()));
+            }
+            if tool.description.trim().is_empty() {
+                return Err(ManifestError::EmptyDescription(tool.name.clone()));
+            }
+            check_schema(&tool.name, "input", &tool.input_schema)?;
+            if let Some(output) = &tool.output_schema {
+                check_schema(&tool.name, "output", output)?;
+            }
+        }
+        let mut uris = HashSet::new();
+        for resource in &self.resources {
+            let bad = |reason: &str| ManifestError::Resource {
+                uri: resource.uri.clone(),
+                reason: reason.to_string(),
+            };
+            if !has_scheme(&resource.uri) {
+                return Err(bad("a resource URI must be absolute, e.g. `notes://index`"));
+            }
+            if !uris.insert(resource.uri.as_str()) {
+                return Err(bad("declared twice"));
+            }
+        }
+        for template in &self.resource_templates {
+            berth_uri_template::UriTemplate::parse(&template.uri_template).map_err(|reason| {
+                ManifestError::Template {
+                    template: template.uri_template.clone(),
+                    reason,
+                }
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// True when `uri` starts with an RFC 3986 scheme followed by `:`.
+fn has_scheme(uri: &str) -> bool {
+    match uri.split_once(':') {
+        Some((scheme, _)) => {
+            let mut chars = scheme.chars();
+            chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+                && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        }
+        None => false,
+    }
+}
+
+/// Checks that `text` is a JSON object that compiles as a JSON Schema of type `object`.
+fn check_schema(tool: &str, which: &'static str, text: &str) -> Result<(), ManifestError> {
+    let bad = |reason: String| ManifestError::Schema {
+        tool: tool.to_string(),
+        which,
+        reason,
+    };
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| bad(format!("not JSON: {e}")))?;
+    let object = value
+        .as_object()
+        .ok_or_else(|| bad("a schema must be a JSON object".into()))?;
+    // MCP requires tool argument and structured-result schemas to describe objects.
+    if object.get("type").and_then(|t| t.as_str()) != Some("object") {
+        return Err(bad("its top-level `type` must be \"object\"".into()));
+    }
+    jsonschema::validator_for(&value).map_err(|e| {
+        let at = e.instance_path().to_string();
+        if at.is_empty() {
+            bad(e.to_string())
+        } else {
+            bad(format!("at `{at}`: {e}"))
+        }
+    })?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tool(name: &str, schema: &str) -> ToolSpec {
+        ToolSpec {
+            name: name.into(),
+            title: None,
+            description: "does a thing".into(),
+            input_schema: schema.into(),
+            output_schema: None,
+            annotations: ToolAnnotations::default(),
+        }
+    }
+
+    fn manifest(tools: Vec<ToolSpec>) -> Manifest {
+        Manifest {
+            name: "demo".into(),
+            version: "1.0.0".into(),
+            description: None,
+            tools,
+            resources: vec![],
+            resource_templates: vec![],
+        }
+    }
+
+    const OBJECT: &str = r#"{"type":"object","properties":{"a":{"type":"string"}}}"#;
+
+    #[test]
+    fn accepts_a_well_formed_manifest() {
+        manifest(vec![tool("a", OBJECT), tool("b", OBJECT)])
+            .validate()
+            .unwrap();
+    }
+
+    #[test]
+    fn refuses_duplicate_tools() {
+        let err = manifest(vec![tool("a", OBJECT), tool("a", OBJECT)])
+            .validate()
+            .unwrap_err();
+        assert_eq!(err, ManifestError::DuplicateTool("a".into()));
+    }
+
+    #[test]
+    fn refuses_bad_names_and_versions() {
+        let mut m = manifest(vec![tool("has space", OBJECT)]);
+        assert!(matches!(m.validate(), Err(ManifestError::ToolName(_))));
+        m.tools = vec![tool(&"x".repeat(60), OBJECT)];
+        assert!(matches!(m.validate(), Err(ManifestError::ToolName(_))));
+        m.tools.clear();
+        m.version = "one".into();
+        assert!(matches!(m.validate(), Err(ManifestError::Version { .. })));
+        m.version = "1.0.0".into();
+        m.name = "a.b".into();
+        assert!(matches!(m.validate(), Err(ManifestError::PluginName(_))));
+    }
+
+    #[test]
+    fn refuses_invalid_schemas() {
+        for schema in [
+            "{not json",
+            "[]",
+            r#"{"type":"string"}"#,
+            r#"{"type":"object","properties":{"a":{"type":12}}}"#,
+        ] {
+            let err = manifest(vec![tool("a", schema)]).validate().unwrap_err();
+            assert!(
+                matches!(err, ManifestError::Schema { .. }),
+                "{schema}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn refuses_relative_or_duplicate_resource_uris() {
+        let resource = |uri: &str| ResourceSpec {
+            uri: uri.into(),
+            name: "r".into(),
+            title: None,
+            description: None,
+            mime_type: None,
+            size: None,
+        };
+        let mut m = manifest(vec![]);
+        m.resources = vec![resource("index")];
+        assert!(matches!(m.validate(), Err(ManifestError::Resource { .. })));
+        m.resources = vec![resource("notes://a"), resource("notes://a")];
+        assert!(matches!(m.validate(), Err(ManifestError::Resource { .. })));
+    }
+}

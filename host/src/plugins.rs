@@ -1,0 +1,133 @@
+//! Finding plugin files and turning them into registry entries: list the folder, load
+//! every component in parallel, check each manifest, apply the operator's per-plugin
+//! settings. One bad file is one error; it never stops the others from loading.
+
+use std::path::{Path, PathBuf};
+
+use crate::config::Config;
+use crate::manifest::ManifestError;
+use crate::registry::PluginEntry;
+use crate::runtime::{LoadError, LoadedPlugin, PluginSettings, Runtime};
+
+/// Why one plugin file is not served.
+#[derive(Debug, thiserror::Error)]
+pub enum PluginError {
+    /// The runtime could not load it.
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// Its manifest breaks a rule.
+    #[error("plugin {file} has an invalid manifest: {source}")]
+    Manifest {
+        /// The file.
+        file: String,
+        /// The broken rule.
+        source: ManifestError,
+    },
+    /// The plugins folder could not be listed.
+    #[error("cannot list plugins folder {dir}: {source}")]
+    ListDir {
+        /// The folder.
+        dir: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+/// The outcome of loading a folder: what loaded, what did not (with the file and why),
+/// and what the config disabled.
+#[derive(Default)]
+pub struct LoadReport {
+    /// Plugins ready to serve.
+    pub loaded: Vec<PluginEntry>,
+    /// Files refused, with the reason.
+    pub failed: Vec<(PathBuf, PluginError)>,
+    /// Plugins skipped because the config disables them.
+    pub disabled: Vec<String>,
+}
+
+/// True for files the loader considers: `*.wasm`, not hidden (editors and copy tools
+/// write hidden temporary files next to the real ones).
+pub fn is_plugin_file(path: &Path) -> bool {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    !name.starts_with('.') && path.extension().is_some_and(|e| e == "wasm")
+}
+
+/// The plugin files in `dir`, sorted by name.
+pub fn list(dir: &Path) -> Result<Vec<PathBuf>, PluginError> {
+    let list_err = |source| PluginError::ListDir {
+        dir: dir.to_path_buf(),
+        source,
+    };
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(list_err)? {
+        let path = entry.map_err(list_err)?.path();
+        if is_plugin_file(&path) && path.is_file() {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Loads one file: runtime load, manifest rules, then the operator's settings.
+pub async fn load_one(
+    runtime: &Runtime,
+    path: &Path,
+    config: &Config,
+) -> Result<LoadedPlugin, PluginError> {
+    let plugin = runtime.load(path, PluginSettings::default()).await?;
+    plugin
+        .manifest()
+        .validate()
+        .map_err(|source| PluginError::Manifest {
+            file: path.display().to_string(),
+            source,
+        })?;
+    let settings = PluginSettings {
+        config: config.plugin(&plugin.manifest().name).values(),
+    };
+    Ok(plugin.with_settings(settings))
+}
+
+/// Loads every plugin file in `dir` concurrently; compilation runs on the blocking pool,
+/// so the files compile in parallel on every core.
+pub async fn load_dir(
+    runtime: &Runtime,
+    dir: &Path,
+    config: &Config,
+) -> Result<LoadReport, PluginError> {
+    let files = list(dir)?;
+    let loads = files.iter().map(|path| load_one(runtime, path, config));
+    let results = futures::future::join_all(loads).await;
+    let mut report = LoadReport::default();
+    for (path, result) in files.into_iter().zip(results) {
+        match result {
+            Ok(plugin) => {
+                let name = plugin.manifest().name.clone();
+                if !config.plugin(&name).enabled {
+                    tracing::info!(plugin = %name, file = %path.display(), "plugin disabled by config");
+                    report.disabled.push(name);
+                    continue;
+                }
+                report.loaded.push(PluginEntry { plugin, path });
+            }
+            Err(error) => report.failed.push((path, error)),
+        }
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_visible_wasm_files_are_plugins() {
+        assert!(is_plugin_file(Path::new("/p/text.wasm")));
+        assert!(!is_plugin_file(Path::new("/p/.text.wasm")));
+        assert!(!is_plugin_file(Path::new("/p/text.wasm.part")));
+        assert!(!is_plugin_file(Path::new("/p/text.d")));
+    }
+}

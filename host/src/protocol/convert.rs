@@ -1,0 +1,190 @@
+//! The single mapping from Berth's own types to rmcp's protocol types, and from Berth's
+//! errors to the MCP answer each deserves (a tool result with `isError`, or a JSON-RPC
+//! error with the code the specification names).
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use rmcp::ErrorData;
+use rmcp::model::{
+    CallToolResult, ContentBlock as McpContent, ReadResourceResult, Resource,
+    ResourceContents as McpContents, ResourceTemplate, Tool, ToolAnnotations,
+};
+
+use crate::manifest::{ContentBlock, GuestError, ResourceBody, ResourceContents, ToolOutput};
+use crate::registry::{ResourceEntry, TemplateEntry, ToolEntry};
+use crate::runtime::CallError;
+
+fn base64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// The MCP description of a registered tool.
+pub fn tool(entry: &ToolEntry) -> Tool {
+    let spec = &entry.spec;
+    let mut tool = Tool::new(
+        entry.qualified_name.clone(),
+        spec.description.clone(),
+        entry.input_schema.clone(),
+    );
+    if let Some(title) = &spec.title {
+        tool = tool.with_title(title.clone());
+    }
+    if let Some(output) = &entry.output_schema {
+        tool = tool.with_raw_output_schema(Arc::clone(output));
+    }
+    let a = &spec.annotations;
+    if a.read_only.is_some()
+        || a.destructive.is_some()
+        || a.idempotent.is_some()
+        || a.open_world.is_some()
+    {
+        tool = tool.with_annotations(ToolAnnotations::from_raw(
+            spec.title.clone(),
+            a.read_only,
+            a.destructive,
+            a.idempotent,
+            a.open_world,
+        ));
+    }
+    tool
+}
+
+/// The MCP description of a static resource.
+pub fn resource(entry: &ResourceEntry) -> Resource {
+    let spec = &entry.spec;
+    let mut r = Resource::new(spec.uri.clone(), spec.name.clone());
+    if let Some(t) = &spec.title {
+        r = r.with_title(t.clone());
+    }
+    if let Some(d) = &spec.description {
+        r = r.with_description(d.clone());
+    }
+    if let Some(m) = &spec.mime_type {
+        r = r.with_mime_type(m.clone());
+    }
+    if let Some(s) = spec.size {
+        r = r.with_size(s);
+    }
+    r
+}
+
+/// The MCP description of a resource template.
+pub fn template(entry: &TemplateEntry) -> ResourceTemplate {
+    let spec = &entry.spec;
+    let mut t = ResourceTemplate::new(spec.uri_template.clone(), spec.name.clone());
+    if let Some(x) = &spec.title {
+        t = t.with_title(x.clone());
+    }
+    if let Some(d) = &spec.description {
+        t = t.with_description(d.clone());
+    }
+    if let Some(m) = &spec.mime_type {
+        t = t.with_mime_type(m.clone());
+    }
+    t
+}
+
+fn contents(c: ResourceContents) -> McpContents {
+    let out = match c.body {
+        ResourceBody::Text(text) => McpContents::text(text, c.uri),
+        ResourceBody::Blob(bytes) => McpContents::blob(base64(&bytes), c.uri),
+    };
+    match c.mime_type {
+        Some(m) => out.with_mime_type(m),
+        None => out,
+    }
+}
+
+fn content(block: ContentBlock) -> McpContent {
+    match block {
+        ContentBlock::Text(t) => McpContent::text(t),
+        ContentBlock::Image(m) => McpContent::image(base64(&m.data), m.mime_type),
+        ContentBlock::Audio(m) => McpContent::audio(base64(&m.data), m.mime_type),
+        ContentBlock::Resource(r) => McpContent::resource(contents(r)),
+        ContentBlock::ResourceLink(link) => {
+            let mut r = Resource::new(link.uri, link.name);
+            if let Some(t) = link.title {
+                r = r.with_title(t);
+            }
+            if let Some(d) = link.description {
+                r = r.with_description(d);
+            }
+            if let Some(m) = link.mime_type {
+                r = r.with_mime_type(m);
+            }
+            McpContent::resource_link(r)
+        }
+    }
+}
+
+/// A tool's output as an MCP result. Structured content that is not valid JSON is a
+/// plugin bug; it becomes an error result rather than a malformed message.
+pub fn tool_output(plugin: &str, output: ToolOutput) -> CallToolResult {
+    let structured = match output
+        .structured
+        .as_deref()
+        .map(serde_json::from_str::<serde_json::Value>)
+    {
+        None => None,
+        Some(Ok(value)) => Some(value),
+        Some(Err(e)) => {
+            return error_result(format!(
+                "plugin `{plugin}` returned structured content that is not JSON: {e}"
+            ));
+        }
+    };
+    let content = output.content.into_iter().map(content).collect();
+    let mut result = if output.is_error {
+        CallToolResult::error(content)
+    } else {
+        CallToolResult::success(content)
+    };
+    result.structured_content = structured;
+    result
+}
+
+/// A tool result with `isError: true` and `message` as its text: what the model sees
+/// when a call fails in a way it may work around.
+pub fn error_result(message: String) -> CallToolResult {
+    CallToolResult::error(vec![McpContent::text(message)])
+}
+
+/// A failed tool call as the client sees it. Every failure of a call that reached a
+/// plugin is a tool result with `isError`, so the model reads the reason; protocol
+/// errors are reserved for requests that could not be routed at all.
+pub fn call_error(qualified: &str, error: CallError) -> CallToolResult {
+    let message = match error {
+        CallError::Guest(GuestError::Failed(m)) => format!("{qualified} failed: {m}"),
+        CallError::Guest(GuestError::InvalidArguments(m)) => {
+            format!("{qualified} rejected its arguments: {m}")
+        }
+        other => format!("{qualified}: {other}"),
+    };
+    error_result(message)
+}
+
+/// A resource read's contents as an MCP result.
+pub fn read_result(items: Vec<ResourceContents>) -> ReadResourceResult {
+    ReadResourceResult::new(items.into_iter().map(contents).collect())
+}
+
+/// A failed resource read as a JSON-RPC error: unknown URIs get `-32002` (resource not
+/// found) as the specification asks, every other failure `-32603`.
+pub fn read_error(uri: &str, error: CallError) -> ErrorData {
+    match error {
+        CallError::Guest(GuestError::ResourceNotFound(_)) => not_found(uri),
+        other => ErrorData::internal_error(
+            format!("reading {uri} failed: {other}"),
+            Some(serde_json::json!({ "uri": uri })),
+        ),
+    }
+}
+
+/// The `-32002` error for a URI no plugin serves.
+pub fn not_found(uri: &str) -> ErrorData {
+    ErrorData::resource_not_found(
+        format!("Resource not found: {uri}"),
+        Some(serde_json::json!({ "uri": uri })),
+    )
+}

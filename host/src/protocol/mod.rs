@@ -1,0 +1,285 @@
+//! The MCP face of Berth: the only place rmcp's model and handler types appear.
+//!
+//! [`BerthServer`] answers every MCP request from the current registry snapshot and the
+//! runtime. It owns no plugin state of its own, so the same handler type serves every
+//! transport and every client session.
+
+pub mod convert;
+
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::Instant;
+
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CustomRequest, CustomResult, ErrorCode,
+    Implementation, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
+    PaginatedRequestParams, ProtocolVersion, ReadResourceRequestParams, ReadResourceResponse,
+    ServerCapabilities, ServerConfig,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData, RoleServer, ServerHandler};
+
+use crate::manifest::CallContext;
+use crate::registry::page;
+use crate::state::Served;
+
+/// MCP revisions answered, oldest first: every handshake revision from 2024-11-05 to
+/// 2025-11-25, and 2026-07-28 (no handshake; per-request `_meta` and `server/discover`)
+/// as far as rmcp implements it.
+pub const PROTOCOL_VERSIONS: &[ProtocolVersion] = &[
+    ProtocolVersion::V_2024_11_05,
+    ProtocolVersion::V_2025_03_26,
+    ProtocolVersion::V_2025_06_18,
+    ProtocolVersion::V_2025_11_25,
+    ProtocolVersion::V_2026_07_28,
+];
+
+const INSTRUCTIONS: &str = "Berth serves tools and resources from sandboxed WebAssembly plugins. \
+Tool names are `<plugin>_<tool>`; each tool's description says what it does.";
+
+/// The MCP request handler shared by every session.
+#[derive(Clone)]
+pub struct BerthServer {
+    served: Arc<Served>,
+    page_size: usize,
+}
+
+impl BerthServer {
+    /// A handler answering from `served`, listing `page_size` items per page.
+    pub fn new(served: Arc<Served>, page_size: usize) -> Self {
+        Self { served, page_size }
+    }
+}
+
+fn call_context(context: &RequestContext<RoleServer>) -> CallContext {
+    let client = context.client_info();
+    CallContext {
+        request_id: Some(context.id.to_string()),
+        client_name: client.as_ref().map(|c| c.name.clone()),
+        client_version: client.map(|c| c.version),
+    }
+}
+
+fn cursor(request: &Option<PaginatedRequestParams>) -> Option<&str> {
+    request.as_ref().and_then(|r| r.cursor.as_deref())
+}
+
+fn bad_cursor(message: String) -> ErrorData {
+    ErrorData::invalid_params(message, None)
+}
+
+/// Checks `arguments` against the tool's compiled input schema and describes every
+/// violation by field and rule, so the model can correct its call.
+pub fn validate_arguments(
+    validator: &jsonschema::Validator,
+    arguments: &serde_json::Value,
+) -> Result<(), String> {
+    let problems: Vec<String> = validator
+        .iter_errors(arguments)
+        .take(10)
+        .map(|e| {
+            let field = e.instance_path().to_string();
+            let field = if field.is_empty() {
+                "(the arguments object)".to_string()
+            } else {
+                format!("`{field}`")
+            };
+            format!("{field}: {e} (rule `{}`)", e.schema_path())
+        })
+        .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("; "))
+    }
+}
+
+/// Methods Berth serves. rmcp hands a request for one of these to `on_custom_request`
+/// when its params do not deserialize, which would otherwise read as "method not found".
+const SERVED_METHODS: &[&str] = &[
+    "initialize",
+    "ping",
+    "server/discover",
+    "tools/list",
+    "tools/call",
+    "resources/list",
+    "resources/templates/list",
+    "resources/read",
+];
+
+impl ServerHandler for BerthServer {
+    async fn on_custom_request(
+        &self,
+        request: CustomRequest,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CustomResult, ErrorData> {
+        if SERVED_METHODS.contains(&request.method.as_str()) {
+            return Err(ErrorData::invalid_params(
+                format!(
+                    "Invalid params for {}: they do not match the method's schema (params: {})",
+                    request.method,
+                    request
+                        .params
+                        .map_or_else(|| "none".to_string(), |p| p.to_string())
+                ),
+                None,
+            ));
+        }
+        Err(ErrorData::new(
+            ErrorCode::METHOD_NOT_FOUND,
+            format!("Method not found: {}", request.method),
+            None,
+        ))
+    }
+
+    fn get_info(&self) -> ServerConfig {
+        let capabilities = ServerCapabilities::builder()
+            .enable_tools()
+            .enable_tool_list_changed()
+            .enable_resources()
+            .enable_resources_list_changed()
+            .build();
+        ServerConfig::new(capabilities)
+            .with_server_info(
+                Implementation::new("berth", env!("CARGO_PKG_VERSION")).with_title("Berth"),
+            )
+            .with_instructions(INSTRUCTIONS)
+    }
+
+    fn supported_protocol_versions(&self) -> Cow<'static, [ProtocolVersion]> {
+        Cow::Borrowed(PROTOCOL_VERSIONS)
+    }
+
+    async fn list_tools(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        let registry = self.served.registry();
+        let (items, next) =
+            page(registry.tools(), cursor(&request), self.page_size).map_err(bad_cursor)?;
+        let mut result = ListToolsResult::with_all_items(items.iter().map(convert::tool).collect());
+        result.next_cursor = next;
+        Ok(result)
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        // The snapshot is held for the whole call: a swap during the call does not
+        // affect it.
+        let registry = self.served.registry();
+        let Some(tool) = registry.tool(&request.name) else {
+            return Err(ErrorData::invalid_params(
+                format!("Unknown tool: {}", request.name),
+                Some(serde_json::json!({ "tool": request.name })),
+            ));
+        };
+        let arguments = serde_json::Value::Object(request.arguments.unwrap_or_default());
+        if let Err(problems) = validate_arguments(&tool.validator, &arguments) {
+            tracing::info!(tool = %tool.qualified_name, %problems, "arguments refused by the input schema");
+            return Ok(convert::error_result(format!(
+                "invalid arguments for {}: {problems}",
+                tool.qualified_name
+            ))
+            .into());
+        }
+        let started = Instant::now();
+        let outcome = tool
+            .plugin
+            .plugin
+            .call_tool(
+                &tool.spec.name,
+                &arguments.to_string(),
+                &call_context(&context),
+                &context.ct,
+            )
+            .await;
+        let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let result = match outcome {
+            Ok(output) => {
+                tracing::debug!(tool = %tool.qualified_name, elapsed_ms, is_error = output.is_error, "tool called");
+                convert::tool_output(tool.plugin.name(), output)
+            }
+            Err(error) => {
+                tracing::warn!(tool = %tool.qualified_name, elapsed_ms, %error, "tool call failed");
+                convert::call_error(&tool.qualified_name, error)
+            }
+        };
+        Ok(result.into())
+    }
+
+    async fn list_resources(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        let registry = self.served.registry();
+        let (items, next) =
+            page(registry.resources(), cursor(&request), self.page_size).map_err(bad_cursor)?;
+        let mut result =
+            ListResourcesResult::with_all_items(items.iter().map(convert::resource).collect());
+        result.next_cursor = next;
+        Ok(result)
+    }
+
+    async fn list_resource_templates(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        let registry = self.served.registry();
+        let (items, next) =
+            page(registry.templates(), cursor(&request), self.page_size).map_err(bad_cursor)?;
+        let mut result = ListResourceTemplatesResult::with_all_items(
+            items.iter().map(convert::template).collect(),
+        );
+        result.next_cursor = next;
+        Ok(result)
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        let registry = self.served.registry();
+        let Some(owner) = registry.resource_owner(&request.uri) else {
+            return Err(convert::not_found(&request.uri));
+        };
+        match owner
+            .plugin
+            .read_resource(&request.uri, &call_context(&context), &context.ct)
+            .await
+        {
+            Ok(items) => Ok(convert::read_result(items).into()),
+            Err(error) => {
+                tracing::warn!(plugin = %owner.name(), uri = %request.uri, %error, "resource read failed");
+                Err(convert::read_error(&request.uri, error))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argument_errors_name_field_and_rule() {
+        let schema = serde_json::json!({
+            "type": "object",
+            "properties": { "count": { "type": "integer" } },
+            "required": ["count"]
+        });
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        let err = validate_arguments(&validator, &serde_json::json!({ "count": "x" })).unwrap_err();
+        assert!(err.contains("`/count`"), "{err}");
+        assert!(err.contains("/properties/count/type"), "{err}");
+        let err = validate_arguments(&validator, &serde_json::json!({})).unwrap_err();
+        assert!(err.contains("count"), "{err}");
+        validate_arguments(&validator, &serde_json::json!({ "count": 3 })).unwrap();
+    }
+}

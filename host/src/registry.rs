@@ -1,0 +1,344 @@
+//! The registry: an immutable snapshot of every plugin being served, indexed by the
+//! names and URIs clients use. A new snapshot is built whole and swapped in atomically;
+//! a call holds the snapshot it started with, so it never sees a half-applied change.
+//!
+//! Building a snapshot is where cross-plugin rules are enforced: two plugins with the
+//! same name, the same qualified tool name or the same resource URI cannot both be
+//! served. The later one (by file name) is refused whole, with an error naming both.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use berth_uri_template::UriTemplate;
+
+use crate::manifest::{ResourceSpec, ResourceTemplateSpec, ToolSpec, qualified_tool_name};
+use crate::runtime::LoadedPlugin;
+
+/// Why a plugin could not join a snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegistryError {
+    /// Another plugin already uses this plugin name.
+    #[error(
+        "plugin `{name}` from {file} is refused: {other} already provides a plugin named `{name}`; remove one of the files or rename the plugin"
+    )]
+    DuplicatePlugin {
+        /// The plugin name.
+        name: String,
+        /// The refused file.
+        file: String,
+        /// The file that keeps the name.
+        other: String,
+    },
+    /// A qualified tool name is already taken by another plugin.
+    #[error(
+        "plugin `{plugin}` from {file} is refused: its tool `{tool}` collides with a tool of plugin `{other}`"
+    )]
+    ToolCollision {
+        /// The refused plugin.
+        plugin: String,
+        /// The refused file.
+        file: String,
+        /// The colliding qualified name.
+        tool: String,
+        /// The plugin that keeps it.
+        other: String,
+    },
+    /// A resource URI is already served by another plugin.
+    #[error(
+        "plugin `{plugin}` from {file} is refused: resource `{uri}` is already served by plugin `{other}`"
+    )]
+    ResourceCollision {
+        /// The refused plugin.
+        plugin: String,
+        /// The refused file.
+        file: String,
+        /// The URI.
+        uri: String,
+        /// The plugin that keeps it.
+        other: String,
+    },
+}
+
+/// One plugin being served.
+#[derive(Clone)]
+pub struct PluginEntry {
+    /// The loaded, pre-instantiated plugin.
+    pub plugin: LoadedPlugin,
+    /// The file it was loaded from.
+    pub path: PathBuf,
+}
+
+impl PluginEntry {
+    /// The plugin's name.
+    pub fn name(&self) -> &str {
+        &self.plugin.manifest().name
+    }
+}
+
+/// A tool as clients see it.
+pub struct ToolEntry {
+    /// The name clients call (`plugin_tool`).
+    pub qualified_name: String,
+    /// The plugin that serves it.
+    pub plugin: Arc<PluginEntry>,
+    /// The plugin's declaration.
+    pub spec: ToolSpec,
+    /// The input schema, parsed.
+    pub input_schema: Arc<serde_json::Map<String, serde_json::Value>>,
+    /// The output schema, parsed.
+    pub output_schema: Option<Arc<serde_json::Map<String, serde_json::Value>>>,
+    /// The input schema compiled once, so validating arguments costs no parsing per call.
+    pub validator: jsonschema::Validator,
+}
+
+/// A static resource as clients see it.
+pub struct ResourceEntry {
+    /// The plugin that serves it.
+    pub plugin: Arc<PluginEntry>,
+    /// The plugin's declaration.
+    pub spec: ResourceSpec,
+}
+
+/// A resource template as clients see it.
+pub struct TemplateEntry {
+    /// The plugin that serves it.
+    pub plugin: Arc<PluginEntry>,
+    /// The plugin's declaration.
+    pub spec: ResourceTemplateSpec,
+    /// The parsed template, for routing reads.
+    pub template: UriTemplate,
+}
+
+/// An immutable view of everything served, at one generation.
+#[derive(Default)]
+pub struct Registry {
+    generation: u64,
+    plugins: Vec<Arc<PluginEntry>>,
+    tools: Vec<ToolEntry>,
+    tool_index: HashMap<String, usize>,
+    resources: Vec<ResourceEntry>,
+    resource_index: HashMap<String, usize>,
+    templates: Vec<TemplateEntry>,
+}
+
+impl Registry {
+    /// Builds a snapshot from `plugins`, refusing any that collide with one before it.
+    /// Plugins are considered in file-name order so the outcome does not depend on
+    /// which load finished first.
+    pub fn build(generation: u64, mut plugins: Vec<PluginEntry>) -> (Self, Vec<RegistryError>) {
+        plugins.sort_by(|a, b| a.path.cmp(&b.path));
+        let mut registry = Registry {
+            generation,
+            ..Registry::default()
+        };
+        let mut errors = Vec::new();
+        let mut names: BTreeMap<String, String> = BTreeMap::new();
+        for entry in plugins {
+            let entry = Arc::new(entry);
+            let file = entry.path.display().to_string();
+            if let Some(other) = names.get(entry.name()) {
+                errors.push(RegistryError::DuplicatePlugin {
+                    name: entry.name().to_string(),
+                    file,
+                    other: other.clone(),
+                });
+                continue;
+            }
+            if let Err(e) = registry.check_collisions(&entry, &file) {
+                errors.push(e);
+                continue;
+            }
+            names.insert(entry.name().to_string(), file);
+            registry.add(entry);
+        }
+        (registry, errors)
+    }
+
+    fn check_collisions(&self, entry: &PluginEntry, file: &str) -> Result<(), RegistryError> {
+        let manifest = entry.plugin.manifest();
+        for tool in &manifest.tools {
+            let qualified = qualified_tool_name(&manifest.name, &tool.name);
+            if let Some(&i) = self.tool_index.get(&qualified) {
+                return Err(RegistryError::ToolCollision {
+                    plugin: manifest.name.clone(),
+                    file: file.to_string(),
+                    tool: qualified,
+                    other: self.tools[i].plugin.name().to_string(),
+                });
+            }
+        }
+        for resource in &manifest.resources {
+            if let Some(&i) = self.resource_index.get(&resource.uri) {
+                return Err(RegistryError::ResourceCollision {
+                    plugin: manifest.name.clone(),
+                    file: file.to_string(),
+                    uri: resource.uri.clone(),
+                    other: self.resources[i].plugin.name().to_string(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds a plugin whose manifest was validated (`Manifest::validate`), so its schemas
+    /// parse and compile and its templates parse; anything that still fails is skipped
+    /// with a log line rather than a panic.
+    fn add(&mut self, entry: Arc<PluginEntry>) {
+        let manifest = entry.plugin.manifest().clone();
+        for spec in manifest.tools {
+            let qualified_name = qualified_tool_name(&manifest.name, &spec.name);
+            let Some((input_schema, validator)) = compile(&spec.input_schema) else {
+                tracing::error!(plugin = %manifest.name, tool = %spec.name, "input schema failed to compile after validation");
+                continue;
+            };
+            let output_schema = spec
+                .output_schema
+                .as_deref()
+                .and_then(|s| serde_json::from_str(s).ok())
+                .map(Arc::new);
+            self.tool_index
+                .insert(qualified_name.clone(), self.tools.len());
+            self.tools.push(ToolEntry {
+                qualified_name,
+                plugin: entry.clone(),
+                spec,
+                input_schema,
+                output_schema,
+                validator,
+            });
+        }
+        for spec in manifest.resources {
+            self.resource_index
+                .insert(spec.uri.clone(), self.resources.len());
+            self.resources.push(ResourceEntry {
+                plugin: entry.clone(),
+                spec,
+            });
+        }
+        for spec in manifest.resource_templates {
+            match UriTemplate::parse(&spec.uri_template) {
+                Ok(template) => self.templates.push(TemplateEntry {
+                    plugin: entry.clone(),
+                    spec,
+                    template,
+                }),
+                Err(reason) => {
+                    tracing::error!(plugin = %manifest.name, template = %spec.uri_template, %reason, "resource template failed to parse after validation");
+                }
+            }
+        }
+        self.plugins.push(entry);
+    }
+
+    /// The snapshot's generation; it grows by one with every change.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Plugins in file-name order.
+    pub fn plugins(&self) -> &[Arc<PluginEntry>] {
+        &self.plugins
+    }
+
+    /// Tools in listing order (plugin file name, then declaration order).
+    pub fn tools(&self) -> &[ToolEntry] {
+        &self.tools
+    }
+
+    /// The tool clients call `qualified_name`.
+    pub fn tool(&self, qualified_name: &str) -> Option<&ToolEntry> {
+        self.tool_index.get(qualified_name).map(|&i| &self.tools[i])
+    }
+
+    /// Static resources in listing order.
+    pub fn resources(&self) -> &[ResourceEntry] {
+        &self.resources
+    }
+
+    /// Resource templates in listing order.
+    pub fn templates(&self) -> &[TemplateEntry] {
+        &self.templates
+    }
+
+    /// The plugin that serves `uri`: the static resource with that URI, else the first
+    /// template that matches it.
+    pub fn resource_owner(&self, uri: &str) -> Option<&Arc<PluginEntry>> {
+        if let Some(&i) = self.resource_index.get(uri) {
+            return Some(&self.resources[i].plugin);
+        }
+        self.templates
+            .iter()
+            .find(|t| t.template.matches(uri).is_some())
+            .map(|t| &t.plugin)
+    }
+}
+
+type Compiled = (
+    Arc<serde_json::Map<String, serde_json::Value>>,
+    jsonschema::Validator,
+);
+
+fn compile(schema: &str) -> Option<Compiled> {
+    let value: serde_json::Value = serde_json::from_str(schema).ok()?;
+    let validator = jsonschema::validator_for(&value).ok()?;
+    match value {
+        serde_json::Value::Object(map) => Some((Arc::new(map), validator)),
+        _ => None,
+    }
+}
+
+/// Splits `items` into the page that starts at `cursor` and the cursor of the next
+/// page. Cursors are opaque to clients; here they are the offset of the page's first
+/// item, so they stay valid across snapshots (an item added or removed between pages
+/// shifts the window by one, which MCP allows: lists are not transactional).
+pub fn page<'a, T>(
+    items: &'a [T],
+    cursor: Option<&str>,
+    size: usize,
+) -> Result<(&'a [T], Option<String>), String> {
+    let start = match cursor {
+        None => 0,
+        Some(c) => c
+            .strip_prefix("o")
+            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|&n| n <= items.len())
+            .ok_or_else(|| {
+                format!("invalid cursor `{c}`: pass back a nextCursor exactly as received")
+            })?,
+    };
+    let end = start.saturating_add(size).min(items.len());
+    let next = (end < items.len()).then(|| format!("o{end}"));
+    Ok((&items[start..end], next))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::page;
+
+    #[test]
+    fn pages_cover_every_item_once() {
+        let items: Vec<u32> = (0..7).collect();
+        let mut seen = Vec::new();
+        let mut cursor = None;
+        loop {
+            let (items, next) = page(&items, cursor.as_deref(), 3).unwrap();
+            seen.extend_from_slice(items);
+            match next {
+                Some(n) => cursor = Some(n),
+                None => break,
+            }
+        }
+        assert_eq!(seen, (0..7).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn bad_cursors_are_refused() {
+        let items = [1, 2];
+        assert!(page(&items, Some("zzz"), 1).is_err());
+        assert!(page(&items, Some("o9"), 1).is_err());
+        assert_eq!(page(&items, Some("o2"), 1).unwrap().0.len(), 0);
+        let empty: [u8; 0] = [];
+        assert_eq!(page(&empty, None, 5).unwrap(), (&empty[..], None));
+    }
+}

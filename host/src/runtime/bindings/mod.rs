@@ -1,0 +1,151 @@
+//! Contract versions: one generated-bindings module per supported `berth:plugin`
+//! version, and the small [`CallablePlugin`] trait that hides which one a plugin uses.
+//!
+//! Adding contract 0.2 means adding `v0_2.rs` (bindgen + `From` conversions + one
+//! `CallablePlugin` impl) and one entry in [`CONTRACTS`]; the loader and the call path do
+//! not change. This module does not detect a component's version (the loader does) and
+//! does not own stores or limits (`instance.rs` does).
+
+pub(crate) mod v0_1;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, LazyLock};
+
+use wasmtime::Store;
+use wasmtime::component::{Component, Linker};
+
+use crate::manifest::{CallContext, GuestError, Manifest, ResourceContents, ToolOutput};
+use crate::runtime::instance::StoreState;
+
+/// The newest contract this host speaks.
+#[allow(
+    unused_imports,
+    reason = "the alias is the documented name for new code"
+)]
+pub(crate) use v0_1 as latest;
+
+/// Package and interface of the export that carries the contract version, as
+/// `berth:plugin/guest@X.Y.Z`.
+pub(crate) const GUEST_INTERFACE: &str = "berth:plugin/guest";
+
+/// How a call failed below the WIT level. The two cases are kept apart because they
+/// mean different things to an operator: the plugin could not even start, or it ran
+/// and crashed.
+pub(crate) enum Failure {
+    /// A fresh instance could not be created (start function, memory cap, …).
+    Instantiate(wasmtime::Error),
+    /// The guest trapped, or a host function it called failed fatally.
+    Trap(wasmtime::Error),
+}
+
+/// What every `CallablePlugin` method returns: a boxed future so the trait stays
+/// object-safe. Each call instantiates a fresh instance in the given store.
+pub(crate) type CallFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, Failure>> + Send + 'a>>;
+
+/// A pre-instantiated plugin of one contract version, callable in Berth's own types.
+///
+/// Every method instantiates the plugin in `store` (which must be fresh) and makes one
+/// call, so no guest state survives from one call to the next.
+pub(crate) trait CallablePlugin: Send + Sync + 'static {
+    /// Calls `describe`.
+    fn describe<'a>(&'a self, store: &'a mut Store<StoreState>) -> CallFuture<'a, Manifest>;
+
+    /// Calls `call-tool`; the inner `Result` is the plugin's own verdict.
+    fn call_tool<'a>(
+        &'a self,
+        store: &'a mut Store<StoreState>,
+        tool: &'a str,
+        arguments_json: &'a str,
+        ctx: &'a CallContext,
+    ) -> CallFuture<'a, Result<ToolOutput, GuestError>>;
+
+    /// Calls `read-resource`; the inner `Result` is the plugin's own verdict.
+    fn read_resource<'a>(
+        &'a self,
+        store: &'a mut Store<StoreState>,
+        uri: &'a str,
+        ctx: &'a CallContext,
+    ) -> CallFuture<'a, Result<Vec<ResourceContents>, GuestError>>;
+}
+
+/// One supported contract range and its entry points.
+pub(crate) struct Contract {
+    /// Semver range of `berth:plugin/guest@…` versions these bindings call.
+    pub(crate) req: &'static str,
+    /// The range as shown to people, e.g. `berth:plugin@0.1.x`.
+    pub(crate) display: &'static str,
+    /// Adds the contract's own (non-capability) imports to the shared linker.
+    pub(crate) add_to_linker: fn(&mut Linker<StoreState>) -> wasmtime::Result<()>,
+    /// Pre-instantiates a component of this contract.
+    pub(crate) prepare: PrepareFn,
+}
+
+/// Pre-instantiates a component against the shared linker, type-checking its imports.
+pub(crate) type PrepareFn =
+    fn(&Linker<StoreState>, &Component) -> wasmtime::Result<Arc<dyn CallablePlugin>>;
+
+/// Every contract this host supports, oldest first.
+pub(crate) const CONTRACTS: &[Contract] = &[Contract {
+    req: v0_1::VERSION_REQ,
+    display: v0_1::DISPLAY,
+    add_to_linker: v0_1::add_to_linker,
+    prepare: v0_1::prepare,
+}];
+
+/// The parsed ranges of [`CONTRACTS`], in the same order.
+static SUPPORTED: LazyLock<Vec<semver::VersionReq>> = LazyLock::new(|| {
+    CONTRACTS
+        .iter()
+        // The ranges are constants checked by a unit test; an unparsable one would be a
+        // build mistake, and matching nothing is the safe failure for it.
+        .map(|c| semver::VersionReq::parse(c.req).unwrap_or(semver::VersionReq::STAR))
+        .collect()
+});
+
+/// The supported contract ranges as semver requirements.
+pub(crate) fn supported() -> &'static [semver::VersionReq] {
+    &SUPPORTED
+}
+
+/// The supported contract ranges for people, e.g. `berth:plugin@0.1.x`.
+pub(crate) fn supported_display() -> String {
+    CONTRACTS
+        .iter()
+        .map(|c| c.display)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The contract that can call a plugin exporting `version`, if any.
+pub(crate) fn contract_for(version: &semver::Version) -> Option<&'static Contract> {
+    CONTRACTS
+        .iter()
+        .zip(supported())
+        .find(|(_, req)| req.matches(version))
+        .map(|(contract, _)| contract)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_contract_range_parses() {
+        for contract in CONTRACTS {
+            semver::VersionReq::parse(contract.req).expect(contract.req);
+        }
+        assert_eq!(supported().len(), CONTRACTS.len());
+    }
+
+    #[test]
+    fn picks_the_contract_for_a_version() {
+        let v = |s: &str| semver::Version::parse(s).unwrap();
+        assert!(contract_for(&v("0.1.0")).is_some());
+        assert!(contract_for(&v("0.1.7")).is_some());
+        assert!(contract_for(&v("0.1.0-rc.1")).is_none());
+        assert!(contract_for(&v("0.2.0")).is_none());
+        assert!(contract_for(&v("1.0.0")).is_none());
+        assert_eq!(supported_display(), "berth:plugin@0.1.x");
+    }
+}

@@ -1,0 +1,122 @@
+//! The `log` capability: a plugin's structured log records become `tracing` events.
+//!
+//! Grant needed: none. Every plugin may log; the operator controls what is kept with
+//! the ordinary tracing filter on target [`PLUGIN_TARGET`] (e.g.
+//! `RUST_LOG=berth::plugin=debug`). This module does not rate-limit or store records.
+
+use std::sync::Arc;
+
+use wasmtime::component::{HasSelf, Linker};
+
+use super::PLUGIN_TARGET;
+use crate::runtime::bindings::v0_1::berth::plugin::{log as log_v0_1, types::Level};
+
+/// Per-store state of the `log` capability: whom the records are attributed to.
+#[derive(Debug, Clone)]
+pub(crate) struct LogState {
+    /// The plugin's manifest name once known, its file name while it is being described.
+    plugin: Arc<str>,
+}
+
+impl LogState {
+    /// Records will carry `plugin = <plugin>`.
+    pub(crate) fn new(plugin: Arc<str>) -> Self {
+        Self { plugin }
+    }
+
+    /// Emits one guest record as a tracing event at the mapped level.
+    fn emit(&self, level: Level, message: &str, fields: &[(String, String)]) {
+        // `tracing` needs the level at compile time (it is part of the callsite's static
+        // metadata), hence one arm per level. Fields are only joined when the event
+        // would be kept, so filtered-out records cost a level check.
+        macro_rules! emit_at {
+            ($level:expr) => {
+                if tracing::enabled!(target: PLUGIN_TARGET, $level) {
+                    tracing::event!(
+                        target: PLUGIN_TARGET,
+                        $level,
+                        plugin = %self.plugin,
+                        fields = %join_fields(fields),
+                        "{message}"
+                    );
+                }
+            };
+        }
+        match level {
+            Level::Trace => emit_at!(tracing::Level::TRACE),
+            Level::Debug => emit_at!(tracing::Level::DEBUG),
+            Level::Info => emit_at!(tracing::Level::INFO),
+            Level::Warn => emit_at!(tracing::Level::WARN),
+            Level::Error => emit_at!(tracing::Level::ERROR),
+        }
+    }
+}
+
+/// `k1=v1 k2=v2`; the guest's pairs are kept in their order.
+fn join_fields(fields: &[(String, String)]) -> String {
+    let mut joined = String::new();
+    for (key, value) in fields {
+        if !joined.is_empty() {
+            joined.push(' ');
+        }
+        joined.push_str(key);
+        joined.push('=');
+        joined.push_str(value);
+    }
+    joined
+}
+
+impl log_v0_1::Host for LogState {
+    fn log(&mut self, level: Level, message: String, fields: Vec<(String, String)>) {
+        self.emit(level, &message, &fields);
+    }
+}
+
+/// Adds the `log` import of every supported contract to `linker`; `get` finds the
+/// state in the store's data.
+pub(crate) fn add_to_linker<T: 'static>(
+    linker: &mut Linker<T>,
+    get: fn(&mut T) -> &mut LogState,
+) -> wasmtime::Result<()> {
+    log_v0_1::add_to_linker::<T, HasSelf<LogState>>(linker, get)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::capabilities::test_support::capture_events;
+    use log_v0_1::Host as _;
+
+    #[test]
+    fn joins_fields_in_order() {
+        let fields = vec![("b".to_string(), "2".to_string()), ("a".into(), "1".into())];
+        assert_eq!(join_fields(&fields), "b=2 a=1");
+        assert_eq!(join_fields(&[]), "");
+    }
+
+    #[test]
+    fn log_becomes_a_tracing_event_with_plugin_and_fields() {
+        let events = capture_events(|| {
+            let mut state = LogState::new("echo".into());
+            state.log(
+                Level::Warn,
+                "disk almost full".into(),
+                vec![("free".into(), "3%".into())],
+            );
+            state.log(Level::Trace, "dropped below the filter".into(), vec![]);
+        });
+        assert_eq!(events.len(), 1, "{events:?}");
+        let event = &events[0];
+        assert_eq!(event.level, tracing::Level::WARN);
+        assert_eq!(event.target, PLUGIN_TARGET);
+        assert_eq!(event.fields.get("plugin").map(String::as_str), Some("echo"));
+        assert_eq!(
+            event.fields.get("fields").map(String::as_str),
+            Some("free=3%")
+        );
+        assert_eq!(
+            event.fields.get("message").map(String::as_str),
+            Some("disk almost full")
+        );
+    }
+}

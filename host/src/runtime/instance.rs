@@ -1,0 +1,251 @@
+//! Per-call stores and the call path: every call gets a fresh [`Store`] with its own
+//! WASI context (granting nothing), memory cap, epoch deadline and output capture, and
+//! runs under the call timeout and the caller's cancellation token.
+//!
+//! Model: fresh store per call from the cached `InstancePre` (no actor, no state kept
+//! between calls), so a trap, timeout or cancellation can never poison a later call and
+//! nothing leaks between clients. This module does not compile or detect contracts
+//! (`loader.rs`) and does not convert WIT types (`bindings/`).
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+use wasmtime::component::ResourceTable;
+use wasmtime::{Store, StoreLimits, StoreLimitsBuilder};
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use super::bindings::Failure;
+use super::capabilities::config::ConfigState;
+use super::capabilities::log::LogState;
+use super::capabilities::stdio::{CapturedOutput, Stream};
+use super::{RuntimeInner, RuntimeOptions};
+
+/// The data of every per-call store: WASI state plus one state per capability.
+pub(crate) struct StoreState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limits: StoreLimits,
+    pub(crate) log: LogState,
+    pub(crate) config: ConfigState,
+}
+
+impl WasiView for StoreState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// What a call needs to know about the plugin it runs.
+pub(crate) struct CallTarget<'a> {
+    /// Value of the `plugin` field on the guest's own log lines and output.
+    pub(crate) log_name: &'a Arc<str>,
+    /// The plugin's config values.
+    pub(crate) config: &'a ConfigState,
+}
+
+/// Why a call produced no value (below the WIT level).
+pub(crate) enum Stopped {
+    /// Instantiation failed or the guest trapped.
+    Failed(Failure),
+    /// The call timeout elapsed.
+    TimedOut(Duration),
+    /// The caller's token was cancelled.
+    Cancelled,
+}
+
+/// The fresh store of one call and the capture of its output.
+///
+/// Dropping it replays the captured stdout/stderr into the log, whatever the outcome
+/// (success, trap, timeout, cancellation, or the caller dropping its future), because a
+/// failed call is when the output is most useful. The store goes with it: after a
+/// timeout the guest is suspended mid-call and must never run again.
+pub(crate) struct PerCall {
+    store: Store<StoreState>,
+    stdout: CapturedOutput,
+    stderr: CapturedOutput,
+    log_name: Arc<str>,
+}
+
+impl PerCall {
+    /// A store that grants nothing: no files, no environment, no arguments, no
+    /// network, stdin closed, stdout/stderr captured.
+    pub(crate) fn new(runtime: &RuntimeInner, target: &CallTarget<'_>) -> Self {
+        let options: &RuntimeOptions = &runtime.options;
+        let stdout = CapturedOutput::new(options.max_output_bytes);
+        let stderr = CapturedOutput::new(options.max_output_bytes);
+        let wasi = WasiCtxBuilder::new()
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
+            // These are already the defaults; they are spelled out because "no network"
+            // is a promise of this host and must not change silently with an upgrade.
+            .allow_ip_name_lookup(false)
+            .allow_tcp(false)
+            .allow_udp(false)
+            .socket_addr_check(|_, _| Box::pin(async { false }))
+            .build();
+        let state = StoreState {
+            wasi,
+            table: ResourceTable::new(),
+            limits: StoreLimitsBuilder::new()
+                .memory_size(options.max_memory_bytes)
+                .build(),
+            log: LogState::new(Arc::clone(target.log_name)),
+            config: target.config.clone(),
+        };
+        let mut store = Store::new(&runtime.engine, state);
+        store.limiter(|state| &mut state.limits);
+        // Every store starts at deadline 0 and would trap at once; with deadline 1 and
+        // yield-and-update the guest instead yields to tokio at every tick, which is
+        // what lets the timeout and the cancellation token take effect by dropping the
+        // call future.
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_async_yield_and_update(1);
+        Self {
+            store,
+            stdout,
+            stderr,
+            log_name: Arc::clone(target.log_name),
+        }
+    }
+
+    /// The call's store, for exactly one instantiation and one call.
+    pub(crate) fn store(&mut self) -> &mut Store<StoreState> {
+        &mut self.store
+    }
+
+    /// The last non-empty stderr lines (at most [`STDERR_TAIL_BYTES`]), quoted into trap
+    /// messages because that is where a panicking guest explains itself.
+    fn stderr_tail(&self) -> Option<String> {
+        let tail = self.stderr.tail(STDERR_TAIL_BYTES)?;
+        // One line for a one-line message; Rust's hint about RUST_BACKTRACE is dropped
+        // because a plugin's environment is not the operator's to set.
+        let joined = tail
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty() && !line.starts_with("note: run with `RUST_BACKTRACE"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        (!joined.is_empty()).then_some(joined)
+    }
+
+    /// Renders `stopped` for a person, quoting stderr when the guest trapped.
+    pub(crate) fn explain(&self, stopped: &Stopped) -> String {
+        match stopped {
+            Stopped::Failed(Failure::Trap(e)) => describe_error(e, self.stderr_tail().as_deref()),
+            Stopped::Failed(Failure::Instantiate(e)) => describe_error(e, None),
+            Stopped::TimedOut(limit) => format!("did not finish within {limit:?}"),
+            Stopped::Cancelled => "cancelled".to_string(),
+        }
+    }
+}
+
+impl Drop for PerCall {
+    fn drop(&mut self) {
+        self.stdout.emit(&self.log_name, Stream::Stdout);
+        self.stderr.emit(&self.log_name, Stream::Stderr);
+    }
+}
+
+/// Polls `call` until it finishes, `limit` elapses, or `cancel` fires. Dropping the
+/// call future is what stops the guest: it is parked at an epoch yield point.
+pub(crate) async fn race<T>(
+    call: impl Future<Output = Result<T, Failure>>,
+    limit: Duration,
+    cancel: &CancellationToken,
+) -> Result<T, Stopped> {
+    tokio::select! {
+        // Checked first so an already-cancelled request never starts the guest.
+        biased;
+        () = cancel.cancelled() => Err(Stopped::Cancelled),
+        result = tokio::time::timeout(limit, call) => match result {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(failure)) => Err(Stopped::Failed(failure)),
+            Err(_elapsed) => Err(Stopped::TimedOut(limit)),
+        },
+    }
+}
+
+/// How many bytes of the end of stderr a trap message quotes: enough for a Rust panic
+/// message and its location, short enough for a client-facing error.
+const STDERR_TAIL_BYTES: usize = 512;
+
+/// Renders a wasmtime error for a person: the root cause first (e.g. "wasm `unreachable`
+/// instruction executed"), then the guest's last stderr words when given (where a Rust
+/// panic prints its message), all on one line; the wasm backtrace goes to the debug log.
+pub(crate) fn describe_error(error: &wasmtime::Error, stderr_tail: Option<&str>) -> String {
+    let backtrace = error.downcast_ref::<wasmtime::WasmBacktrace>();
+    // With a backtrace, the chain is just "error while executing at wasm backtrace: …";
+    // without one, the chain (outermost first) says where it failed.
+    let mut text = if backtrace.is_some() || error.chain().count() == 1 {
+        error.root_cause().to_string()
+    } else {
+        format!("{error:#}")
+    };
+    if matches!(
+        error.downcast_ref::<wasmtime::Trap>(),
+        Some(wasmtime::Trap::UnreachableCodeReached)
+    ) {
+        text.push_str(" (this is how a panic in a Rust plugin ends)");
+    }
+    if let Some(tail) = stderr_tail {
+        text.push_str("; the plugin's stderr ended with: ");
+        // One line: the message lands in a single log line and a client-facing error.
+        text.push_str(&tail.split_whitespace().collect::<Vec<_>>().join(" "));
+    }
+    if let Some(backtrace) = backtrace {
+        // The backtrace helps the plugin's author, not the client or the operator's log
+        // line, so it goes to the debug log only.
+        tracing::debug!(target: super::PLUGIN_TARGET, %backtrace, "wasm backtrace of the trap above");
+    }
+    text
+}
+
+/// Milliseconds since `start`, for the `elapsed_ms` log field.
+pub(crate) fn elapsed_ms(start: Instant) -> u64 {
+    u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn never() -> CancellationToken {
+        CancellationToken::new()
+    }
+
+    #[tokio::test]
+    async fn race_reports_timeout() {
+        let slow = async {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            Ok::<_, Failure>(())
+        };
+        let limit = Duration::from_millis(20);
+        let outcome = race(slow, limit, &never()).await;
+        assert!(matches!(outcome, Err(Stopped::TimedOut(d)) if d == limit));
+    }
+
+    #[tokio::test]
+    async fn race_prefers_cancellation_and_passes_values() {
+        let cancel = CancellationToken::new();
+        cancel.cancel();
+        let outcome = race(
+            async { Ok::<_, Failure>(1) },
+            Duration::from_secs(1),
+            &cancel,
+        )
+        .await;
+        assert!(matches!(outcome, Err(Stopped::Cancelled)));
+        let outcome = race(
+            async { Ok::<_, Failure>(2) },
+            Duration::from_secs(1),
+            &never(),
+        )
+        .await;
+        assert!(matches!(outcome, Ok(2)));
+    }
+}

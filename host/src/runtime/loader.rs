@@ -1,0 +1,336 @@
+//! Turning bytes into a [`LoadedPlugin`]: sniff the header → compile on a blocking
+//! thread → detect the contract version from the component's exports → pre-instantiate
+//! (which type-checks every import) → call `describe` in a fresh store.
+//!
+//! Each step has its own [`LoadError`] so an operator learns what kind of file they
+//! dropped in and what to do. This module does not validate the manifest's rules
+//! (`Manifest::validate`, called by the registry) and keeps no compile cache.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio_util::sync::CancellationToken;
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+use super::bindings::{self, Failure};
+use super::capabilities::config::ConfigState;
+use super::instance::{self, CallTarget, PerCall, Stopped};
+use super::{LoadError, LoadedPlugin, PluginInner, PluginSettings, RuntimeInner};
+use crate::manifest::{MAX_PLUGIN_NAME_LEN, is_valid_name};
+
+/// The four bytes every WebAssembly binary starts with.
+const WASM_MAGIC: [u8; 4] = *b"\0asm";
+
+/// What kind of WebAssembly binary a header announces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Header {
+    /// A core module (layer 0, e.g. version field `01 00 00 00`).
+    CoreModule,
+    /// A component (layer 1, e.g. version field `0d 00 01 00`).
+    Component,
+}
+
+/// Reads the 8-byte header: magic, then a 16-bit version and a 16-bit layer (both
+/// little-endian). The layer, not the version, tells a component from a core module:
+/// component binary versions still change before 1.0, and wasmtime rejects versions it
+/// cannot read with a clear error at compile time.
+pub(crate) fn sniff(bytes: &[u8]) -> Option<Header> {
+    let header = bytes.get(..8)?;
+    if header[..4] != WASM_MAGIC {
+        return None;
+    }
+    match u16::from_le_bytes([header[6], header[7]]) {
+        0 => Some(Header::CoreModule),
+        _ => Some(Header::Component),
+    }
+}
+
+/// Finds the contract version in a component's export names: the version suffix of
+/// `berth:plugin/guest@X.Y.Z`. Returns every export name when there is none, for the
+/// "not a plugin" message.
+pub(crate) fn find_contract<'a>(
+    export_names: impl IntoIterator<Item = &'a str>,
+) -> Result<semver::Version, Vec<String>> {
+    let mut names = Vec::new();
+    for name in export_names {
+        let version = name
+            .strip_prefix(bindings::GUEST_INTERFACE)
+            .and_then(|rest| rest.strip_prefix('@'))
+            .and_then(|v| semver::Version::parse(v).ok());
+        match version {
+            Some(version) => return Ok(version),
+            None => names.push(name.to_string()),
+        }
+    }
+    Err(names)
+}
+
+/// Compiles on a blocking thread: Cranelift takes 0.1 s for a small Rust guest and
+/// seconds for Python/JS ones, far too long for an async worker.
+async fn compile(engine: &Engine, origin: &str, bytes: Vec<u8>) -> Result<Component, LoadError> {
+    let engine = engine.clone();
+    let compiled = tokio::task::spawn_blocking(move || Component::from_binary(&engine, &bytes))
+        .await
+        .map_err(|join| LoadError::Compile {
+            origin: origin.to_string(),
+            reason: format!("the compiler thread failed: {join}"),
+        })?;
+    compiled.map_err(|e| LoadError::Compile {
+        origin: origin.to_string(),
+        reason: instance::describe_error(&e, None),
+    })
+}
+
+/// The whole load sequence; see the module docs.
+pub(crate) async fn load(
+    runtime: Arc<RuntimeInner>,
+    origin: &str,
+    bytes: Vec<u8>,
+    settings: PluginSettings,
+) -> Result<LoadedPlugin, LoadError> {
+    let start = Instant::now();
+    match sniff(&bytes) {
+        None => {
+            return Err(LoadError::NotWasm {
+                origin: origin.to_string(),
+            });
+        }
+        Some(Header::CoreModule) => {
+            return Err(LoadError::CoreModule {
+                origin: origin.to_string(),
+            });
+        }
+        Some(Header::Component) => {}
+    }
+
+    let component = compile(&runtime.engine, origin, bytes).await?;
+    let component_type = component.component_type();
+    let contract = find_contract(
+        component_type
+            .exports(&runtime.engine)
+            .map(|(name, _)| name),
+    )
+    .map_err(|exports| LoadError::NotAPlugin {
+        origin: origin.to_string(),
+        exports,
+    })?;
+    let Some(bindings) = bindings::contract_for(&contract) else {
+        return Err(LoadError::UnsupportedContract {
+            origin: origin.to_string(),
+            found: contract,
+            supported: bindings::supported_display(),
+        });
+    };
+    let callable =
+        (bindings.prepare)(&runtime.linker, &component).map_err(|e| LoadError::Link {
+            origin: origin.to_string(),
+            reason: instance::describe_error(&e, None),
+        })?;
+    tracing::debug!(
+        plugin = origin,
+        contract = %contract,
+        elapsed_ms = instance::elapsed_ms(start),
+        "plugin compiled and linked"
+    );
+
+    // `describe` runs like any call (fresh store, timeout, captured output) but is
+    // attributed to the file, since the plugin's name is what it is about to tell us.
+    let config = ConfigState::new(Arc::new(settings.config));
+    let origin_name: Arc<str> = Arc::from(origin);
+    let target = CallTarget {
+        log_name: &origin_name,
+        config: &config,
+    };
+    let mut call = PerCall::new(&runtime, &target);
+    let running = callable.describe(call.store());
+    let described = instance::race(
+        running,
+        runtime.options.call_timeout,
+        &CancellationToken::new(),
+    )
+    .await;
+    let manifest = described.map_err(|stopped| LoadError::Describe {
+        origin: origin.to_string(),
+        reason: match &stopped {
+            Stopped::Failed(Failure::Instantiate(_)) => {
+                format!("cannot instantiate it: {}", call.explain(&stopped))
+            }
+            _ => call.explain(&stopped),
+        },
+    });
+    drop(call);
+    let manifest = manifest?;
+
+    // Until the registry validates it, the name is plugin-controlled text: only a
+    // well-formed one goes into log fields and error messages.
+    let name_ok = is_valid_name(&manifest.name, MAX_PLUGIN_NAME_LEN);
+    let log_name: Arc<str> = if name_ok {
+        Arc::from(manifest.name.as_str())
+    } else {
+        origin_name
+    };
+    let label = if name_ok && manifest.version.len() <= 64 {
+        format!("{}@{}", manifest.name, manifest.version)
+    } else {
+        origin.to_string()
+    };
+    tracing::debug!(
+        plugin = %log_name,
+        origin,
+        version = %manifest.version,
+        contract = %contract,
+        tools = manifest.tools.len(),
+        elapsed_ms = instance::elapsed_ms(start),
+        "plugin described"
+    );
+    Ok(LoadedPlugin {
+        inner: Arc::new(PluginInner {
+            runtime,
+            origin: origin.to_string(),
+            manifest,
+            contract,
+            callable,
+            config,
+            label,
+            log_name,
+        }),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_core_modules_components_and_garbage() {
+        let core = b"\0asm\x01\x00\x00\x00rest";
+        let component = b"\0asm\x0d\x00\x01\x00rest";
+        assert_eq!(sniff(core), Some(Header::CoreModule));
+        assert_eq!(sniff(component), Some(Header::Component));
+        assert_eq!(sniff(b"\0asm\x01\x00\x00\x00"), Some(Header::CoreModule));
+        assert_eq!(sniff(b""), None);
+        assert_eq!(sniff(b"\0asm"), None);
+        assert_eq!(sniff(b"\x7fELF\x02\x01\x01\x00"), None);
+        assert_eq!(sniff(b"#!/bin/sh\necho hi\n"), None);
+    }
+
+    #[test]
+    fn finds_the_contract_version_in_exports() {
+        let found = find_contract(["berth:plugin/guest@0.1.2"]).unwrap();
+        assert_eq!(found, semver::Version::new(0, 1, 2));
+        let found = find_contract(["other:x/y@1.0.0", "berth:plugin/guest@1.0.0"]).unwrap();
+        assert_eq!(found, semver::Version::new(1, 0, 0));
+    }
+
+    #[test]
+    fn lists_exports_when_there_is_no_contract() {
+        let names = find_contract(["wasi:cli/run@0.2.6"]).unwrap_err();
+        assert_eq!(names, vec!["wasi:cli/run@0.2.6".to_string()]);
+        // Unversioned or malformed contract exports are not plugins either.
+        let names = find_contract([
+            "berth:plugin/guest",
+            "berth:plugin/guest@one",
+            "berth:plugin/guestx@0.1.0",
+        ])
+        .unwrap_err();
+        assert_eq!(names.len(), 3);
+        assert!(find_contract([]).unwrap_err().is_empty());
+    }
+
+    // Loads of real components built by `berth-test-artifacts`.
+
+    use crate::runtime::{Runtime, RuntimeOptions};
+
+    fn runtime() -> Runtime {
+        Runtime::new(RuntimeOptions::default()).expect("runtime")
+    }
+
+    async fn load_artifact(package: &str) -> Result<crate::runtime::LoadedPlugin, LoadError> {
+        let path = berth_test_artifacts::wasm(package);
+        runtime().load(&path, PluginSettings::default()).await
+    }
+
+    #[tokio::test]
+    async fn a_trapping_describe_is_a_describe_error_with_the_trap_message() {
+        let err = load_artifact("berth-test-describe-trap").await.unwrap_err();
+        let LoadError::Describe { origin, reason } = &err else {
+            panic!("expected Describe, got {err:?}");
+        };
+        assert!(origin.ends_with(".wasm"), "{origin}");
+        // A Rust panic aborts the guest: wasmtime reports an `unreachable` trap.
+        assert!(reason.contains("unreachable"), "{reason}");
+        // The panic message, printed to stderr, is quoted on the first line.
+        let first_line = reason.lines().next().unwrap_or_default();
+        assert!(
+            first_line.contains("traps in describe on purpose"),
+            "{reason}"
+        );
+        assert!(!first_line.contains("RUST_BACKTRACE"), "{reason}");
+    }
+
+    #[tokio::test]
+    async fn a_future_contract_is_unsupported() {
+        let err = load_artifact("berth-test-future-contract")
+            .await
+            .unwrap_err();
+        let LoadError::UnsupportedContract {
+            found, supported, ..
+        } = &err
+        else {
+            panic!("expected UnsupportedContract, got {err:?}");
+        };
+        assert_eq!(*found, semver::Version::new(1, 0, 0));
+        assert_eq!(supported, "berth:plugin@0.1.x");
+    }
+
+    #[tokio::test]
+    async fn a_cli_command_is_not_a_plugin() {
+        let err = load_artifact("berth-test-cli-command").await.unwrap_err();
+        let LoadError::NotAPlugin { exports, .. } = &err else {
+            panic!("expected NotAPlugin, got {err:?}");
+        };
+        assert!(
+            exports.iter().any(|e| e.starts_with("wasi:cli/run@")),
+            "{exports:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn manifest_rules_are_not_checked_at_load() {
+        // Its schema is invalid, but judging that is `Manifest::validate`'s job.
+        let plugin = load_artifact("berth-test-bad-schema").await.expect("loads");
+        assert!(plugin.manifest().validate().is_err());
+        assert_eq!(plugin.contract_version().major, 0);
+        assert_eq!(plugin.contract_version().minor, 1);
+    }
+
+    #[tokio::test]
+    async fn headers_are_checked_before_compiling() {
+        let rt = runtime();
+        let settings = PluginSettings::default;
+        let err = rt
+            .load_bytes("core.wasm", b"\0asm\x01\x00\x00\x00".to_vec(), settings())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, LoadError::CoreModule { .. }), "{err:?}");
+        assert!(err.to_string().contains("--target wasm32-wasip2"), "{err}");
+        let err = rt
+            .load_bytes("notes.txt", b"hello world".to_vec(), settings())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, LoadError::NotWasm { .. }), "{err:?}");
+        let err = rt
+            .load_bytes(
+                "broken.wasm",
+                b"\0asm\x0d\x00\x01\x00garbage".to_vec(),
+                settings(),
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(err, LoadError::Compile { .. }), "{err:?}");
+        let missing = std::path::Path::new("/nonexistent/berth/plugin.wasm");
+        let err = rt.load(missing, settings()).await.unwrap_err();
+        assert!(matches!(err, LoadError::Io { .. }), "{err:?}");
+    }
+}

@@ -1,0 +1,551 @@
+//! The plugin runtime: the only place wasmtime and wasmtime-wasi types appear.
+//!
+//! A [`Runtime`] owns one shared engine, linker and epoch ticker; [`Runtime::load`]
+//! turns a `.wasm` file into a [`LoadedPlugin`], whose calls each run in a fresh store
+//! under a time limit, a memory cap and the caller's cancellation token. Callers see
+//! only [`crate::manifest`] types and the two error enums re-exported here.
+//!
+//! It deliberately does not validate manifests, namespace tool names, watch files or
+//! decide which plugins to load: those belong to the registry and the watcher.
+//!
+//! Layout:
+//! - `engine`: engine configuration and the epoch ticker thread.
+//! - `loader`: header sniffing, compilation, contract detection, pre-instantiation, `describe`.
+//! - `instance`: per-call stores, limits, timeout and cancellation.
+//! - `bindings`: one module of generated bindings per contract version, behind a trait.
+//! - `capabilities`: host imports offered to plugins (`log`, `config`) and stdio capture.
+//! - `error`: [`LoadError`] and [`CallError`].
+
+mod bindings;
+mod capabilities;
+mod engine;
+mod error;
+mod instance;
+mod loader;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+use wasmtime::Engine;
+use wasmtime::component::Linker;
+
+pub use capabilities::PLUGIN_TARGET;
+pub use error::{CallError, LoadError};
+
+use crate::manifest::{CallContext, GuestError, Manifest, ResourceContents, ToolOutput};
+use bindings::{CallablePlugin, Failure};
+use capabilities::config::ConfigState;
+use instance::{CallTarget, PerCall, Stopped, StoreState};
+
+/// Options for the shared engine.
+#[derive(Debug, Clone)]
+pub struct RuntimeOptions {
+    /// Longest a single call (or a load's `describe`) may run before it is stopped.
+    /// Default 30 s.
+    pub call_timeout: Duration,
+    /// How often the epoch advances. Running guests yield to the async runtime once per
+    /// tick, so this bounds how late a timeout or cancellation takes effect. Default 10 ms.
+    pub epoch_tick: Duration,
+    /// Cap on each linear memory of a plugin instance, in bytes. Default 256 MiB.
+    pub max_memory_bytes: usize,
+    /// Cap on captured guest stdout, and separately on stderr, per call, in bytes;
+    /// output past it is dropped and the drop is logged. Default 8 MiB.
+    pub max_output_bytes: usize,
+}
+
+impl Default for RuntimeOptions {
+    fn default() -> Self {
+        Self {
+            call_timeout: Duration::from_secs(30),
+            epoch_tick: Duration::from_millis(10),
+            max_memory_bytes: 256 << 20,
+            max_output_bytes: 8 << 20,
+        }
+    }
+}
+
+/// Per-plugin settings from the operator's config.
+#[derive(Debug, Clone, Default)]
+pub struct PluginSettings {
+    /// Values served by the `config` import; a plugin sees only its own.
+    pub config: BTreeMap<String, String>,
+}
+
+/// What every runtime clone and every plugin loaded by it shares.
+pub(crate) struct RuntimeInner {
+    engine: Engine,
+    linker: Linker<StoreState>,
+    options: RuntimeOptions,
+    /// Ticks for as long as any `Runtime` clone or `LoadedPlugin` is alive: a plugin
+    /// outliving its runtime still needs ticks, or its calls could not be timed out.
+    _ticker: engine::EpochTicker,
+}
+
+/// One shared engine + linker for all plugins; cheap to clone (Arc inside).
+///
+/// Creating one starts the epoch ticker thread, which stops when the last clone of
+/// this runtime and the last plugin loaded by it are dropped.
+#[derive(Clone)]
+pub struct Runtime {
+    inner: Arc<RuntimeInner>,
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime")
+            .field("options", &self.inner.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Runtime {
+    /// Builds the shared engine and linker and starts the epoch ticker thread.
+    ///
+    /// Fails with [`LoadError::Engine`] if an option is zero where it must not be, or
+    /// the engine or the ticker thread cannot be created.
+    pub fn new(options: RuntimeOptions) -> Result<Runtime, LoadError> {
+        let engine = engine::build_engine(&options)?;
+        let linker_error =
+            |e: wasmtime::Error| LoadError::Engine(format!("cannot link host functions: {e:#}"));
+        let mut linker = Linker::new(&engine);
+        // Every wasm32-wasip2 guest imports WASI, even a pure computation; it is linked
+        // in full and granted nothing (no preopens, env, args or network) per store.
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(linker_error)?;
+        capabilities::add_to_linker(&mut linker).map_err(linker_error)?;
+        for contract in bindings::CONTRACTS {
+            (contract.add_to_linker)(&mut linker).map_err(linker_error)?;
+        }
+        let ticker = engine::EpochTicker::start(engine.clone(), options.epoch_tick)?;
+        Ok(Runtime {
+            inner: Arc::new(RuntimeInner {
+                engine,
+                linker,
+                options,
+                _ticker: ticker,
+            }),
+        })
+    }
+
+    /// Reads the file, checks it is a component implementing a supported contract,
+    /// compiles it on `spawn_blocking`, pre-instantiates it, and calls `describe` in a
+    /// fresh store. Does NOT validate the manifest rules (the caller calls
+    /// [`Manifest::validate`]).
+    ///
+    /// The file name (not the full path) is used as the plugin's origin in messages.
+    pub async fn load(
+        &self,
+        path: &Path,
+        settings: PluginSettings,
+    ) -> Result<LoadedPlugin, LoadError> {
+        let bytes = tokio::fs::read(path)
+            .await
+            .map_err(|source| LoadError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        let origin = path
+            .file_name()
+            .unwrap_or(path.as_os_str())
+            .to_string_lossy()
+            .into_owned();
+        self.load_bytes(&origin, bytes, settings).await
+    }
+
+    /// Same as [`Runtime::load`] for bytes already in memory; `origin` (usually the file
+    /// name) identifies the plugin in messages until its manifest names it.
+    pub async fn load_bytes(
+        &self,
+        origin: &str,
+        bytes: Vec<u8>,
+        settings: PluginSettings,
+    ) -> Result<LoadedPlugin, LoadError> {
+        loader::load(Arc::clone(&self.inner), origin, bytes, settings).await
+    }
+
+    /// Contract versions this host can load (e.g. `>=0.1.0, <0.2.0`), for checks and
+    /// `--version` output; see [`Runtime::supported_contracts_display`] for people.
+    pub fn supported_contracts() -> &'static [semver::VersionReq] {
+        bindings::supported()
+    }
+
+    /// The supported contracts as people read them, e.g. `berth:plugin@0.1.x`.
+    pub fn supported_contracts_display() -> String {
+        bindings::supported_display()
+    }
+}
+
+/// What a loaded plugin's clones share.
+pub(crate) struct PluginInner {
+    runtime: Arc<RuntimeInner>,
+    origin: String,
+    manifest: Manifest,
+    contract: semver::Version,
+    callable: Arc<dyn CallablePlugin>,
+    config: ConfigState,
+    /// `name@version` for error messages (the origin if the name is malformed).
+    label: String,
+    /// `plugin` field of log events (the origin if the name is malformed).
+    log_name: Arc<str>,
+}
+
+/// A compiled, pre-instantiated plugin; cheap to clone; every call gets a fresh Store
+/// (no state leaks between calls or clients).
+#[derive(Clone)]
+pub struct LoadedPlugin {
+    inner: Arc<PluginInner>,
+}
+
+impl fmt::Debug for LoadedPlugin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoadedPlugin")
+            .field("origin", &self.inner.origin)
+            .field("name", &self.inner.manifest.name)
+            .field("version", &self.inner.manifest.version)
+            .field("contract", &self.inner.contract.to_string())
+            .finish_non_exhaustive()
+    }
+}
+
+impl LoadedPlugin {
+    /// The manifest the plugin returned from `describe` (not yet validated by this layer).
+    pub fn manifest(&self) -> &Manifest {
+        &self.inner.manifest
+    }
+
+    /// The `berth:plugin` contract version the component exports.
+    pub fn contract_version(&self) -> &semver::Version {
+        &self.inner.contract
+    }
+
+    /// The file name (or other origin) the plugin was loaded from, for logs.
+    pub fn origin(&self) -> &str {
+        &self.inner.origin
+    }
+
+    /// The same compiled plugin serving `settings` instead of the ones it was loaded
+    /// with. Cheap (nothing is recompiled); the original is unchanged. This exists
+    /// because the operator's settings are keyed by the plugin's name, which is only
+    /// known after `describe`.
+    pub fn with_settings(&self, settings: PluginSettings) -> LoadedPlugin {
+        let inner = &*self.inner;
+        LoadedPlugin {
+            inner: Arc::new(PluginInner {
+                runtime: Arc::clone(&inner.runtime),
+                origin: inner.origin.clone(),
+                manifest: inner.manifest.clone(),
+                contract: inner.contract.clone(),
+                callable: Arc::clone(&inner.callable),
+                config: ConfigState::new(Arc::new(settings.config)),
+                label: inner.label.clone(),
+                log_name: Arc::clone(&inner.log_name),
+            }),
+        }
+    }
+
+    /// Calls tool `tool` (its plugin-local name) with `arguments_json`, a JSON object as
+    /// text that the caller has already validated against the tool's input schema.
+    ///
+    /// Runs in a fresh instance; stops at the call timeout or when `cancel` fires.
+    pub async fn call_tool(
+        &self,
+        tool: &str,
+        arguments_json: &str,
+        ctx: &CallContext,
+        cancel: &CancellationToken,
+    ) -> Result<ToolOutput, CallError> {
+        let start = Instant::now();
+        let inner = &*self.inner;
+        let mut call = PerCall::new(&inner.runtime, &self.target());
+        let running = inner
+            .callable
+            .call_tool(call.store(), tool, arguments_json, ctx);
+        let outcome = instance::race(running, inner.runtime.options.call_timeout, cancel).await;
+        let result = self.settle(outcome, &call);
+        drop(call);
+        self.log_outcome("tool call", Some(tool), None, start, &result);
+        result
+    }
+
+    /// Reads the resource at `uri` (a static resource of the plugin or a URI matching
+    /// one of its templates). Same isolation and limits as [`LoadedPlugin::call_tool`].
+    pub async fn read_resource(
+        &self,
+        uri: &str,
+        ctx: &CallContext,
+        cancel: &CancellationToken,
+    ) -> Result<Vec<ResourceContents>, CallError> {
+        let start = Instant::now();
+        let inner = &*self.inner;
+        let mut call = PerCall::new(&inner.runtime, &self.target());
+        let running = inner.callable.read_resource(call.store(), uri, ctx);
+        let outcome = instance::race(running, inner.runtime.options.call_timeout, cancel).await;
+        let result = self.settle(outcome, &call);
+        drop(call);
+        self.log_outcome("resource read", None, Some(uri), start, &result);
+        result
+    }
+
+    fn target(&self) -> CallTarget<'_> {
+        CallTarget {
+            log_name: &self.inner.log_name,
+            config: &self.inner.config,
+        }
+    }
+
+    /// Flattens the guarded outcome: the plugin's own error stays data
+    /// ([`CallError::Guest`]); everything below the WIT level is a host-side fault.
+    fn settle<T>(
+        &self,
+        outcome: Result<Result<T, GuestError>, Stopped>,
+        call: &PerCall,
+    ) -> Result<T, CallError> {
+        let plugin = self.inner.label.clone();
+        match outcome {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(guest)) => Err(CallError::Guest(guest)),
+            Err(stopped @ Stopped::Failed(Failure::Trap(_))) => Err(CallError::Trap {
+                plugin,
+                reason: call.explain(&stopped),
+            }),
+            Err(stopped @ Stopped::Failed(Failure::Instantiate(_))) => {
+                Err(CallError::Instantiate {
+                    plugin,
+                    reason: call.explain(&stopped),
+                })
+            }
+            Err(Stopped::TimedOut(limit)) => Err(CallError::Timeout { plugin, limit }),
+            Err(Stopped::Cancelled) => Err(CallError::Cancelled { plugin }),
+        }
+    }
+
+    /// One event per call: debug when the plugin answered (even with its own error),
+    /// warn when the host had to step in.
+    fn log_outcome<T>(
+        &self,
+        what: &str,
+        tool: Option<&str>,
+        uri: Option<&str>,
+        start: Instant,
+        result: &Result<T, CallError>,
+    ) {
+        let plugin = &*self.inner.log_name;
+        let elapsed_ms = instance::elapsed_ms(start);
+        match result {
+            Ok(_) => tracing::debug!(plugin, tool, uri, elapsed_ms, "{what} finished"),
+            Err(CallError::Guest(error)) => tracing::debug!(
+                plugin,
+                tool,
+                uri,
+                elapsed_ms,
+                %error,
+                "{what} returned the plugin's error"
+            ),
+            Err(CallError::Cancelled { .. }) => {
+                tracing::debug!(plugin, tool, uri, elapsed_ms, "{what} cancelled")
+            }
+            Err(error) => {
+                tracing::warn!(plugin, tool, uri, elapsed_ms, %error, "{what} failed")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Calls into real components built by `berth-test-artifacts`.
+
+    use super::*;
+    use crate::manifest::ContentBlock;
+    use crate::runtime::capabilities::test_support::capture_events;
+
+    const ECHO: &str = "berth-plugin-echo";
+
+    fn runtime() -> Runtime {
+        Runtime::new(RuntimeOptions::default()).expect("runtime")
+    }
+
+    async fn echo() -> LoadedPlugin {
+        let path = berth_test_artifacts::wasm(ECHO);
+        let plugin = runtime()
+            .load(&path, PluginSettings::default())
+            .await
+            .expect("echo loads");
+        plugin
+            .manifest()
+            .validate()
+            .expect("echo's manifest is valid");
+        plugin
+    }
+
+    fn text(output: &ToolOutput) -> &str {
+        match output.content.first() {
+            Some(ContentBlock::Text(text)) => text,
+            other => panic!("expected a text block, got {other:?}"),
+        }
+    }
+
+    async fn call(plugin: &LoadedPlugin, tool: &str, args: &str) -> Result<ToolOutput, CallError> {
+        let ctx = CallContext::default();
+        plugin
+            .call_tool(tool, args, &ctx, &CancellationToken::new())
+            .await
+    }
+
+    /// The protocol layer spawns calls onto tokio, so handles and call futures must be
+    /// `Send` (and handles `Sync`); this fails to compile otherwise.
+    #[test]
+    fn handles_and_call_futures_are_send() {
+        fn send_sync<T: Send + Sync + 'static>() {}
+        fn send<T: Send>(_: &T) {}
+        send_sync::<Runtime>();
+        send_sync::<LoadedPlugin>();
+        let nothing: Option<(Runtime, LoadedPlugin)> = None;
+        if let Some((runtime, plugin)) = &nothing {
+            let (ctx, cancel) = (CallContext::default(), CancellationToken::new());
+            send(&plugin.call_tool("t", "{}", &ctx, &cancel));
+            send(&plugin.read_resource("u", &ctx, &cancel));
+            send(&runtime.load(Path::new("p.wasm"), PluginSettings::default()));
+        }
+    }
+
+    #[tokio::test]
+    async fn echo_loads_and_echoes() {
+        let plugin = echo().await;
+        assert_eq!(plugin.manifest().name, "echo");
+        assert!(plugin.manifest().tools.iter().any(|t| t.name == "echo"));
+        assert!(Runtime::supported_contracts()[0].matches(plugin.contract_version()));
+        assert!(plugin.origin().ends_with(".wasm"), "{}", plugin.origin());
+        let output = call(&plugin, "echo", r#"{"text":"hello"}"#).await.unwrap();
+        assert_eq!(text(&output), "hello");
+        assert!(!output.is_error);
+    }
+
+    #[tokio::test]
+    async fn a_trap_is_not_a_guest_error_and_does_not_poison_later_calls() {
+        let plugin = echo().await;
+        let err = call(&plugin, "trap", "{}").await.unwrap_err();
+        let CallError::Trap {
+            plugin: label,
+            reason,
+        } = &err
+        else {
+            panic!("expected Trap, got {err:?}");
+        };
+        assert!(label.starts_with("echo@"), "{label}");
+        assert!(reason.contains("deliberate panic"), "{reason}");
+        // Every call gets a fresh store, so the trapped instance is simply gone.
+        let output = call(&plugin, "echo", r#"{"text":"after"}"#).await.unwrap();
+        assert_eq!(text(&output), "after");
+        // Concurrent calls each get their own store too.
+        let calls = (0..8).map(|i| {
+            let plugin = plugin.clone();
+            async move {
+                let args = format!(r#"{{"text":"n{i}"}}"#);
+                let output = call(&plugin, "echo", &args).await.unwrap();
+                assert_eq!(text(&output), format!("n{i}"));
+            }
+        });
+        futures::future::join_all(calls).await;
+    }
+
+    #[tokio::test]
+    async fn the_plugins_own_errors_stay_guest_errors() {
+        let plugin = echo().await;
+        let err = call(&plugin, "no-such-tool", "{}").await.unwrap_err();
+        assert!(
+            matches!(err, CallError::Guest(GuestError::UnknownTool(_))),
+            "{err:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn resources_are_read_and_unknown_ones_are_guest_errors() {
+        let plugin = echo().await;
+        let ctx = CallContext::default();
+        let cancel = CancellationToken::new();
+        let contents = plugin
+            .read_resource("echo://items/42", &ctx, &cancel)
+            .await
+            .unwrap();
+        assert_eq!(
+            contents[0].body,
+            crate::manifest::ResourceBody::Text("item 42".into())
+        );
+        let contents = plugin
+            .read_resource("echo://bytes", &ctx, &cancel)
+            .await
+            .unwrap();
+        let all: Vec<u8> = (0..=255).collect();
+        assert_eq!(contents[0].body, crate::manifest::ResourceBody::Blob(all));
+        let err = plugin
+            .read_resource("echo://nothing-here", &ctx, &cancel)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, CallError::Guest(GuestError::ResourceNotFound(_))),
+            "{err:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_call_never_runs() {
+        let plugin = echo().await;
+        let cancel = CancellationToken::new();
+        cancel.cancel();
+        let err = plugin
+            .call_tool("echo", r#"{"text":"x"}"#, &CallContext::default(), &cancel)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, CallError::Cancelled { .. }), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn settings_reach_the_config_import() {
+        let plugin = echo().await;
+        let configured = plugin.with_settings(PluginSettings {
+            config: BTreeMap::from([("greeting".to_string(), "ahoy".to_string())]),
+        });
+        let args = r#"{"key":"greeting"}"#;
+        let output = call(&configured, "config_get", args).await.unwrap();
+        assert_eq!(text(&output), "ahoy");
+        // The original keeps its own (empty) settings.
+        let output = call(&plugin, "config_get", args).await.unwrap();
+        assert_ne!(text(&output), "ahoy");
+    }
+
+    #[test]
+    fn guest_stdout_and_logs_become_tracing_events() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        let plugin = rt.block_on(echo());
+        let events = capture_events(|| {
+            rt.block_on(async {
+                call(&plugin, "print_stdout", r#"{"text":"sneaky-line"}"#)
+                    .await
+                    .unwrap();
+                call(&plugin, "log_fields", r#"{"message":"structured-hello"}"#)
+                    .await
+                    .unwrap();
+            })
+        });
+        let find = |needle: &str| {
+            events
+                .iter()
+                .find(|e| e.fields.get("message").is_some_and(|m| m.contains(needle)))
+                .unwrap_or_else(|| panic!("no event with `{needle}` in {events:?}"))
+        };
+        let printed = find("sneaky-line");
+        assert_eq!(printed.target, PLUGIN_TARGET);
+        assert_eq!(printed.fields["plugin"], "echo");
+        assert_eq!(printed.fields["stream"], "stdout");
+        let logged = find("structured-hello");
+        assert_eq!(logged.fields["plugin"], "echo");
+        assert!(logged.fields["fields"].contains("a=1"), "{logged:?}");
+    }
+}

@@ -1,0 +1,101 @@
+//! Explicit shutdown: one root cancellation token that every long-running task watches,
+//! and a tracker that lets `run` wait until those tasks have actually finished.
+
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// The shutdown signal and the set of tasks that must finish before exit.
+#[derive(Clone, Default)]
+pub struct Shutdown {
+    token: CancellationToken,
+    tracker: TaskTracker,
+}
+
+impl Shutdown {
+    /// A fresh, untriggered shutdown.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Asks everything to stop.
+    pub fn trigger(&self) {
+        self.token.cancel();
+    }
+
+    /// True once shutdown was asked for.
+    pub fn is_triggered(&self) -> bool {
+        self.token.is_cancelled()
+    }
+
+    /// Completes when shutdown is asked for.
+    pub async fn triggered(&self) {
+        self.token.cancelled().await
+    }
+
+    /// A token cancelled by shutdown, for one task or request.
+    pub fn child_token(&self) -> CancellationToken {
+        self.token.child_token()
+    }
+
+    /// Runs `task` as tracked work that shutdown waits for.
+    pub fn spawn<F>(&self, task: F) -> tokio::task::JoinHandle<F::Output>
+    where
+        F: std::future::Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.tracker.spawn(task)
+    }
+
+    /// Triggers shutdown and waits for every tracked task to finish.
+    pub async fn complete(&self) {
+        self.trigger();
+        self.tracker.close();
+        self.tracker.wait().await;
+    }
+
+    /// Triggers shutdown on Ctrl-C or SIGTERM.
+    pub fn on_signals(&self) {
+        let token = self.token.clone();
+        tokio::spawn(async move {
+            let ctrl_c = tokio::signal::ctrl_c();
+            #[cfg(unix)]
+            {
+                use tokio::signal::unix::{SignalKind, signal};
+                match signal(SignalKind::terminate()) {
+                    Ok(mut term) => {
+                        tokio::select! {
+                            _ = ctrl_c => {}
+                            _ = term.recv() => {}
+                        }
+                    }
+                    Err(_) => {
+                        let _ = ctrl_c.await;
+                    }
+                }
+            }
+            #[cfg(not(unix))]
+            let _ = ctrl_c.await;
+            tracing::info!("shutdown signal received");
+            token.cancel();
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn complete_waits_for_tracked_tasks() {
+        let shutdown = Shutdown::new();
+        let token = shutdown.child_token();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        shutdown.spawn(async move {
+            token.cancelled().await;
+            tx.send(()).unwrap();
+        });
+        shutdown.complete().await;
+        assert!(shutdown.is_triggered());
+        rx.await.unwrap();
+    }
+}

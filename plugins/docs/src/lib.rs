@@ -1,0 +1,312 @@
+//! `docs`: the documentation an AI client needs to write Berth plugins, served as MCP
+//! resources — the WIT contract, a plugin guide, the CLI reference and one page per topic —
+//! plus a `search` tool over all of it.
+//!
+//! The pages are Markdown files under `content/`, compiled in with `include_str!`, so the
+//! plugin needs no files at run time. It only reads; it keeps no state.
+
+use berth_plugin_sdk::prelude::*;
+
+/// One page of documentation.
+struct Page {
+    uri: &'static str,
+    text: &'static str,
+}
+
+/// The topics `berth://docs/topics/{topic}` serves, in the order `search` ranks ties.
+const TOPICS: [(&str, &str); 6] = [
+    ("tools", include_str!("../content/topics/tools.md")),
+    ("resources", include_str!("../content/topics/resources.md")),
+    ("errors", include_str!("../content/topics/errors.md")),
+    ("config", include_str!("../content/topics/config.md")),
+    ("logging", include_str!("../content/topics/logging.md")),
+    ("testing", include_str!("../content/topics/testing.md")),
+];
+
+const CONTRACT: &str = include_str!("../../../wit/berth-plugin/v0.1/plugin.wit");
+const GUIDE: &str = include_str!("../content/plugin-guide.md");
+const CLI: &str = include_str!("../content/cli.md");
+
+/// Every page, with its URI.
+fn pages() -> Vec<Page> {
+    let mut pages = vec![
+        Page {
+            uri: "berth://docs/plugin-guide",
+            text: GUIDE,
+        },
+        Page {
+            uri: "berth://docs/cli",
+            text: CLI,
+        },
+        Page {
+            uri: "berth://docs/contract",
+            text: CONTRACT,
+        },
+    ];
+    // The topic URIs are the template's expansions; `&'static` because TOPICS is const.
+    const TOPIC_URIS: [&str; 6] = [
+        "berth://docs/topics/tools",
+        "berth://docs/topics/resources",
+        "berth://docs/topics/errors",
+        "berth://docs/topics/config",
+        "berth://docs/topics/logging",
+        "berth://docs/topics/testing",
+    ];
+    for ((_, text), uri) in TOPICS.iter().zip(TOPIC_URIS) {
+        pages.push(Page { uri, text });
+    }
+    pages
+}
+
+/// A page's title: its first Markdown heading, or the URI for the WIT contract.
+fn title(page: &Page) -> String {
+    page.text
+        .lines()
+        .find_map(|line| line.strip_prefix("# "))
+        .map(str::to_string)
+        .unwrap_or_else(|| "The berth:plugin@0.1.0 WIT contract".to_string())
+}
+
+/// The plugin contract (WIT package `berth:plugin@0.1.0`): the types, the `log` and `config`
+/// imports and the `guest` interface every plugin exports. The SDK implements it for you.
+#[resource(
+    uri = "berth://docs/contract",
+    title = "Plugin contract (WIT)",
+    mime_type = "text/plain"
+)]
+pub fn contract() -> &'static str {
+    CONTRACT
+}
+
+/// How to write a Berth plugin in Rust with berth-plugin-sdk, from `cargo new` to a served
+/// component, with a complete example.
+#[resource(
+    uri = "berth://docs/plugin-guide",
+    name = "plugin-guide",
+    title = "Writing a Berth plugin",
+    mime_type = "text/markdown"
+)]
+pub fn plugin_guide() -> &'static str {
+    GUIDE
+}
+
+/// Reference of the `berth` command line: serve, inspect, call, default-config, and the
+/// config file.
+#[resource(
+    uri = "berth://docs/cli",
+    title = "The berth command line",
+    mime_type = "text/markdown"
+)]
+pub fn cli() -> &'static str {
+    CLI
+}
+
+/// One topic of the plugin SDK documentation: tools, resources, errors, config, logging or
+/// testing.
+#[resource_template(
+    uri_template = "berth://docs/topics/{topic}",
+    name = "topic",
+    title = "SDK topic",
+    mime_type = "text/markdown"
+)]
+pub fn topic(topic: String) -> Result<&'static str, ResourceError> {
+    TOPICS
+        .iter()
+        .find(|(name, _)| *name == topic)
+        .map(|(_, text)| *text)
+        .ok_or_else(|| {
+            let known: Vec<_> = TOPICS.iter().map(|(name, _)| *name).collect();
+            ResourceError::not_found(format!(
+                "no topic `{topic}`; the topics are: {}",
+                known.join(", ")
+            ))
+        })
+}
+
+/// One matching line of a page.
+#[derive(Debug, PartialEq, Serialize, JsonSchema)]
+pub struct Snippet {
+    /// 1-based line number in the page.
+    pub line: usize,
+    /// The line, trimmed.
+    pub text: String,
+}
+
+/// A page that matches a search.
+#[derive(Debug, PartialEq, Serialize, JsonSchema)]
+pub struct Hit {
+    /// The page's URI; read it as a resource for the whole text.
+    pub uri: String,
+    /// The page's title.
+    pub title: String,
+    /// Lines containing the most query words, best first (at most 5).
+    pub snippets: Vec<Snippet>,
+}
+
+/// The most snippets returned per page.
+const MAX_SNIPPETS: usize = 5;
+
+/// Searches the Berth plugin documentation (guide, CLI, contract, topics) for pages
+/// containing every word of `query`, case-insensitively. Returns the matching pages, best
+/// first, each with its URI, title and the lines that match best.
+#[tool(read_only, idempotent)]
+pub fn search(
+    /// Words to look for, e.g. `output schema` or `config test`.
+    query: String,
+) -> Result<Vec<Hit>, ToolError> {
+    let words: Vec<String> = query.split_whitespace().map(str::to_lowercase).collect();
+    if words.is_empty() {
+        return Err(ToolError::invalid_arguments(
+            "`query` has no words to search for",
+        ));
+    }
+    let mut scored = Vec::new();
+    for page in pages() {
+        let lowered = page.text.to_lowercase();
+        if !words.iter().all(|word| lowered.contains(word.as_str())) {
+            continue;
+        }
+        // Score lines by how many distinct query words they contain; the page's score is
+        // the total, so pages where the words appear together rank first.
+        let mut lines: Vec<(usize, usize, &str)> = page
+            .text
+            .lines()
+            .enumerate()
+            .filter_map(|(index, line)| {
+                let lower = line.to_lowercase();
+                let hits = words.iter().filter(|w| lower.contains(w.as_str())).count();
+                (hits > 0 && !line.trim().is_empty()).then_some((hits, index + 1, line.trim()))
+            })
+            .collect();
+        let score: usize = lines.iter().map(|(hits, _, _)| hits * hits).sum();
+        lines.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        let snippets = lines
+            .into_iter()
+            .take(MAX_SNIPPETS)
+            .map(|(_, line, text)| Snippet {
+                line,
+                text: text.to_string(),
+            })
+            .collect();
+        scored.push((
+            score,
+            Hit {
+                uri: page.uri.to_string(),
+                title: title(&page),
+                snippets,
+            },
+        ));
+    }
+    // Stable sort: equal scores keep the page order (guide, CLI, contract, topics).
+    scored.sort_by_key(|(score, _)| std::cmp::Reverse(*score));
+    Ok(scored.into_iter().map(|(_, hit)| hit).collect())
+}
+
+berth_plugin_sdk::export!(
+    name: "docs",
+    tools: [search],
+    resources: [contract, plugin_guide, cli],
+    templates: [topic],
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use berth_plugin_sdk::serde_json::json;
+    use berth_plugin_sdk::wit::ReadError;
+
+    #[test]
+    fn manifest_is_valid() {
+        berth_plugin().validate().unwrap();
+        let manifest = berth_plugin().manifest();
+        assert_eq!(manifest.name, "docs");
+        let uris: Vec<_> = manifest.resources.iter().map(|r| r.uri.as_str()).collect();
+        assert_eq!(
+            uris,
+            [
+                "berth://docs/contract",
+                "berth://docs/plugin-guide",
+                "berth://docs/cli"
+            ]
+        );
+        assert_eq!(
+            manifest.resource_templates[0].uri_template,
+            "berth://docs/topics/{topic}"
+        );
+        assert_eq!(manifest.tools[0].name, "search");
+    }
+
+    #[test]
+    fn resources_serve_the_pages() {
+        let plugin = berth_plugin();
+        let contract = plugin.read("berth://docs/contract").unwrap();
+        assert!(
+            contract[0]
+                .as_text()
+                .unwrap()
+                .contains("package berth:plugin@0.1.0;")
+        );
+        assert_eq!(contract[0].mime_type.as_deref(), Some("text/plain"));
+        let guide = plugin.read("berth://docs/plugin-guide").unwrap();
+        assert!(
+            guide[0]
+                .as_text()
+                .unwrap()
+                .contains("berth_plugin_sdk::export!")
+        );
+        assert_eq!(guide[0].mime_type.as_deref(), Some("text/markdown"));
+        assert!(
+            plugin.read("berth://docs/cli").unwrap()[0]
+                .as_text()
+                .unwrap()
+                .contains("berth serve --plugins DIR")
+        );
+        for (name, _) in TOPICS {
+            let page = plugin.read(&format!("berth://docs/topics/{name}")).unwrap();
+            assert!(page[0].as_text().unwrap().starts_with("# "), "{name}");
+        }
+        match plugin.read("berth://docs/topics/nope") {
+            Err(ReadError::NotFound(message)) => assert!(message.contains("testing")),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_page_has_a_title() {
+        for page in pages() {
+            assert!(!title(&page).is_empty(), "{}", page.uri);
+        }
+        assert_eq!(pages().len(), 3 + TOPICS.len());
+    }
+
+    #[test]
+    fn search_finds_pages_with_every_word() {
+        let hits = search("Output Schema".into()).unwrap();
+        assert_eq!(hits[0].uri, "berth://docs/topics/tools");
+        assert!(hits[0].snippets.len() <= MAX_SNIPPETS);
+        assert!(
+            hits[0].snippets[0]
+                .text
+                .to_lowercase()
+                .contains("output schema")
+        );
+
+        let hits = search("set_for_test".into()).unwrap();
+        let uris: Vec<_> = hits.iter().map(|hit| hit.uri.as_str()).collect();
+        assert!(uris.contains(&"berth://docs/topics/config"));
+        assert!(!uris.contains(&"berth://docs/contract"));
+
+        assert!(search("zzz-no-such-word".into()).unwrap().is_empty());
+        assert!(search("   ".into()).is_err());
+    }
+
+    #[test]
+    fn search_through_the_plugin() {
+        let result = berth_plugin()
+            .call("search", json!({"query": "call-tool"}))
+            .unwrap();
+        let hits: Vec<berth_plugin_sdk::serde_json::Value> =
+            berth_plugin_sdk::serde_json::from_str(&result.text()).unwrap();
+        assert!(hits.iter().any(|hit| hit["uri"] == "berth://docs/contract"));
+    }
+}

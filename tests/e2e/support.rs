@@ -1,0 +1,239 @@
+//! A real `berth` process driven over stdio as an MCP client would drive it.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+/// How long any single reply may take; generous for a loaded 2-core CI machine.
+pub const REPLY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The `berth` binary under test.
+pub fn berth() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_berth"));
+    cmd.env_remove("BERTH_LOG")
+        .env_remove("BERTH_CONFIG")
+        .env_remove("BERTH_PLUGINS");
+    cmd
+}
+
+/// A running `berth serve` with pipes to its stdin, stdout and stderr.
+pub struct Server {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: Receiver<String>,
+    stderr: Arc<Mutex<String>>,
+    next_id: u64,
+}
+
+impl Server {
+    /// Starts `berth serve --plugins DIR` with an optional config file.
+    pub fn start(plugins: &Path, config: Option<&Path>) -> Server {
+        let mut cmd = berth();
+        cmd.arg("serve").arg("--plugins").arg(plugins);
+        if let Some(config) = config {
+            cmd.arg("--config").arg(config);
+        }
+        let mut child = cmd
+            .env("BERTH_LOG", "info")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("berth starts");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let stderr_pipe = child.stderr.take().unwrap();
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let sink = stderr.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr_pipe).lines() {
+                let Ok(line) = line else { break };
+                let mut s = sink.lock().unwrap();
+                s.push_str(&line);
+                s.push('\n');
+            }
+        });
+        Server {
+            stdin: child.stdin.take(),
+            child,
+            lines,
+            stderr,
+            next_id: 1,
+        }
+    }
+
+    /// Starts a server and completes the `initialize` handshake at 2025-11-25.
+    pub fn initialized(plugins: &Path, config: Option<&Path>) -> Server {
+        let mut server = Server::start(plugins, config);
+        let result = server.initialize("2025-11-25");
+        assert_eq!(result["protocolVersion"], "2025-11-25", "{result}");
+        server
+    }
+
+    /// Sends `initialize` at `version` and the `initialized` notification; returns the result.
+    pub fn initialize(&mut self, version: &str) -> Value {
+        let reply = self.request(
+            "initialize",
+            json!({
+                "protocolVersion": version,
+                "capabilities": {},
+                "clientInfo": { "name": "berth-e2e", "version": "1.0.0" }
+            }),
+        );
+        let result = reply["result"].clone();
+        assert!(result.is_object(), "initialize failed: {reply}");
+        self.notify("notifications/initialized", json!({}));
+        result
+    }
+
+    /// Writes one raw line to the server's stdin.
+    pub fn send_line(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin is open");
+        stdin.write_all(line.as_bytes()).unwrap();
+        stdin.write_all(b"\n").unwrap();
+        stdin.flush().unwrap();
+    }
+
+    /// Sends a notification.
+    pub fn notify(&mut self, method: &str, params: Value) {
+        let line = json!({ "jsonrpc": "2.0", "method": method, "params": params }).to_string();
+        self.send_line(&line);
+    }
+
+    /// Sends a request and returns the whole response message (with `result` or `error`).
+    pub fn request(&mut self, method: &str, params: Value) -> Value {
+        let id = self.next_id;
+        self.next_id += 1;
+        let line =
+            json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }).to_string();
+        self.send_line(&line);
+        self.response_to(json!(id))
+    }
+
+    /// The `result` of a request that must succeed.
+    pub fn ok(&mut self, method: &str, params: Value) -> Value {
+        let reply = self.request(method, params);
+        assert!(
+            reply.get("error").is_none(),
+            "{method} failed: {reply}\nstderr:\n{}",
+            self.stderr()
+        );
+        reply["result"].clone()
+    }
+
+    /// Calls a tool and returns its `CallToolResult`.
+    pub fn call(&mut self, tool: &str, arguments: Value) -> Value {
+        self.ok(
+            "tools/call",
+            json!({ "name": tool, "arguments": arguments }),
+        )
+    }
+
+    /// Reads messages until the response with `id`, skipping notifications.
+    pub fn response_to(&mut self, id: Value) -> Value {
+        let deadline = Instant::now() + REPLY_TIMEOUT;
+        loop {
+            let message = self.next_message(deadline);
+            if message.get("id") == Some(&id) && message.get("method").is_none() {
+                return message;
+            }
+        }
+    }
+
+    /// The next message from stdout (any kind); every line must be JSON.
+    pub fn next_message(&mut self, deadline: Instant) -> Value {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match self.lines.recv_timeout(left) {
+            Ok(line) => serde_json::from_str(&line)
+                .unwrap_or_else(|e| panic!("stdout carried a non-JSON line ({e}): {line}")),
+            Err(RecvTimeoutError::Timeout) => {
+                panic!("no reply in time; stderr:\n{}", self.stderr())
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                panic!("server closed stdout; stderr:\n{}", self.stderr())
+            }
+        }
+    }
+
+    /// Everything the server logged so far.
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Waits until the log contains `needle`.
+    pub fn wait_for_log(&self, needle: &str) -> String {
+        let deadline = Instant::now() + REPLY_TIMEOUT;
+        loop {
+            let log = self.stderr();
+            if log.contains(needle) {
+                return log;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "log never contained `{needle}`:\n{log}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Closes stdin, as a client does when it leaves, and waits for the process to exit.
+    pub fn close(mut self) -> ExitStatus {
+        drop(self.stdin.take());
+        let deadline = Instant::now() + REPLY_TIMEOUT;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "server did not exit after stdin closed"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A temporary plugins folder holding copies of the named plugin packages.
+pub fn plugins_dir(packages: &[&str]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for package in packages {
+        let from = berth_test_artifacts::wasm(package);
+        let to = dir.path().join(from.file_name().unwrap());
+        std::fs::copy(&from, &to).unwrap();
+    }
+    dir
+}
+
+/// Writes `text` as a config file inside `dir` and returns its path.
+pub fn config_file(dir: &Path, text: &str) -> std::path::PathBuf {
+    let path = dir.join("berth.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// The text of the first content block of a tool result.
+pub fn text(result: &Value) -> &str {
+    result["content"][0]["text"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no text content: {result}"))
+}
