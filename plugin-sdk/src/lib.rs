@@ -1,4 +1,4 @@
-//! Write [Berth](https://github.com/) MCP plugins as plain, documented Rust functions.
+//! Write Berth MCP plugins as plain, documented Rust functions.
 //!
 //! A Berth plugin is a WebAssembly component (`wasm32-wasip2`) that implements the
 //! `berth:plugin@0.1.0` contract. This crate hides that contract entirely: you write
