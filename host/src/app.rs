@@ -1,17 +1,20 @@
-//! Wiring only: build the parts (config, runtime, registry, handler), start the
-//! transport, and stop everything when the client leaves or shutdown is asked for.
+//! Wiring only: build the parts (config, runtime, lifecycle, watcher, handler), start
+//! the transport, and stop everything when the client leaves or shutdown is asked for.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::bus::Bus;
 use crate::config::{Config, ConfigError};
-use crate::plugins::{self, PluginError};
+use crate::lifecycle::Lifecycle;
+use crate::plugins::PluginError;
 use crate::protocol::BerthServer;
 use crate::registry::Registry;
 use crate::runtime::{LoadError, Runtime, RuntimeOptions};
 use crate::shutdown::Shutdown;
 use crate::state::Served;
 use crate::transport::stdio;
+use crate::watch;
 
 /// What `berth serve` needs to start.
 #[derive(Debug, Clone)]
@@ -34,6 +37,9 @@ pub enum Error {
     /// The engine could not be created.
     #[error(transparent)]
     Runtime(#[from] LoadError),
+    /// The plugins folder cannot be watched.
+    #[error(transparent)]
+    Watch(#[from] watch::WatchError),
     /// The MCP session failed to start.
     #[error(transparent)]
     Session(#[from] stdio::SessionError),
@@ -48,47 +54,61 @@ pub fn runtime_options(config: &Config) -> RuntimeOptions {
     }
 }
 
-/// Loads the config and every plugin in the folder and builds the first snapshot.
+/// Loads the config and every plugin in the folder and publishes the first snapshot.
 /// Plugins that fail are logged, one line each, and left out; the rest are served.
-pub async fn prepare(options: &ServeOptions) -> Result<(Config, Arc<Served>), Error> {
+pub async fn prepare(options: &ServeOptions, bus: &Bus) -> Result<(Config, Arc<Lifecycle>), Error> {
     let config = Config::load(options.config_file.as_deref())?;
     let runtime = Runtime::new(runtime_options(&config))?;
-    let report = plugins::load_dir(&runtime, &options.plugins_dir, &config).await?;
-    for (file, error) in &report.failed {
-        tracing::error!(file = %file.display(), %error, "plugin refused");
-    }
-    let (registry, conflicts) = Registry::build(1, report.loaded);
-    for error in &conflicts {
-        tracing::error!(%error, "plugin refused");
-    }
-    for entry in registry.plugins() {
-        let manifest = entry.plugin.manifest();
-        tracing::info!(
-            plugin = %manifest.name,
-            version = %manifest.version,
-            contract = %entry.plugin.contract_version(),
-            tools = manifest.tools.len(),
-            resources = manifest.resources.len(),
-            templates = manifest.resource_templates.len(),
-            file = %entry.path.display(),
-            "plugin loaded"
-        );
-    }
+    let served = Arc::new(Served::new(Registry::default()));
+    let lifecycle = Lifecycle::new(
+        runtime,
+        config.clone(),
+        options.plugins_dir.clone(),
+        served,
+        bus.clone(),
+    );
+    let summary = lifecycle.rescan().await?;
+    let registry = lifecycle.served().registry();
     tracing::info!(
         plugins = registry.plugins().len(),
         tools = registry.tools().len(),
-        refused = report.failed.len() + conflicts.len(),
+        refused = summary.refused,
         dir = %options.plugins_dir.display(),
         "ready"
     );
-    Ok((config, Arc::new(Served::new(registry))))
+    Ok((config, Arc::new(lifecycle)))
+}
+
+/// Rescans the plugins folder after every burst of changes until shutdown.
+pub fn watch_plugins(lifecycle: Arc<Lifecycle>, shutdown: &Shutdown) -> Result<(), Error> {
+    let (watcher, mut ticks) = watch::watch_dir(lifecycle.dir(), watch::DEBOUNCE)?;
+    let stop = shutdown.child_token();
+    shutdown.spawn(async move {
+        let _watcher = watcher;
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                tick = ticks.recv() => {
+                    if tick.is_none() {
+                        break;
+                    }
+                    if let Err(error) = lifecycle.rescan().await {
+                        tracing::error!(%error, "rescanning the plugins folder failed");
+                    }
+                }
+            }
+        }
+    });
+    Ok(())
 }
 
 /// Serves MCP over this process's stdin and stdout until the client closes stdin or
 /// `shutdown` is triggered.
 pub async fn run(options: ServeOptions, shutdown: Shutdown) -> Result<(), Error> {
-    let (config, served) = prepare(&options).await?;
-    let server = BerthServer::new(served, config.protocol.page_size);
+    let bus = Bus::new();
+    let (config, lifecycle) = prepare(&options, &bus).await?;
+    watch_plugins(lifecycle.clone(), &shutdown)?;
+    let server = BerthServer::new(lifecycle.served().clone(), bus, config.protocol.page_size);
     stdio::serve(server, tokio::io::stdin(), tokio::io::stdout(), shutdown)
         .await
         .map_err(Error::from)

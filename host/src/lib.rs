@@ -3,9 +3,11 @@
 //!
 //! # Layout
 //! - [`app`]: wiring only; builds the parts and runs a transport until shutdown.
+//! - [`bus`]: the typed event bus of past-tense facts, and its lag policy.
 //! - [`cli`]: the command line's shape.
 //! - [`commands`]: `berth inspect` and `berth call`, the plugin author's one-shot tools.
 //! - [`config`]: typed, validated configuration (embedded defaults + a TOML file).
+//! - [`lifecycle`]: keeps the served registry in step with the plugins folder.
 //! - [`manifest`]: what a plugin offers and the results of its calls, in Berth's terms.
 //! - [`plugins`]: finds plugin files and loads them into registry entries.
 //! - [`protocol`]: the only place rmcp's types appear; answers MCP requests.
@@ -14,11 +16,14 @@
 //! - [`shutdown`]: the shutdown signal and the tasks it waits for.
 //! - [`state`]: the current snapshot, swapped atomically.
 //! - [`transport`]: stdio (and later HTTP) carrying MCP to clients.
+//! - [`watch`]: turns bursts of file-system events into single rescan ticks.
 
 pub mod app;
+pub mod bus;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod lifecycle;
 pub mod manifest;
 pub mod plugins;
 pub mod protocol;
@@ -27,3 +32,4 @@ pub mod runtime;
 pub mod shutdown;
 pub mod state;
 pub mod transport;
+pub mod watch;

@@ -1,12 +1,11 @@
-//! Finding plugin files and turning them into registry entries: list the folder, load
-//! every component in parallel, check each manifest, apply the operator's per-plugin
-//! settings. One bad file is one error; it never stops the others from loading.
+//! Finding plugin files and loading one: list the folder, load a component, check its
+//! manifest, apply the operator's per-plugin settings. One bad file is one error; the
+//! lifecycle decides what to do with it.
 
 use std::path::{Path, PathBuf};
 
 use crate::config::Config;
 use crate::manifest::ManifestError;
-use crate::registry::PluginEntry;
 use crate::runtime::{LoadError, LoadedPlugin, PluginSettings, Runtime};
 
 /// Why one plugin file is not served.
@@ -31,18 +30,6 @@ pub enum PluginError {
         /// The I/O error.
         source: std::io::Error,
     },
-}
-
-/// The outcome of loading a folder: what loaded, what did not (with the file and why),
-/// and what the config disabled.
-#[derive(Default)]
-pub struct LoadReport {
-    /// Plugins ready to serve.
-    pub loaded: Vec<PluginEntry>,
-    /// Files refused, with the reason.
-    pub failed: Vec<(PathBuf, PluginError)>,
-    /// Plugins skipped because the config disables them.
-    pub disabled: Vec<String>,
 }
 
 /// True for files the loader considers: `*.wasm`, not hidden (editors and copy tools
@@ -89,34 +76,6 @@ pub async fn load_one(
         config: config.plugin(&plugin.manifest().name).values(),
     };
     Ok(plugin.with_settings(settings))
-}
-
-/// Loads every plugin file in `dir` concurrently; compilation runs on the blocking pool,
-/// so the files compile in parallel on every core.
-pub async fn load_dir(
-    runtime: &Runtime,
-    dir: &Path,
-    config: &Config,
-) -> Result<LoadReport, PluginError> {
-    let files = list(dir)?;
-    let loads = files.iter().map(|path| load_one(runtime, path, config));
-    let results = futures::future::join_all(loads).await;
-    let mut report = LoadReport::default();
-    for (path, result) in files.into_iter().zip(results) {
-        match result {
-            Ok(plugin) => {
-                let name = plugin.manifest().name.clone();
-                if !config.plugin(&name).enabled {
-                    tracing::info!(plugin = %name, file = %path.display(), "plugin disabled by config");
-                    report.disabled.push(name);
-                    continue;
-                }
-                report.loaded.push(PluginEntry { plugin, path });
-            }
-            Err(error) => report.failed.push((path, error)),
-        }
-    }
-    Ok(report)
 }
 
 #[cfg(test)]

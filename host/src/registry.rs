@@ -123,11 +123,14 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// Builds a snapshot from `plugins`, refusing any that collide with one before it.
-    /// Plugins are considered in file-name order so the outcome does not depend on
-    /// which load finished first.
-    pub fn build(generation: u64, mut plugins: Vec<PluginEntry>) -> (Self, Vec<RegistryError>) {
-        plugins.sort_by(|a, b| a.path.cmp(&b.path));
+    /// Builds a snapshot from `plugins`, refusing any that collide with one before it:
+    /// earlier entries win. Callers decide the order (file-name order at start-up, plugins
+    /// already served first on a change) so the outcome never depends on which load
+    /// finished first. Each refusal comes with the refused file.
+    pub fn build(
+        generation: u64,
+        plugins: Vec<PluginEntry>,
+    ) -> (Self, Vec<(PathBuf, RegistryError)>) {
         let mut registry = Registry {
             generation,
             ..Registry::default()
@@ -138,15 +141,16 @@ impl Registry {
             let entry = Arc::new(entry);
             let file = entry.path.display().to_string();
             if let Some(other) = names.get(entry.name()) {
-                errors.push(RegistryError::DuplicatePlugin {
+                let error = RegistryError::DuplicatePlugin {
                     name: entry.name().to_string(),
                     file,
                     other: other.clone(),
-                });
+                };
+                errors.push((entry.path.clone(), error));
                 continue;
             }
             if let Err(e) = registry.check_collisions(&entry, &file) {
-                errors.push(e);
+                errors.push((entry.path.clone(), e));
                 continue;
             }
             names.insert(entry.name().to_string(), file);
@@ -236,12 +240,12 @@ impl Registry {
         self.generation
     }
 
-    /// Plugins in file-name order.
+    /// Plugins in the order they were built in.
     pub fn plugins(&self) -> &[Arc<PluginEntry>] {
         &self.plugins
     }
 
-    /// Tools in listing order (plugin file name, then declaration order).
+    /// Tools in listing order (plugin order, then declaration order).
     pub fn tools(&self) -> &[ToolEntry] {
         &self.tools
     }
@@ -259,6 +263,33 @@ impl Registry {
     /// Resource templates in listing order.
     pub fn templates(&self) -> &[TemplateEntry] {
         &self.templates
+    }
+
+    /// True when clients would see a different tool list in `other`.
+    pub fn tools_differ(&self, other: &Registry) -> bool {
+        self.tools.len() != other.tools.len()
+            || self
+                .tools
+                .iter()
+                .zip(&other.tools)
+                .any(|(a, b)| a.qualified_name != b.qualified_name || a.spec != b.spec)
+    }
+
+    /// True when clients would see a different resource or template list in `other`.
+    pub fn resources_differ(&self, other: &Registry) -> bool {
+        let resources = |r: &Registry| {
+            r.resources
+                .iter()
+                .map(|e| e.spec.clone())
+                .collect::<Vec<_>>()
+        };
+        let templates = |r: &Registry| {
+            r.templates
+                .iter()
+                .map(|e| e.spec.clone())
+                .collect::<Vec<_>>()
+        };
+        resources(self) != resources(other) || templates(self) != templates(other)
     }
 
     /// The plugin that serves `uri`: the static resource with that URI, else the first

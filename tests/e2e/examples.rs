@@ -4,22 +4,12 @@ use serde_json::{Value, json};
 
 use crate::support::{Server, text};
 
-fn tool_names(server: &mut Server) -> Vec<String> {
-    let list = server.ok("tools/list", json!({}));
-    list["tools"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["name"].as_str().unwrap().to_string())
-        .collect()
-}
-
 #[test]
 fn every_example_loads_and_answers() {
     let mut server = Server::initialized(&berth_test_artifacts::examples_dir(), None);
     let log = server.wait_for_log("ready");
     assert!(!log.contains("plugin refused"), "{log}");
-    let names = tool_names(&mut server);
+    let names = server.tool_names();
     for prefix in ["text_", "json_", "time_", "docs_"] {
         assert!(
             names.iter().any(|n| n.starts_with(prefix)),

@@ -4,6 +4,7 @@
 mod bad_input;
 mod cli;
 mod examples;
+mod hot_reload;
 mod interop;
 mod protocol;
 mod support;

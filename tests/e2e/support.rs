@@ -28,6 +28,8 @@ pub struct Server {
     lines: Receiver<String>,
     stderr: Arc<Mutex<String>>,
     next_id: u64,
+    /// Notifications read while waiting for a response, oldest first.
+    notifications: Vec<Value>,
 }
 
 impl Server {
@@ -72,6 +74,7 @@ impl Server {
             lines,
             stderr,
             next_id: 1,
+            notifications: Vec::new(),
         }
     }
 
@@ -142,6 +145,17 @@ impl Server {
         )
     }
 
+    /// The names from one unpaginated `tools/list`.
+    pub fn tool_names(&mut self) -> Vec<String> {
+        let list = self.ok("tools/list", json!({}));
+        list["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap().to_string())
+            .collect()
+    }
+
     /// Reads messages until the response with `id`, skipping notifications.
     pub fn response_to(&mut self, id: Value) -> Value {
         let deadline = Instant::now() + REPLY_TIMEOUT;
@@ -150,7 +164,33 @@ impl Server {
             if message.get("id") == Some(&id) && message.get("method").is_none() {
                 return message;
             }
+            if message.get("method").is_some() && message.get("id").is_none() {
+                self.notifications.push(message);
+            }
         }
+    }
+
+    /// Waits for the notification `method` (possibly already received), consuming it.
+    pub fn wait_for_notification(&mut self, method: &str) -> Value {
+        let deadline = Instant::now() + REPLY_TIMEOUT;
+        loop {
+            if let Some(i) = self
+                .notifications
+                .iter()
+                .position(|n| n["method"] == method)
+            {
+                return self.notifications.remove(i);
+            }
+            let message = self.next_message(deadline);
+            if message.get("id").is_none() {
+                self.notifications.push(message);
+            }
+        }
+    }
+
+    /// Forgets notifications received so far.
+    pub fn clear_notifications(&mut self) {
+        self.notifications.clear();
     }
 
     /// The next message from stdout (any kind); every line must be JSON.

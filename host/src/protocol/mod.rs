@@ -16,9 +16,11 @@ use rmcp::model::{
     PaginatedRequestParams, ProtocolVersion, ReadResourceRequestParams, ReadResourceResponse,
     ServerCapabilities, ServerConfig,
 };
-use rmcp::service::RequestContext;
+use rmcp::service::{Peer, RequestContext};
 use rmcp::{ErrorData, RoleServer, ServerHandler};
+use tokio::sync::broadcast;
 
+use crate::bus::{Bus, Event};
 use crate::manifest::CallContext;
 use crate::registry::page;
 use crate::state::Served;
@@ -41,13 +43,54 @@ Tool names are `<plugin>_<tool>`; each tool's description says what it does.";
 #[derive(Clone)]
 pub struct BerthServer {
     served: Arc<Served>,
+    bus: Bus,
     page_size: usize,
 }
 
 impl BerthServer {
-    /// A handler answering from `served`, listing `page_size` items per page.
-    pub fn new(served: Arc<Served>, page_size: usize) -> Self {
-        Self { served, page_size }
+    /// A handler answering from `served`, listing `page_size` items per page; sessions
+    /// learn of registry changes from `bus`.
+    pub fn new(served: Arc<Served>, bus: Bus, page_size: usize) -> Self {
+        Self {
+            served,
+            bus,
+            page_size,
+        }
+    }
+
+    /// The bus that announces registry changes to sessions.
+    pub fn bus(&self) -> &Bus {
+        &self.bus
+    }
+}
+
+/// Tells one client session about every registry change that alters what it can list,
+/// until the session ends. A lagging subscription (see [`crate::bus`]) sends both
+/// notifications: the client then re-lists and sees the current snapshot.
+pub async fn notify_list_changes(peer: Peer<RoleServer>, mut events: broadcast::Receiver<Event>) {
+    loop {
+        let (tools, resources) = match events.recv().await {
+            Ok(Event::RegistryChanged {
+                tools_changed,
+                resources_changed,
+                ..
+            }) => (tools_changed, resources_changed),
+            Ok(_) => continue,
+            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                tracing::warn!(
+                    missed,
+                    "session fell behind on registry events; sending both list_changed notifications"
+                );
+                (true, true)
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        if tools && peer.notify_tool_list_changed().await.is_err() {
+            return;
+        }
+        if resources && peer.notify_resource_list_changed().await.is_err() {
+            return;
+        }
     }
 }
 

@@ -226,6 +226,12 @@ impl LoadedPlugin {
         &self.inner.origin
     }
 
+    /// True when both handles come from the same load (settings aside), so a caller can
+    /// tell a kept plugin from a freshly loaded build of the same file.
+    pub fn is_same_load(&self, other: &LoadedPlugin) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
     /// The same compiled plugin serving `settings` instead of the ones it was loaded
     /// with. Cheap (nothing is recompiled); the original is unchanged. This exists
     /// because the operator's settings are keyed by the plugin's name, which is only

@@ -122,12 +122,20 @@ where
     O: AsyncWrite + Unpin + Send + 'static,
 {
     let io = screened(input, output);
+    // Subscribe before the session starts so no change between start-up and the
+    // handshake goes unannounced.
+    let events = server.bus().subscribe();
     let session = server
         .serve_with_ct((io.reader, io.writer), shutdown.child_token())
         .await;
     match session {
         Ok(running) => {
+            let notifier = tokio::spawn(crate::protocol::notify_list_changes(
+                running.peer().clone(),
+                events,
+            ));
             let reason = running.waiting().await;
+            notifier.abort();
             tracing::info!(?reason, "stdio session ended");
         }
         // The client left (or shutdown came) before initializing: not a server failure.

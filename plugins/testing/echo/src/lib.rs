@@ -129,6 +129,14 @@ pub fn trap() -> String {
     panic!("deliberate panic")
 }
 
+/// Sleeps for `millis` milliseconds (at most 10 000), then says so; lets tests keep a
+/// call in flight.
+#[tool]
+pub fn sleep(millis: u64) -> String {
+    std::thread::sleep(std::time::Duration::from_millis(millis.min(10_000)));
+    format!("slept {millis} ms")
+}
+
 /// A fixed greeting.
 #[resource(uri = "echo://hello", mime_type = "text/plain")]
 pub fn hello() -> &'static str {
@@ -159,7 +167,7 @@ berth_plugin_sdk::export!(
     name: "echo",
     tools: [
         echo, add, greet, fail, report_error, config_get, log_fields, print_stdout, image,
-        context, trap,
+        context, trap, sleep,
     ],
     resources: [hello, all_bytes],
     templates: [item],
@@ -194,7 +202,7 @@ mod tests {
         berth_plugin().validate().unwrap();
         let manifest = berth_plugin().manifest();
         assert_eq!(manifest.name, "echo");
-        assert_eq!(manifest.tools.len(), 11);
+        assert_eq!(manifest.tools.len(), 12);
         let greet = manifest.tools.iter().find(|t| t.name == "greet").unwrap();
         assert!(greet.output_schema.is_some());
         assert!(greet.input_schema.contains("Who to greet."));

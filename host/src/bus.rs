@@ -1,0 +1,130 @@
+//! The typed event bus: past-tense facts about plugins and the registry, published by
+//! the lifecycle and consumed by whoever cares (the MCP notifier of each session today;
+//! metrics and plugin event hooks later).
+//!
+//! Lag policy: the bus is a bounded broadcast channel. Publishing never waits, so a slow
+//! subscriber can never block the lifecycle or a call. A subscriber that falls more than
+//! [`CAPACITY`] events behind loses the oldest ones and is told how many it missed
+//! (`RecvError::Lagged`); it must then treat its view as stale and resynchronise from
+//! the current registry snapshot, which is always the source of truth.
+
+use std::path::PathBuf;
+
+use tokio::sync::broadcast;
+
+/// Events a subscriber may fall behind by before it starts losing the oldest.
+pub const CAPACITY: usize = 1024;
+
+/// Something that happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A plugin file was loaded and is now served.
+    PluginLoaded {
+        /// Plugin name.
+        plugin: String,
+        /// Its version.
+        version: String,
+        /// The file.
+        path: PathBuf,
+    },
+    /// A served plugin was replaced by a new build of its file.
+    PluginReloaded {
+        /// Plugin name.
+        plugin: String,
+        /// The version replaced.
+        from: String,
+        /// The version now served.
+        to: String,
+        /// The file.
+        path: PathBuf,
+    },
+    /// A plugin stopped being served because its file went away.
+    PluginUnloaded {
+        /// Plugin name.
+        plugin: String,
+        /// The file.
+        path: PathBuf,
+    },
+    /// A file could not be loaded; whatever was served before stays served.
+    PluginLoadFailed {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        error: String,
+    },
+    /// A new registry snapshot was published.
+    RegistryChanged {
+        /// Its generation.
+        generation: u64,
+        /// Clients would now see a different tool list.
+        tools_changed: bool,
+        /// Clients would now see a different resource or template list.
+        resources_changed: bool,
+    },
+}
+
+/// The publishing side; cheap to clone, every clone publishes to the same subscribers.
+#[derive(Clone)]
+pub struct Bus {
+    sender: broadcast::Sender<Event>,
+}
+
+impl Default for Bus {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Bus {
+    /// A bus with no subscribers yet.
+    pub fn new() -> Self {
+        let (sender, _) = broadcast::channel(CAPACITY);
+        Self { sender }
+    }
+
+    /// Publishes `event` to every current subscriber without waiting for any of them.
+    pub fn publish(&self, event: Event) {
+        // An error only means nobody is subscribed right now, which is fine.
+        let _ = self.sender.send(event);
+    }
+
+    /// A new subscription that sees every event published from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.sender.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::sync::broadcast::error::RecvError;
+
+    fn changed(generation: u64) -> Event {
+        Event::RegistryChanged {
+            generation,
+            tools_changed: true,
+            resources_changed: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stalled_subscriber_never_blocks_the_publisher_and_learns_what_it_missed() {
+        let bus = Bus::new();
+        let mut slow = bus.subscribe();
+        let mut fast = bus.subscribe();
+        let extra = 10;
+        for generation in 0..(CAPACITY + extra) as u64 {
+            bus.publish(changed(generation));
+            // The fast subscriber keeps up and sees everything in order.
+            assert_eq!(fast.recv().await.unwrap(), changed(generation));
+        }
+        assert_eq!(slow.recv().await, Err(RecvError::Lagged(extra as u64)));
+        // After the lag report it continues with the oldest event still held.
+        assert_eq!(slow.recv().await.unwrap(), changed(extra as u64));
+    }
+
+    #[test]
+    fn publishing_without_subscribers_is_fine() {
+        Bus::new().publish(changed(1));
+    }
+}

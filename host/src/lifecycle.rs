@@ -1,0 +1,249 @@
+//! The plugin lifecycle: make what is served match what is in the plugins folder.
+//!
+//! [`Lifecycle::rescan`] compares the folder with what it last saw (file size and
+//! modification time), loads new and changed files in parallel off the async threads,
+//! and only when a load fully succeeds (compile, pre-instantiate, `describe`, manifest
+//! rules, no collision) puts the new version in a new registry snapshot, swapped in
+//! atomically. Calls already running keep the snapshot they started with, so they finish
+//! on the old version; a broken new version leaves the old one serving. Each outcome is
+//! one log line and one bus event.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use crate::bus::{Bus, Event};
+use crate::config::Config;
+use crate::plugins::{self, PluginError};
+use crate::registry::{PluginEntry, Registry};
+use crate::runtime::Runtime;
+use crate::state::Served;
+
+/// What a file looked like when it was last loaded (or failed to load).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Fingerprint {
+    len: u64,
+    modified: Option<SystemTime>,
+}
+
+fn fingerprint(path: &Path) -> Option<Fingerprint> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some(Fingerprint {
+        len: meta.len(),
+        modified: meta.modified().ok(),
+    })
+}
+
+/// Keeps the served registry in step with the plugins folder.
+pub struct Lifecycle {
+    runtime: Runtime,
+    config: Config,
+    dir: PathBuf,
+    served: Arc<Served>,
+    bus: Bus,
+    /// Fingerprints of the files seen by the last rescan; the lock also serialises
+    /// rescans, so two bursts of changes never build snapshots from the same base.
+    seen: tokio::sync::Mutex<HashMap<PathBuf, Fingerprint>>,
+}
+
+/// Counts from one rescan, for the start-up summary.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct RescanSummary {
+    /// Plugins loaded or reloaded.
+    pub loaded: usize,
+    /// Files refused.
+    pub refused: usize,
+    /// Plugins that stopped being served.
+    pub unloaded: usize,
+}
+
+impl Lifecycle {
+    /// A lifecycle for `dir` that publishes into `served` and announces on `bus`.
+    pub fn new(
+        runtime: Runtime,
+        config: Config,
+        dir: PathBuf,
+        served: Arc<Served>,
+        bus: Bus,
+    ) -> Self {
+        Self {
+            runtime,
+            config,
+            dir,
+            served,
+            bus,
+            seen: tokio::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The served state this lifecycle publishes into.
+    pub fn served(&self) -> &Arc<Served> {
+        &self.served
+    }
+
+    /// The folder watched.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn refused(&self, path: &Path, error: String) {
+        tracing::error!(file = %path.display(), %error, "plugin refused");
+        self.bus.publish(Event::PluginLoadFailed {
+            path: path.to_path_buf(),
+            error,
+        });
+    }
+
+    /// Brings the served registry in line with the folder. Returns what changed.
+    pub async fn rescan(&self) -> Result<RescanSummary, PluginError> {
+        let mut seen = self.seen.lock().await;
+        let files = plugins::list(&self.dir)?;
+        let now: HashMap<PathBuf, Fingerprint> = files
+            .iter()
+            .filter_map(|p| fingerprint(p).map(|f| (p.clone(), f)))
+            .collect();
+        let changed: Vec<PathBuf> = files
+            .iter()
+            .filter(|p| now.contains_key(*p) && seen.get(*p) != now.get(*p))
+            .cloned()
+            .collect();
+        let gone: HashSet<PathBuf> = seen
+            .keys()
+            .filter(|p| !now.contains_key(*p))
+            .cloned()
+            .collect();
+        *seen = now;
+        let mut summary = RescanSummary::default();
+        if changed.is_empty() && gone.is_empty() {
+            return Ok(summary);
+        }
+
+        let loads = changed
+            .iter()
+            .map(|path| plugins::load_one(&self.runtime, path, &self.config));
+        let mut fresh: HashMap<PathBuf, PluginEntry> = HashMap::new();
+        for (path, result) in changed.iter().zip(futures::future::join_all(loads).await) {
+            match result {
+                Ok(plugin) if !self.config.plugin(&plugin.manifest().name).enabled => {
+                    tracing::info!(plugin = %plugin.manifest().name, file = %path.display(), "plugin disabled by config");
+                }
+                Ok(plugin) => {
+                    fresh.insert(
+                        path.clone(),
+                        PluginEntry {
+                            plugin,
+                            path: path.clone(),
+                        },
+                    );
+                }
+                Err(error) => {
+                    summary.refused += 1;
+                    self.refused(path, error.to_string());
+                }
+            }
+        }
+
+        // Plugins already served come first so a newcomer can never take a name or a
+        // tool away from them; then new files in name order.
+        let current = self.served.registry();
+        let mut previous: HashMap<PathBuf, PluginEntry> = HashMap::new();
+        let mut order: Vec<PluginEntry> = Vec::new();
+        for entry in current.plugins() {
+            if gone.contains(&entry.path) {
+                summary.unloaded += 1;
+                tracing::info!(plugin = %entry.name(), file = %entry.path.display(), "plugin unloaded");
+                self.bus.publish(Event::PluginUnloaded {
+                    plugin: entry.name().to_string(),
+                    path: entry.path.clone(),
+                });
+                continue;
+            }
+            previous.insert(entry.path.clone(), (**entry).clone());
+            order.push(
+                fresh
+                    .remove(&entry.path)
+                    .unwrap_or_else(|| (**entry).clone()),
+            );
+        }
+        let mut newcomers: Vec<PluginEntry> = fresh.into_values().collect();
+        newcomers.sort_by(|a, b| a.path.cmp(&b.path));
+        order.extend(newcomers);
+
+        let (mut registry, mut conflicts) =
+            Registry::build(current.generation() + 1, order.clone());
+        // A new build of a served plugin that now collides is refused, and its previous
+        // build goes back in; that build fitted before, so one more pass settles it.
+        if conflicts
+            .iter()
+            .any(|(path, _)| previous.contains_key(path))
+        {
+            let restored: Vec<PluginEntry> = order
+                .into_iter()
+                .map(|e| match conflicts.iter().any(|(p, _)| *p == e.path) {
+                    true => previous.get(&e.path).cloned().unwrap_or(e),
+                    false => e,
+                })
+                .collect();
+            let first = std::mem::take(&mut conflicts);
+            (registry, conflicts) = Registry::build(current.generation() + 1, restored);
+            conflicts.extend(first.into_iter().filter(|(p, _)| previous.contains_key(p)));
+        }
+        for (path, error) in &conflicts {
+            summary.refused += 1;
+            self.refused(path, error.to_string());
+        }
+
+        for entry in registry.plugins() {
+            let manifest = entry.plugin.manifest();
+            match previous.get(&entry.path) {
+                Some(old) if old.plugin.is_same_load(&entry.plugin) => continue,
+                Some(old) => {
+                    let from = &old.plugin.manifest().version;
+                    summary.loaded += 1;
+                    if semver::Version::parse(&manifest.version).ok()
+                        < semver::Version::parse(from).ok()
+                    {
+                        tracing::warn!(plugin = %manifest.name, from = %from, to = %manifest.version, "plugin downgraded");
+                    }
+                    tracing::info!(plugin = %manifest.name, from = %from, to = %manifest.version, file = %entry.path.display(), "plugin reloaded");
+                    self.bus.publish(Event::PluginReloaded {
+                        plugin: manifest.name.clone(),
+                        from: from.clone(),
+                        to: manifest.version.clone(),
+                        path: entry.path.clone(),
+                    });
+                }
+                None => {
+                    summary.loaded += 1;
+                    tracing::info!(
+                        plugin = %manifest.name,
+                        version = %manifest.version,
+                        contract = %entry.plugin.contract_version(),
+                        tools = manifest.tools.len(),
+                        resources = manifest.resources.len(),
+                        templates = manifest.resource_templates.len(),
+                        file = %entry.path.display(),
+                        "plugin loaded"
+                    );
+                    self.bus.publish(Event::PluginLoaded {
+                        plugin: manifest.name.clone(),
+                        version: manifest.version.clone(),
+                        path: entry.path.clone(),
+                    });
+                }
+            }
+        }
+
+        let tools_changed = current.tools_differ(&registry);
+        let resources_changed = current.resources_differ(&registry);
+        let generation = registry.generation();
+        self.served.publish(registry);
+        self.bus.publish(Event::RegistryChanged {
+            generation,
+            tools_changed,
+            resources_changed,
+        });
+        Ok(summary)
+    }
+}
