@@ -102,12 +102,52 @@ pub fn watch_plugins(lifecycle: Arc<Lifecycle>, shutdown: &Shutdown) -> Result<(
     Ok(())
 }
 
+/// Re-reads the config file after every burst of changes until shutdown. A valid file
+/// is applied at once; an invalid one is refused with its line and key, and the last
+/// good configuration stays in force.
+pub fn watch_config(
+    file: PathBuf,
+    lifecycle: Arc<Lifecycle>,
+    shutdown: &Shutdown,
+) -> Result<(), Error> {
+    let (watcher, mut ticks) = watch::watch_file(&file, watch::DEBOUNCE)?;
+    let stop = shutdown.child_token();
+    shutdown.spawn(async move {
+        let _watcher = watcher;
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                tick = ticks.recv() => {
+                    if tick.is_none() {
+                        break;
+                    }
+                    match Config::load(Some(&file)) {
+                        Ok(config) => {
+                            if let Err(error) = lifecycle.apply_config(config).await {
+                                tracing::error!(%error, "applying the new config failed");
+                            }
+                        }
+                        Err(error) => {
+                            tracing::error!(file = %file.display(), %error, "config rejected; the last good configuration stays in force");
+                            lifecycle.bus().publish(crate::bus::Event::ConfigRejected { error: error.to_string() });
+                        }
+                    }
+                }
+            }
+        }
+    });
+    Ok(())
+}
+
 /// Serves MCP over this process's stdin and stdout until the client closes stdin or
 /// `shutdown` is triggered.
 pub async fn run(options: ServeOptions, shutdown: Shutdown) -> Result<(), Error> {
     let bus = Bus::new();
     let (config, lifecycle) = prepare(&options, &bus).await?;
     watch_plugins(lifecycle.clone(), &shutdown)?;
+    if let Some(file) = &options.config_file {
+        watch_config(file.clone(), lifecycle.clone(), &shutdown)?;
+    }
     let server = BerthServer::new(lifecycle.served().clone(), bus, config.protocol.page_size);
     stdio::serve(server, tokio::io::stdin(), tokio::io::stdout(), shutdown)
         .await

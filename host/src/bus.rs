@@ -52,6 +52,13 @@ pub enum Event {
         /// Why.
         error: String,
     },
+    /// A new configuration was put in force.
+    ConfigApplied,
+    /// A changed config file was refused; the previous configuration stays in force.
+    ConfigRejected {
+        /// Why, with the line and key.
+        error: String,
+    },
     /// A new registry snapshot was published.
     RegistryChanged {
         /// Its generation.

@@ -38,7 +38,8 @@ fn fingerprint(path: &Path) -> Option<Fingerprint> {
 /// Keeps the served registry in step with the plugins folder.
 pub struct Lifecycle {
     runtime: Runtime,
-    config: Config,
+    /// The configuration in force; replaced whole when a valid new one is applied.
+    config: arc_swap::ArcSwap<Config>,
     dir: PathBuf,
     served: Arc<Served>,
     bus: Bus,
@@ -69,7 +70,7 @@ impl Lifecycle {
     ) -> Self {
         Self {
             runtime,
-            config,
+            config: arc_swap::ArcSwap::from_pointee(config),
             dir,
             served,
             bus,
@@ -80,6 +81,11 @@ impl Lifecycle {
     /// The served state this lifecycle publishes into.
     pub fn served(&self) -> &Arc<Served> {
         &self.served
+    }
+
+    /// The bus this lifecycle announces on.
+    pub fn bus(&self) -> &Bus {
+        &self.bus
     }
 
     /// The folder watched.
@@ -95,9 +101,63 @@ impl Lifecycle {
         });
     }
 
+    /// Puts `config` in force: plugins it disables stop being served, plugins it
+    /// enables again are loaded, and every served plugin gets its new configuration
+    /// values for the next call (calls already running keep the values they started
+    /// with). Runtime limits (`[runtime]`) apply to plugins loaded from now on.
+    pub async fn apply_config(&self, config: Config) -> Result<RescanSummary, PluginError> {
+        {
+            let mut seen = self.seen.lock().await;
+            let current = self.served.registry();
+            let mut kept = Vec::new();
+            let mut unloaded = 0;
+            for entry in current.plugins() {
+                let settings = config.plugin(entry.name());
+                if !settings.enabled {
+                    unloaded += 1;
+                    tracing::info!(plugin = %entry.name(), file = %entry.path.display(), "plugin disabled by config");
+                    self.bus.publish(Event::PluginUnloaded {
+                        plugin: entry.name().to_string(),
+                        path: entry.path.clone(),
+                    });
+                    continue;
+                }
+                let plugin = entry.plugin.with_settings(crate::runtime::PluginSettings {
+                    config: settings.values(),
+                });
+                kept.push(PluginEntry {
+                    plugin,
+                    path: entry.path.clone(),
+                });
+            }
+            // Files not served now (disabled, or refused earlier) are looked at again by
+            // the rescan below, under the new config.
+            let served: HashSet<PathBuf> = kept.iter().map(|e| e.path.clone()).collect();
+            seen.retain(|path, _| served.contains(path));
+            let (registry, conflicts) = Registry::build(current.generation() + 1, kept);
+            for (path, error) in conflicts {
+                self.refused(&path, error.to_string());
+            }
+            let tools_changed = current.tools_differ(&registry);
+            let resources_changed = current.resources_differ(&registry);
+            let generation = registry.generation();
+            self.config.store(Arc::new(config));
+            self.served.publish(registry);
+            self.bus.publish(Event::RegistryChanged {
+                generation,
+                tools_changed,
+                resources_changed,
+            });
+            tracing::info!(unloaded, "config applied");
+            self.bus.publish(Event::ConfigApplied);
+        }
+        self.rescan().await
+    }
+
     /// Brings the served registry in line with the folder. Returns what changed.
     pub async fn rescan(&self) -> Result<RescanSummary, PluginError> {
         let mut seen = self.seen.lock().await;
+        let config = self.config.load_full();
         let files = plugins::list(&self.dir)?;
         let now: HashMap<PathBuf, Fingerprint> = files
             .iter()
@@ -121,11 +181,11 @@ impl Lifecycle {
 
         let loads = changed
             .iter()
-            .map(|path| plugins::load_one(&self.runtime, path, &self.config));
+            .map(|path| plugins::load_one(&self.runtime, path, &config));
         let mut fresh: HashMap<PathBuf, PluginEntry> = HashMap::new();
         for (path, result) in changed.iter().zip(futures::future::join_all(loads).await) {
             match result {
-                Ok(plugin) if !self.config.plugin(&plugin.manifest().name).enabled => {
+                Ok(plugin) if !config.plugin(&plugin.manifest().name).enabled => {
                     tracing::info!(plugin = %plugin.manifest().name, file = %path.display(), "plugin disabled by config");
                 }
                 Ok(plugin) => {

@@ -1,4 +1,4 @@
-//! Watches the plugins folder and turns bursts of file-system events into single
+//! Watches the plugins folder (and the config file) and turns bursts of file-system events into single
 //! "something changed" ticks.
 //!
 //! Editors and `cp` produce several events per save (create, modify, modify, rename…),
@@ -32,15 +32,41 @@ pub struct DirWatcher {
     _watcher: notify::RecommendedWatcher,
 }
 
-/// Starts watching `dir`; the receiver yields one `()` per quiet-after-change period.
+/// Starts watching `dir` for plugin files; the receiver yields one `()` per
+/// quiet-after-change period.
 pub fn watch_dir(
     dir: &Path,
     debounce: Duration,
 ) -> Result<(DirWatcher, mpsc::Receiver<()>), WatchError> {
+    watch_matching(dir, debounce, is_plugin_file)
+}
+
+/// Starts watching the config file `file`. Its folder is watched, not the file itself,
+/// because editors save by renaming a new file over the old one, which would end a watch
+/// on the old file.
+pub fn watch_file(
+    file: &Path,
+    debounce: Duration,
+) -> Result<(DirWatcher, mpsc::Receiver<()>), WatchError> {
+    let dir = match file.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let name = file.file_name().map(|n| n.to_os_string());
+    watch_matching(&dir, debounce, move |path: &Path| {
+        path.file_name().map(|n| n.to_os_string()) == name
+    })
+}
+
+fn watch_matching(
+    dir: &Path,
+    debounce: Duration,
+    matches: impl Fn(&Path) -> bool + Send + 'static,
+) -> Result<(DirWatcher, mpsc::Receiver<()>), WatchError> {
     let (raw_tx, raw_rx) = mpsc::unbounded_channel();
     let mut watcher =
         notify::recommended_watcher(move |event: notify::Result<notify::Event>| match event {
-            Ok(event) if relevant(&event) => {
+            Ok(event) if relevant(&event, &matches) => {
                 let _ = raw_tx.send(());
             }
             Ok(_) => {}
@@ -61,11 +87,10 @@ pub fn watch_dir(
     Ok((DirWatcher { _watcher: watcher }, tick_rx))
 }
 
-/// An event matters when it touches a plugin file (either side of a rename counts) and
+/// An event matters when it touches a watched file (either side of a rename counts) and
 /// is not a mere read.
-fn relevant(event: &notify::Event) -> bool {
-    !matches!(event.kind, notify::EventKind::Access(_))
-        && event.paths.iter().any(|p| is_plugin_file(p))
+fn relevant(event: &notify::Event, matches: &impl Fn(&Path) -> bool) -> bool {
+    !matches!(event.kind, notify::EventKind::Access(_)) && event.paths.iter().any(|p| matches(p))
 }
 
 /// Forwards one tick per burst of raw events, after `debounce` of quiet. A tick that
@@ -126,8 +151,8 @@ mod tests {
         let event = |path: &str| {
             notify::Event::new(EventKind::Create(CreateKind::File)).add_path(path.into())
         };
-        assert!(relevant(&event("/p/echo.wasm")));
-        assert!(!relevant(&event("/p/.echo.wasm.swp")));
-        assert!(!relevant(&event("/p/notes.txt")));
+        assert!(relevant(&event("/p/echo.wasm"), &is_plugin_file));
+        assert!(!relevant(&event("/p/.echo.wasm.swp"), &is_plugin_file));
+        assert!(!relevant(&event("/p/notes.txt"), &is_plugin_file));
     }
 }

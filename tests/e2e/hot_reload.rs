@@ -131,3 +131,53 @@ fn calls_in_flight_finish_on_the_old_version() {
     );
     assert_ne!(reply["result"]["isError"], true, "{reply}");
 }
+
+/// Replaces the config file the way editors save: a new file renamed over the old one.
+fn save_config(path: &Path, text: &str) {
+    let temporary = path.with_extension("toml.tmp");
+    std::fs::write(&temporary, text).unwrap();
+    std::fs::rename(&temporary, path).unwrap();
+}
+
+#[test]
+fn config_edits_apply_live_and_bad_ones_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = dir.path().join("plugins");
+    std::fs::create_dir(&plugins).unwrap();
+    install(&plugins, "echo.wasm", &component("berth-plugin-echo"));
+    let config = dir.path().join("berth.toml");
+    std::fs::write(&config, "[plugins.echo]\nconfig = { greeting = \"one\" }\n").unwrap();
+    let mut server = Server::initialized(&plugins, Some(&config));
+    let greeting = |server: &mut Server| {
+        text(&server.call("echo_config_get", json!({ "key": "greeting" }))).to_string()
+    };
+    assert_eq!(greeting(&mut server), "one");
+
+    // A valid edit applies to the next call.
+    save_config(&config, "[plugins.echo]\nconfig = { greeting = \"two\" }\n");
+    server.wait_for_log("config applied");
+    assert_eq!(greeting(&mut server), "two");
+
+    // An invalid edit is refused with its line; the last good config stays in force.
+    save_config(
+        &config,
+        "[plugins.echo]\nconfig = { greeting = \"three\" }\nenabeld = false\n",
+    );
+    let log = server.wait_for_log("config rejected");
+    let line = log.lines().find(|l| l.contains("config rejected")).unwrap();
+    assert!(
+        line.contains("line 3") && line.contains("enabeld"),
+        "{line}"
+    );
+    assert_eq!(greeting(&mut server), "two");
+
+    // Disabling the plugin unloads it and tells the client; enabling brings it back.
+    server.clear_notifications();
+    save_config(&config, "[plugins.echo]\nenabled = false\n");
+    server.wait_for_notification("notifications/tools/list_changed");
+    assert!(server.tool_names().is_empty());
+    save_config(&config, "[plugins.echo]\nenabled = true\n");
+    server.wait_for_notification("notifications/tools/list_changed");
+    assert!(server.tool_names().contains(&"echo_echo".to_string()));
+    assert_eq!(greeting(&mut server), "<unset>");
+}
