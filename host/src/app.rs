@@ -79,23 +79,41 @@ pub async fn prepare(options: &ServeOptions, bus: &Bus) -> Result<(Config, Arc<L
     Ok((config, Arc::new(lifecycle)))
 }
 
-/// Rescans the plugins folder after every burst of changes until shutdown.
-pub fn watch_plugins(lifecycle: Arc<Lifecycle>, shutdown: &Shutdown) -> Result<(), Error> {
-    let (watcher, mut ticks) = watch::watch_dir(lifecycle.dir(), watch::DEBOUNCE)?;
+/// Runs `on_change` after every tick from `ticks` until shutdown, one at a time (a
+/// change arriving meanwhile becomes the next tick). The watcher lives as long as the
+/// task.
+fn on_ticks<F, Fut>(
+    watcher: watch::DirWatcher,
+    mut ticks: tokio::sync::mpsc::Receiver<()>,
+    shutdown: &Shutdown,
+    mut on_change: F,
+) where
+    F: FnMut() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
     let stop = shutdown.child_token();
     shutdown.spawn(async move {
         let _watcher = watcher;
         loop {
             tokio::select! {
                 _ = stop.cancelled() => break,
-                tick = ticks.recv() => {
-                    if tick.is_none() {
-                        break;
-                    }
-                    if let Err(error) = lifecycle.rescan().await {
-                        tracing::error!(%error, "rescanning the plugins folder failed");
-                    }
-                }
+                tick = ticks.recv() => match tick {
+                    Some(()) => on_change().await,
+                    None => break,
+                },
+            }
+        }
+    });
+}
+
+/// Rescans the plugins folder after every burst of changes until shutdown.
+pub fn watch_plugins(lifecycle: Arc<Lifecycle>, shutdown: &Shutdown) -> Result<(), Error> {
+    let (watcher, ticks) = watch::watch_dir(lifecycle.dir(), watch::DEBOUNCE)?;
+    on_ticks(watcher, ticks, shutdown, move || {
+        let lifecycle = lifecycle.clone();
+        async move {
+            if let Err(error) = lifecycle.rescan().await {
+                tracing::error!(%error, "rescanning the plugins folder failed");
             }
         }
     });
@@ -110,28 +128,22 @@ pub fn watch_config(
     lifecycle: Arc<Lifecycle>,
     shutdown: &Shutdown,
 ) -> Result<(), Error> {
-    let (watcher, mut ticks) = watch::watch_file(&file, watch::DEBOUNCE)?;
-    let stop = shutdown.child_token();
-    shutdown.spawn(async move {
-        let _watcher = watcher;
-        loop {
-            tokio::select! {
-                _ = stop.cancelled() => break,
-                tick = ticks.recv() => {
-                    if tick.is_none() {
-                        break;
+    let (watcher, ticks) = watch::watch_file(&file, watch::DEBOUNCE)?;
+    on_ticks(watcher, ticks, shutdown, move || {
+        let (file, lifecycle) = (file.clone(), lifecycle.clone());
+        async move {
+            match Config::load(Some(&file)) {
+                Ok(config) => {
+                    if let Err(error) = lifecycle.apply_config(config).await {
+                        tracing::error!(%error, "applying the new config failed");
                     }
-                    match Config::load(Some(&file)) {
-                        Ok(config) => {
-                            if let Err(error) = lifecycle.apply_config(config).await {
-                                tracing::error!(%error, "applying the new config failed");
-                            }
-                        }
-                        Err(error) => {
-                            tracing::error!(file = %file.display(), %error, "config rejected; the last good configuration stays in force");
-                            lifecycle.bus().publish(crate::bus::Event::ConfigRejected { error: error.to_string() });
-                        }
-                    }
+                }
+                Err(error) => {
+                    tracing::error!(file = %file.display(), %error, "config rejected; the last good configuration stays in force");
+                    let error = error.to_string();
+                    lifecycle
+                        .bus()
+                        .publish(crate::bus::Event::ConfigRejected { error });
                 }
             }
         }
