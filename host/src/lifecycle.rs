@@ -138,16 +138,8 @@ impl Lifecycle {
             for (path, error) in conflicts {
                 self.refused(&path, error.to_string());
             }
-            let tools_changed = current.tools_differ(&registry);
-            let resources_changed = current.resources_differ(&registry);
-            let generation = registry.generation();
             self.config.store(Arc::new(config));
-            self.served.publish(registry);
-            self.bus.publish(Event::RegistryChanged {
-                generation,
-                tools_changed,
-                resources_changed,
-            });
+            self.publish(&current, registry);
             tracing::info!(unloaded, "config applied");
             self.bus.publish(Event::ConfigApplied);
         }
@@ -295,6 +287,12 @@ impl Lifecycle {
             }
         }
 
+        self.publish(&current, registry);
+        Ok(summary)
+    }
+
+    /// Swaps `registry` in for `current` and announces what clients would see change.
+    fn publish(&self, current: &Registry, registry: Registry) {
         let tools_changed = current.tools_differ(&registry);
         let resources_changed = current.resources_differ(&registry);
         let generation = registry.generation();
@@ -304,6 +302,5 @@ impl Lifecycle {
             tools_changed,
             resources_changed,
         });
-        Ok(summary)
     }
 }

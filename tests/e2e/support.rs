@@ -28,8 +28,8 @@ pub struct Server {
     lines: Receiver<String>,
     stderr: Arc<Mutex<String>>,
     next_id: u64,
-    /// Notifications read while waiting for a response, oldest first.
-    notifications: Vec<Value>,
+    /// Messages read but not yet asked for, oldest first.
+    pending: Vec<Value>,
 }
 
 impl Server {
@@ -74,7 +74,7 @@ impl Server {
             lines,
             stderr,
             next_id: 1,
-            notifications: Vec::new(),
+            pending: Vec::new(),
         }
     }
 
@@ -156,41 +156,32 @@ impl Server {
             .collect()
     }
 
-    /// Reads messages until the response with `id`, skipping notifications.
+    /// Waits for the response to the request with `id`; other messages stay queued.
     pub fn response_to(&mut self, id: Value) -> Value {
-        let deadline = Instant::now() + REPLY_TIMEOUT;
-        loop {
-            let message = self.next_message(deadline);
-            if message.get("id") == Some(&id) && message.get("method").is_none() {
-                return message;
-            }
-            if message.get("method").is_some() && message.get("id").is_none() {
-                self.notifications.push(message);
-            }
-        }
+        self.wait_for(|m| m.get("id") == Some(&id) && m.get("method").is_none())
     }
 
     /// Waits for the notification `method` (possibly already received), consuming it.
     pub fn wait_for_notification(&mut self, method: &str) -> Value {
+        self.wait_for(|m| m.get("id").is_none() && m["method"] == method)
+    }
+
+    /// The first message, queued or new, that `wanted` accepts; messages read on the way
+    /// are queued so no response or notification is lost to a wait for another.
+    fn wait_for(&mut self, wanted: impl Fn(&Value) -> bool) -> Value {
         let deadline = Instant::now() + REPLY_TIMEOUT;
         loop {
-            if let Some(i) = self
-                .notifications
-                .iter()
-                .position(|n| n["method"] == method)
-            {
-                return self.notifications.remove(i);
+            if let Some(i) = self.pending.iter().position(&wanted) {
+                return self.pending.remove(i);
             }
             let message = self.next_message(deadline);
-            if message.get("id").is_none() {
-                self.notifications.push(message);
-            }
+            self.pending.push(message);
         }
     }
 
     /// Forgets notifications received so far.
     pub fn clear_notifications(&mut self) {
-        self.notifications.clear();
+        self.pending.retain(|m| m.get("id").is_some());
     }
 
     /// The next message from stdout (any kind); every line must be JSON.

@@ -226,8 +226,9 @@ impl LoadedPlugin {
         &self.inner.origin
     }
 
-    /// True when both handles come from the same load (settings aside), so a caller can
-    /// tell a kept plugin from a freshly loaded build of the same file.
+    /// True when both are the same handle (same load, same settings), so a caller can
+    /// tell a plugin it kept from a freshly loaded build of the same file. A handle made
+    /// by [`Self::with_settings`] is a different handle.
     pub fn is_same_load(&self, other: &LoadedPlugin) -> bool {
         Arc::ptr_eq(&self.inner, &other.inner)
     }
