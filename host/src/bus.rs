@@ -1,6 +1,6 @@
-//! The typed event bus: past-tense facts about plugins and the registry, published by
-//! the lifecycle and consumed by whoever cares (the MCP notifier of each session today;
-//! metrics and plugin event hooks later).
+//! The typed event bus: past-tense facts about plugins, the configuration, the registry
+//! and tool calls, published by the lifecycle and the call path and consumed by whoever
+//! cares (the MCP notifier of each session, plugin event hooks, metrics).
 //!
 //! Lag policy: the bus is a bounded broadcast channel. Publishing never waits, so a slow
 //! subscriber can never block the lifecycle or a call. A subscriber that falls more than
@@ -9,6 +9,7 @@
 //! the current registry snapshot, which is always the source of truth.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use tokio::sync::broadcast;
 
@@ -59,6 +60,18 @@ pub enum Event {
         /// Why, with the line and key.
         error: String,
     },
+    /// A tool call finished (in whatever way).
+    ToolCalled {
+        /// The plugin that served it.
+        plugin: String,
+        /// The tool's name inside the plugin.
+        tool: String,
+        /// Wall time from the start of the guest call to its end (zero when the
+        /// arguments were refused before any guest ran).
+        duration: Duration,
+        /// How it ended.
+        outcome: CallOutcome,
+    },
     /// A new registry snapshot was published.
     RegistryChanged {
         /// Its generation.
@@ -68,6 +81,37 @@ pub enum Event {
         /// Clients would now see a different resource or template list.
         resources_changed: bool,
     },
+}
+
+/// How a tool call ended, coarse enough to count and alert on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CallOutcome {
+    /// The tool answered normally.
+    Success,
+    /// The tool answered with an error result (its own verdict, `isError`).
+    ToolError,
+    /// The arguments did not match the tool's input schema; no guest ran.
+    InvalidArguments,
+    /// The guest trapped or could not be instantiated.
+    Crashed,
+    /// The guest ran past the call timeout and was stopped.
+    TimedOut,
+    /// The client cancelled the call.
+    Cancelled,
+}
+
+impl CallOutcome {
+    /// A stable lower-case label for logs and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallOutcome::Success => "success",
+            CallOutcome::ToolError => "tool_error",
+            CallOutcome::InvalidArguments => "invalid_arguments",
+            CallOutcome::Crashed => "crashed",
+            CallOutcome::TimedOut => "timed_out",
+            CallOutcome::Cancelled => "cancelled",
+        }
+    }
 }
 
 /// The publishing side; cheap to clone, every clone publishes to the same subscribers.

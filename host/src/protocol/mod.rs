@@ -20,9 +20,10 @@ use rmcp::service::{Peer, RequestContext};
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 use tokio::sync::broadcast;
 
-use crate::bus::{Bus, Event};
+use crate::bus::{Bus, CallOutcome, Event};
 use crate::manifest::CallContext;
 use crate::registry::page;
+use crate::runtime::CallError;
 use crate::state::Served;
 
 /// MCP revisions answered, oldest first: every handshake revision from 2024-11-05 to
@@ -100,6 +101,16 @@ fn call_context(context: &RequestContext<RoleServer>) -> CallContext {
         request_id: Some(context.id.to_string()),
         client_name: client.as_ref().map(|c| c.name.clone()),
         client_version: client.map(|c| c.version),
+    }
+}
+
+/// The bus's coarse outcome of a call that did not return normally.
+fn call_outcome(error: &CallError) -> CallOutcome {
+    match error {
+        CallError::Guest(_) => CallOutcome::ToolError,
+        CallError::Trap { .. } | CallError::Instantiate { .. } => CallOutcome::Crashed,
+        CallError::Timeout { .. } => CallOutcome::TimedOut,
+        CallError::Cancelled { .. } => CallOutcome::Cancelled,
     }
 }
 
@@ -223,6 +234,12 @@ impl ServerHandler for BerthServer {
         let arguments = serde_json::Value::Object(request.arguments.unwrap_or_default());
         if let Err(problems) = validate_arguments(&tool.validator, &arguments) {
             tracing::info!(tool = %tool.qualified_name, %problems, "arguments refused by the input schema");
+            self.bus.publish(Event::ToolCalled {
+                plugin: tool.plugin.name().to_string(),
+                tool: tool.spec.name.clone(),
+                duration: std::time::Duration::ZERO,
+                outcome: CallOutcome::InvalidArguments,
+            });
             return Ok(convert::error_result(format!(
                 "invalid arguments for {}: {problems}",
                 tool.qualified_name
@@ -240,17 +257,29 @@ impl ServerHandler for BerthServer {
                 &context.ct,
             )
             .await;
-        let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
-        let result = match outcome {
+        let duration = started.elapsed();
+        let elapsed_ms = duration.as_secs_f64() * 1000.0;
+        let (result, outcome) = match outcome {
             Ok(output) => {
                 tracing::debug!(tool = %tool.qualified_name, elapsed_ms, is_error = output.is_error, "tool called");
-                convert::tool_output(tool.plugin.name(), output)
+                let outcome = match output.is_error {
+                    true => CallOutcome::ToolError,
+                    false => CallOutcome::Success,
+                };
+                (convert::tool_output(tool.plugin.name(), output), outcome)
             }
             Err(error) => {
                 tracing::warn!(tool = %tool.qualified_name, elapsed_ms, %error, "tool call failed");
-                convert::call_error(&tool.qualified_name, error)
+                let outcome = call_outcome(&error);
+                (convert::call_error(&tool.qualified_name, error), outcome)
             }
         };
+        self.bus.publish(Event::ToolCalled {
+            plugin: tool.plugin.name().to_string(),
+            tool: tool.spec.name.clone(),
+            duration,
+            outcome,
+        });
         Ok(result.into())
     }
 
