@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::bus::Bus;
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, EnvOverride};
 use crate::lifecycle::Lifecycle;
 use crate::plugins::PluginError;
 use crate::protocol::BerthServer;
@@ -23,6 +23,23 @@ pub struct ServeOptions {
     pub plugins_dir: PathBuf,
     /// The config file, if any (embedded defaults otherwise).
     pub config_file: Option<PathBuf>,
+    /// `BERTH_<SECTION>__<KEY>` overrides, layered over the file (and re-applied over
+    /// every new version of it).
+    pub env: Vec<EnvOverride>,
+    /// Where the admin socket listens, if anywhere.
+    pub admin_socket: AdminSocketPlace,
+}
+
+/// Where `berth serve` puts its admin socket (see [`crate::admin`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdminSocketPlace {
+    /// `<runtime dir>/<pid>.sock`, where `berth plugins list` looks; a failure to set it
+    /// up is logged and the server runs without it.
+    Auto,
+    /// No admin socket.
+    Off,
+    /// This path; a failure to set it up stops start-up.
+    Path(PathBuf),
 }
 
 /// Why the server could not start or stopped abnormally.
@@ -40,6 +57,9 @@ pub enum Error {
     /// The plugins folder cannot be watched.
     #[error(transparent)]
     Watch(#[from] watch::WatchError),
+    /// The admin socket asked for could not be set up.
+    #[error(transparent)]
+    Admin(#[from] crate::admin::AdminError),
     /// The MCP session failed to start.
     #[error(transparent)]
     Session(#[from] stdio::SessionError),
@@ -56,10 +76,10 @@ pub fn runtime_options(config: &Config) -> RuntimeOptions {
 
 /// Loads the config and every plugin in the folder and publishes the first snapshot.
 /// Plugins that fail are logged, one line each, and left out; the rest are served.
-pub async fn prepare(options: &ServeOptions, bus: &Bus) -> Result<(Config, Arc<Lifecycle>), Error> {
-    let config = Config::load(options.config_file.as_deref())?;
+pub async fn prepare(options: &ServeOptions, bus: &Bus) -> Result<Arc<Lifecycle>, Error> {
+    let config = Config::load(options.config_file.as_deref(), &options.env)?;
     let runtime = Runtime::new(runtime_options(&config))?;
-    let served = Arc::new(Served::new(Registry::default()));
+    let served = Arc::new(Served::new(Registry::default(), config.protocol.page_size));
     let lifecycle = Lifecycle::new(
         runtime,
         config.clone(),
@@ -76,7 +96,7 @@ pub async fn prepare(options: &ServeOptions, bus: &Bus) -> Result<(Config, Arc<L
         dir = %options.plugins_dir.display(),
         "ready"
     );
-    Ok((config, Arc::new(lifecycle)))
+    Ok(Arc::new(lifecycle))
 }
 
 /// Runs `on_change` after every tick from `ticks` until shutdown, one at a time (a
@@ -125,14 +145,16 @@ pub fn watch_plugins(lifecycle: Arc<Lifecycle>, shutdown: &Shutdown) -> Result<(
 /// good configuration stays in force.
 pub fn watch_config(
     file: PathBuf,
+    env: Vec<EnvOverride>,
     lifecycle: Arc<Lifecycle>,
     shutdown: &Shutdown,
 ) -> Result<(), Error> {
     let (watcher, ticks) = watch::watch_file(&file, watch::DEBOUNCE)?;
+    let env = Arc::new(env);
     on_ticks(watcher, ticks, shutdown, move || {
-        let (file, lifecycle) = (file.clone(), lifecycle.clone());
+        let (file, env, lifecycle) = (file.clone(), env.clone(), lifecycle.clone());
         async move {
-            match Config::load(Some(&file)) {
+            match Config::load(Some(&file), &env) {
                 Ok(config) => {
                     if let Err(error) = lifecycle.apply_config(config).await {
                         tracing::error!(%error, "applying the new config failed");
@@ -155,13 +177,51 @@ pub fn watch_config(
 /// `shutdown` is triggered.
 pub async fn run(options: ServeOptions, shutdown: Shutdown) -> Result<(), Error> {
     let bus = Bus::new();
-    let (config, lifecycle) = prepare(&options, &bus).await?;
+    let lifecycle = prepare(&options, &bus).await?;
     watch_plugins(lifecycle.clone(), &shutdown)?;
+    // Plugin event hooks must not learn host paths: the folder and the config file
+    // are redacted from what they are shown.
+    let redactor = crate::hooks::PathRedactor::new(
+        std::iter::once(options.plugins_dir.clone()).chain(options.config_file.clone()),
+    );
+    crate::hooks::spawn(&bus, lifecycle.served().clone(), redactor, &shutdown);
     if let Some(file) = &options.config_file {
-        watch_config(file.clone(), lifecycle.clone(), &shutdown)?;
+        watch_config(
+            file.clone(),
+            options.env.clone(),
+            lifecycle.clone(),
+            &shutdown,
+        )?;
     }
-    let server = BerthServer::new(lifecycle.served().clone(), bus, config.protocol.page_size);
+    // Held until the session ends: dropping it removes the socket file.
+    let _admin = admin_socket(&options.admin_socket, &lifecycle, &shutdown).await?;
+    let server = BerthServer::new(lifecycle.served().clone(), bus);
     stdio::serve(server, tokio::io::stdin(), tokio::io::stdout(), shutdown)
         .await
         .map_err(Error::from)
+}
+
+/// Sets up the admin socket `place` asks for.
+async fn admin_socket(
+    place: &AdminSocketPlace,
+    lifecycle: &Arc<Lifecycle>,
+    shutdown: &Shutdown,
+) -> Result<Option<crate::admin::AdminSocket>, Error> {
+    use crate::admin::AdminSocket;
+    match place {
+        AdminSocketPlace::Off => Ok(None),
+        AdminSocketPlace::Path(path) => Ok(Some(
+            AdminSocket::bind(path.clone(), lifecycle.clone(), shutdown).await?,
+        )),
+        AdminSocketPlace::Auto => {
+            let path = crate::admin::default_socket(std::process::id());
+            match AdminSocket::bind(path, lifecycle.clone(), shutdown).await {
+                Ok(socket) => Ok(Some(socket)),
+                Err(error) => {
+                    tracing::warn!(%error, "running without an admin socket; `berth plugins list` will not see this server");
+                    Ok(None)
+                }
+            }
+        }
+    }
 }

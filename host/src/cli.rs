@@ -39,6 +39,21 @@ pub enum Command {
         /// TOML config file layered over the embedded defaults.
         #[arg(long, value_name = "FILE", env = "BERTH_CONFIG")]
         config: Option<PathBuf>,
+        /// Admin socket for `berth plugins list`: `auto` (in $XDG_RUNTIME_DIR/berth or
+        /// the temp folder), `off`, or a path.
+        #[arg(
+            long,
+            value_name = "auto|off|PATH",
+            env = "BERTH_ADMIN_SOCKET",
+            default_value = "auto"
+        )]
+        admin_socket: String,
+    },
+    /// Look at the plugins of running servers.
+    Plugins {
+        /// What to do.
+        #[command(subcommand)]
+        command: PluginsCommand,
     },
     /// Print a plugin's manifest: tools with schemas, resources, contract version.
     Inspect {
@@ -63,6 +78,21 @@ pub enum Command {
     },
     /// Print the embedded default configuration.
     DefaultConfig,
+}
+
+/// `berth plugins …`.
+#[derive(Debug, Subcommand)]
+pub enum PluginsCommand {
+    /// List each running server's plugin files: name, version, contract, state, tools
+    /// and last error.
+    List {
+        /// The admin socket of one server (default: every server of this user).
+        #[arg(long, value_name = "PATH")]
+        socket: Option<PathBuf>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn parse_key_value(text: &str) -> Result<(String, String), String> {

@@ -66,11 +66,14 @@ pub async fn inspect(file: &Path, json: bool) -> Result<String, CommandError> {
             })
         })
         .collect();
+    // The event kinds the plugin's hook asked for (empty: it observes nothing).
+    let events: Vec<&str> = plugin.interests().iter().map(|k| k.as_str()).collect();
     let value = serde_json::json!({
         "name": m.name,
         "version": m.version,
         "description": m.description,
         "contract": format!("berth:plugin@{}", plugin.contract_version()),
+        "events": events,
         "tools": tools,
         "resources": m.resources.iter().map(|r| serde_json::json!({
             "uri": r.uri, "name": r.name, "title": r.title, "description": r.description,
@@ -94,6 +97,9 @@ pub async fn inspect(file: &Path, json: bool) -> Result<String, CommandError> {
     );
     if let Some(d) = &m.description {
         let _ = writeln!(out, "{d}");
+    }
+    if !events.is_empty() {
+        let _ = writeln!(out, "\nevents: {}", events.join(", "));
     }
     let _ = writeln!(out, "\ntools ({}):", m.tools.len());
     for (t, v) in m.tools.iter().zip(&tools) {

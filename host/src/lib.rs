@@ -2,11 +2,13 @@
 //! component plugins.
 //!
 //! # Layout
+//! - [`admin`]: the admin socket a running server answers `berth plugins list` on.
 //! - [`app`]: wiring only; builds the parts and runs a transport until shutdown.
 //! - [`bus`]: the typed event bus of past-tense facts, and its lag policy.
 //! - [`cli`]: the command line's shape.
 //! - [`commands`]: `berth inspect` and `berth call`, the plugin author's one-shot tools.
 //! - [`config`]: typed, validated configuration (embedded defaults + a TOML file).
+//! - [`hooks`]: delivers bus events to the event hooks of plugins that asked for them.
 //! - [`lifecycle`]: keeps the served registry in step with the plugins folder.
 //! - [`manifest`]: what a plugin offers and the results of its calls, in Berth's terms.
 //! - [`plugins`]: finds plugin files and loads them into registry entries.
@@ -18,11 +20,14 @@
 //! - [`transport`]: stdio (and later HTTP) carrying MCP to clients.
 //! - [`watch`]: turns bursts of file-system events into single rescan ticks.
 
+#[cfg(unix)]
+pub mod admin;
 pub mod app;
 pub mod bus;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod hooks;
 pub mod lifecycle;
 pub mod manifest;
 pub mod plugins;

@@ -35,6 +35,27 @@ fn fingerprint(path: &Path) -> Option<Fingerprint> {
     })
 }
 
+/// What the lifecycle knows about a file beyond what the registry says, for the
+/// operator's view (`berth plugins list`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileNote {
+    /// The last load of this file failed. If an older build from the same file is
+    /// still served, this is the error of the upgrade that was refused.
+    Refused {
+        /// Why.
+        error: String,
+        /// When.
+        at: SystemTime,
+    },
+    /// The file loaded but the config disables its plugin.
+    Disabled {
+        /// The plugin's name.
+        plugin: String,
+        /// Its version.
+        version: String,
+    },
+}
+
 /// Keeps the served registry in step with the plugins folder.
 pub struct Lifecycle {
     runtime: Runtime,
@@ -46,6 +67,8 @@ pub struct Lifecycle {
     /// Fingerprints of the files seen by the last rescan; the lock also serialises
     /// rescans, so two bursts of changes never build snapshots from the same base.
     seen: tokio::sync::Mutex<HashMap<PathBuf, Fingerprint>>,
+    /// Notes on files, by path; entries go when their file goes or loads cleanly.
+    notes: std::sync::Mutex<HashMap<PathBuf, FileNote>>,
 }
 
 /// Counts from one rescan, for the start-up summary.
@@ -75,7 +98,32 @@ impl Lifecycle {
             served,
             bus,
             seen: tokio::sync::Mutex::new(HashMap::new()),
+            notes: std::sync::Mutex::new(HashMap::new()),
         }
+    }
+
+    /// What is noted about files the registry does not fully describe.
+    pub fn notes(&self) -> HashMap<PathBuf, FileNote> {
+        self.lock_notes().clone()
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> Arc<Config> {
+        self.config.load_full()
+    }
+
+    fn lock_notes(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, FileNote>> {
+        // The map is always left consistent (single inserts and removes), so a panic
+        // elsewhere while it was held cannot have corrupted it.
+        self.notes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn note(&self, path: &Path, note: Option<FileNote>) {
+        let mut notes = self.lock_notes();
+        match note {
+            Some(note) => notes.insert(path.to_path_buf(), note),
+            None => notes.remove(path),
+        };
     }
 
     /// The served state this lifecycle publishes into.
@@ -95,6 +143,13 @@ impl Lifecycle {
 
     fn refused(&self, path: &Path, error: String) {
         tracing::error!(file = %path.display(), %error, "plugin refused");
+        self.note(
+            path,
+            Some(FileNote::Refused {
+                error: error.clone(),
+                at: SystemTime::now(),
+            }),
+        );
         self.bus.publish(Event::PluginLoadFailed {
             path: path.to_path_buf(),
             error,
@@ -103,20 +158,40 @@ impl Lifecycle {
 
     /// Puts `config` in force: plugins it disables stop being served, plugins it
     /// enables again are loaded, and every served plugin gets its new configuration
-    /// values for the next call (calls already running keep the values they started
-    /// with). Runtime limits (`[runtime]`) apply to plugins loaded from now on.
+    /// values and the lists their page size for the next request (calls already running
+    /// keep the values they started with). Runtime limits (`[runtime]`) are fixed when
+    /// the engine starts and need a restart.
     pub async fn apply_config(&self, config: Config) -> Result<RescanSummary, PluginError> {
         {
             let mut seen = self.seen.lock().await;
             let current = self.served.registry();
             let mut kept = Vec::new();
+            let mut facts = Vec::new();
             let mut unloaded = 0;
             for entry in current.plugins() {
                 let settings = config.plugin(entry.name());
-                if !settings.enabled {
+                let version = &entry.plugin.manifest().version;
+                let refused_by = settings.version_refuses(version);
+                if !settings.enabled || refused_by.is_some() {
                     unloaded += 1;
-                    tracing::info!(plugin = %entry.name(), file = %entry.path.display(), "plugin disabled by config");
-                    self.bus.publish(Event::PluginUnloaded {
+                    match refused_by {
+                        Some(requirement) => {
+                            tracing::info!(plugin = %entry.name(), %version, %requirement, file = %entry.path.display(), "plugin unloaded: its version no longer satisfies the config")
+                        }
+                        None => {
+                            tracing::info!(plugin = %entry.name(), file = %entry.path.display(), "plugin disabled by config")
+                        }
+                    }
+                    if refused_by.is_none() {
+                        self.note(
+                            &entry.path,
+                            Some(FileNote::Disabled {
+                                plugin: entry.name().to_string(),
+                                version: version.clone(),
+                            }),
+                        );
+                    }
+                    facts.push(Event::PluginUnloaded {
                         plugin: entry.name().to_string(),
                         path: entry.path.clone(),
                     });
@@ -138,8 +213,15 @@ impl Lifecycle {
             for (path, error) in conflicts {
                 self.refused(&path, error.to_string());
             }
+            if self.config.load().runtime != config.runtime {
+                tracing::warn!(
+                    "the [runtime] limits changed; they are fixed when the engine starts, so \
+                     restart Berth to apply them (everything else in the new config is applied)"
+                );
+            }
+            self.served.set_page_size(config.protocol.page_size);
             self.config.store(Arc::new(config));
-            self.publish(&current, registry);
+            self.publish(&current, registry, facts);
             tracing::info!(unloaded, "config applied");
             self.bus.publish(Event::ConfigApplied);
         }
@@ -166,6 +248,9 @@ impl Lifecycle {
             .cloned()
             .collect();
         *seen = now;
+        for path in &gone {
+            self.note(path, None);
+        }
         let mut summary = RescanSummary::default();
         if changed.is_empty() && gone.is_empty() {
             return Ok(summary);
@@ -178,7 +263,15 @@ impl Lifecycle {
         for (path, result) in changed.iter().zip(futures::future::join_all(loads).await) {
             match result {
                 Ok(plugin) if !config.plugin(&plugin.manifest().name).enabled => {
-                    tracing::info!(plugin = %plugin.manifest().name, file = %path.display(), "plugin disabled by config");
+                    let manifest = plugin.manifest();
+                    tracing::info!(plugin = %manifest.name, file = %path.display(), "plugin disabled by config");
+                    self.note(
+                        path,
+                        Some(FileNote::Disabled {
+                            plugin: manifest.name.clone(),
+                            version: manifest.version.clone(),
+                        }),
+                    );
                 }
                 Ok(plugin) => {
                     fresh.insert(
@@ -200,12 +293,13 @@ impl Lifecycle {
         // tool away from them; then new files in name order.
         let current = self.served.registry();
         let mut previous: HashMap<PathBuf, PluginEntry> = HashMap::new();
+        let mut facts = Vec::new();
         let mut order: Vec<PluginEntry> = Vec::new();
         for entry in current.plugins() {
             if gone.contains(&entry.path) {
                 summary.unloaded += 1;
                 tracing::info!(plugin = %entry.name(), file = %entry.path.display(), "plugin unloaded");
-                self.bus.publish(Event::PluginUnloaded {
+                facts.push(Event::PluginUnloaded {
                     plugin: entry.name().to_string(),
                     path: entry.path.clone(),
                 });
@@ -248,6 +342,12 @@ impl Lifecycle {
 
         for entry in registry.plugins() {
             let manifest = entry.plugin.manifest();
+            let fresh_load = previous
+                .get(&entry.path)
+                .is_none_or(|old| !old.plugin.is_same_load(&entry.plugin));
+            if fresh_load {
+                self.note(&entry.path, None);
+            }
             match previous.get(&entry.path) {
                 Some(old) if old.plugin.is_same_load(&entry.plugin) => continue,
                 Some(old) => {
@@ -259,7 +359,7 @@ impl Lifecycle {
                         tracing::warn!(plugin = %manifest.name, from = %from, to = %manifest.version, "plugin downgraded");
                     }
                     tracing::info!(plugin = %manifest.name, from = %from, to = %manifest.version, file = %entry.path.display(), "plugin reloaded");
-                    self.bus.publish(Event::PluginReloaded {
+                    facts.push(Event::PluginReloaded {
                         plugin: manifest.name.clone(),
                         from: from.clone(),
                         to: manifest.version.clone(),
@@ -278,7 +378,7 @@ impl Lifecycle {
                         file = %entry.path.display(),
                         "plugin loaded"
                     );
-                    self.bus.publish(Event::PluginLoaded {
+                    facts.push(Event::PluginLoaded {
                         plugin: manifest.name.clone(),
                         version: manifest.version.clone(),
                         path: entry.path.clone(),
@@ -287,12 +387,14 @@ impl Lifecycle {
             }
         }
 
-        self.publish(&current, registry);
+        self.publish(&current, registry, facts);
         Ok(summary)
     }
 
-    /// Swaps `registry` in for `current` and announces what clients would see change.
-    fn publish(&self, current: &Registry, registry: Registry) {
+    /// Swaps `registry` in for `current`, announces what clients would see change, then
+    /// publishes `facts` (loads, reloads, unloads): only after the swap, so a subscriber
+    /// that looks a loaded plugin up in the registry finds it.
+    fn publish(&self, current: &Registry, registry: Registry, facts: Vec<Event>) {
         let tools_changed = current.tools_differ(&registry);
         let resources_changed = current.resources_differ(&registry);
         let generation = registry.generation();
@@ -302,5 +404,8 @@ impl Lifecycle {
             tools_changed,
             resources_changed,
         });
+        for fact in facts {
+            self.bus.publish(fact);
+        }
     }
 }

@@ -4,7 +4,8 @@
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use berth::cli::{Cli, Command, LogFormat};
+use berth::app::AdminSocketPlace;
+use berth::cli::{Cli, Command, LogFormat, PluginsCommand};
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
@@ -38,12 +39,22 @@ async fn main() -> ExitCode {
 
 async fn execute(command: Command) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Serve { plugins, config } => {
+        Command::Serve {
+            plugins,
+            config,
+            admin_socket,
+        } => {
             let shutdown = berth::shutdown::Shutdown::new();
             shutdown.on_signals();
             let options = berth::app::ServeOptions {
                 plugins_dir: plugins,
                 config_file: config,
+                env: berth::config::EnvOverride::from_process()?,
+                admin_socket: match admin_socket.as_str() {
+                    "auto" => AdminSocketPlace::Auto,
+                    "off" => AdminSocketPlace::Off,
+                    path => AdminSocketPlace::Path(path.into()),
+                },
             };
             berth::app::run(options, shutdown)
                 .await
@@ -72,6 +83,31 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
             } else {
                 ExitCode::SUCCESS
             })
+        }
+        Command::Plugins {
+            command: PluginsCommand::List { socket, json },
+        } => {
+            // With --socket the JSON is one status object; discovery gives an array,
+            // whatever the number of servers found, so scripts see a stable shape.
+            let (statuses, text) = match socket {
+                Some(socket) => {
+                    let status = berth::admin::query(&socket).await?;
+                    let text = serde_json::to_string_pretty(&status)?;
+                    (vec![status], text)
+                }
+                None => {
+                    let statuses = berth::admin::discover().await?;
+                    let text = serde_json::to_string_pretty(&statuses)?;
+                    (statuses, text)
+                }
+            };
+            if json {
+                println!("{text}");
+            } else {
+                let tables: Vec<String> = statuses.iter().map(berth::admin::render).collect();
+                print!("{}", tables.join("\n"));
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::DefaultConfig => {
             print!("{}", berth::config::DEFAULT_CONFIG);

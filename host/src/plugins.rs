@@ -22,6 +22,22 @@ pub enum PluginError {
         /// The broken rule.
         source: ManifestError,
     },
+    /// Its version does not satisfy the requirement the config sets for it.
+    #[error(
+        "plugin `{plugin}` {version} in {file} does not satisfy the version requirement \
+         `{requirement}` set by config key `plugins.{plugin}.version`; install a matching \
+         build or change the requirement"
+    )]
+    VersionRefused {
+        /// The file.
+        file: String,
+        /// The plugin's name.
+        plugin: String,
+        /// The version the file carries.
+        version: String,
+        /// The requirement it fails.
+        requirement: semver::VersionReq,
+    },
     /// The plugins folder could not be listed.
     #[error("cannot list plugins folder {dir}: {source}")]
     ListDir {
@@ -72,10 +88,19 @@ pub async fn load_one(
             file: path.display().to_string(),
             source,
         })?;
-    let settings = PluginSettings {
-        config: config.plugin(&plugin.manifest().name).values(),
-    };
-    Ok(plugin.with_settings(settings))
+    let manifest = plugin.manifest();
+    let settings = config.plugin(&manifest.name);
+    if let Some(requirement) = settings.version_refuses(&manifest.version) {
+        return Err(PluginError::VersionRefused {
+            file: path.display().to_string(),
+            plugin: manifest.name.clone(),
+            version: manifest.version.clone(),
+            requirement: requirement.clone(),
+        });
+    }
+    Ok(plugin.with_settings(PluginSettings {
+        config: settings.values(),
+    }))
 }
 
 #[cfg(test)]

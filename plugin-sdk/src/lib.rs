@@ -1,11 +1,12 @@
 //! Write Berth MCP plugins as plain, documented Rust functions.
 //!
 //! A Berth plugin is a WebAssembly component (`wasm32-wasip2`) that implements the
-//! `berth:plugin@0.1.0` contract. This crate hides that contract entirely: you write
-//! ordinary functions, put [`#[tool]`](tool), [`#[resource]`](resource) or
-//! [`#[resource_template]`](resource_template) on them, and list them once in
-//! [`export!`]. The macros generate the JSON Schemas, the manifest, argument parsing,
-//! result conversion and the component exports. Plugins never depend on `wit-bindgen`.
+//! `berth:plugin@0.2.0` contract. This crate hides that contract entirely: you write
+//! ordinary functions, put [`#[tool]`](tool), [`#[resource]`](resource),
+//! [`#[resource_template]`](resource_template) or [`#[on_event]`](on_event) on them, and
+//! list them once in [`export!`]. The macros generate the JSON Schemas, the manifest,
+//! argument parsing, result conversion and the component exports. Plugins never depend on
+//! `wit-bindgen`.
 //!
 //! # A complete plugin
 //!
@@ -119,6 +120,9 @@
 //!   [`ToolError`] for which failure reaches the model and which is a protocol error.
 //! * **Host services**: [`log`] writes to the host's log, [`config`] reads the values the
 //!   operator configured for the plugin. Both have native stand-ins for `cargo test`.
+//! * **Host events**: a function marked [`#[on_event(tool_called, …)]`](on_event) and listed
+//!   in `export!(events: [..])` observes what happens in the host; see [`events`]. A plugin
+//!   that lists none is never called for events.
 //!
 //! # Your own argument and result types
 //!
@@ -140,6 +144,7 @@
 //! * [`Plugin`] — the exported plugin: manifest, dispatch and validation; also the handle
 //!   unit tests use.
 //! * [`log`], [`config`] — the host imports, with native stand-ins.
+//! * [`events`] — [`Event`] and the kinds of event a hook can handle.
 //! * [`wit`] — the raw contract types, for tests that inspect results.
 //! * [`uri_template`] — the RFC 6570 matcher behind resource templates.
 //!
@@ -159,10 +164,12 @@ mod output;
 mod plugin;
 
 pub mod config;
+pub mod events;
 pub mod log;
 
 pub use context::Context;
 pub use error::{ResourceError, ResourceErrorKind, ToolError, ToolErrorKind};
+pub use events::Event;
 pub use output::{ResourceContents, ResourceLink, ToolOutput};
 pub use plugin::Plugin;
 
@@ -176,27 +183,31 @@ pub use serde;
 /// `serde_json`, for building structured results and test arguments.
 pub use serde_json;
 
-/// Declares the plugin: lists its tools, resources and resource templates, and generates
-/// the component exports (`describe`, `call-tool`, `read-resource`).
+/// Declares the plugin: lists its tools, resources, resource templates and event hooks,
+/// and generates the component exports (`describe`, `call-tool`, `read-resource`,
+/// `interests`, `on-event`).
 ///
 /// ```text
 /// berth_plugin_sdk::export!(
 ///     tools: [reverse, text::count],   // paths of #[tool] functions
 ///     resources: [guide],              // paths of #[resource] functions
 ///     templates: [note],               // paths of #[resource_template] functions
+///     events: [audit],                 // paths of #[on_event] functions
 ///     name: "notes",                   // default: the Cargo package name
 ///     description: "Keeps notes",      // default: the Cargo package description
 /// );
 /// ```
 ///
 /// Every entry is optional and they may come in any order. Use it once per plugin, at
-/// the crate root. Tools are listed in the order given.
+/// the crate root. Tools are listed in the order given; an event goes to every listed
+/// hook that handles its kind, in the order given.
 ///
 /// Besides the exports (which exist only on `wasm32`), it defines in the invoking module:
 ///
 /// * `fn berth_plugin() -> &'static Plugin` — the plugin exactly as the host sees it, so
 ///   unit tests can check the manifest ([`Plugin::validate`]), call tools by name
-///   ([`Plugin::call`]) and read resources ([`Plugin::read`]) natively;
+///   ([`Plugin::call`]), read resources ([`Plugin::read`]) and deliver events
+///   ([`Plugin::on_event`]) natively;
 /// * a compile-time check that the default plugin name (the package name) is valid.
 ///
 /// It also stamps the SDK and contract versions into a `berth:sdk` custom section of the
@@ -358,7 +369,40 @@ pub use berth_plugin_sdk_macros::resource;
 /// then to the first template (in [`export!`] order) that matches it.
 pub use berth_plugin_sdk_macros::resource_template;
 
-/// The contract's own types (`berth:plugin/types@0.1.0`), as the generated bindings define
+/// Turns a function into an event hook: the host calls it with each [`Event`] of the
+/// kinds listed.
+///
+/// ```
+/// use berth_plugin_sdk::prelude::*;
+///
+/// /// Logs which plugins come and go.
+/// #[on_event(plugin_loaded, plugin_unloaded)]
+/// fn plugins_changed(event: &Event) {
+///     match event {
+///         Event::PluginLoaded { plugin, version } => {
+///             log::log(log::Level::Info, "plugin arrived", &[("plugin", plugin.as_str()), ("version", version.as_str())]);
+///         }
+///         Event::PluginUnloaded { plugin } => {
+///             log::log(log::Level::Info, "plugin left", &[("plugin", plugin.as_str())]);
+///         }
+///         _ => {}
+///     }
+/// }
+///
+/// berth_plugin_sdk::export!(events: [plugins_changed]);
+/// # fn main() {}
+/// ```
+///
+/// The kinds, at least one: `plugin_loaded`, `plugin_reloaded`, `plugin_unloaded`,
+/// `plugin_load_failed`, `config_applied`, `config_rejected`, `tool_called` (see
+/// [`events::EventKind`]). The function takes one `&Event` and returns nothing; list it in
+/// [`export!`] as `events: [..]`. The host asks for the union of the kinds of all listed
+/// hooks and calls each hook only with its own kinds. A hook cannot fail the host: a panic
+/// is logged by the host as a crashed delivery and the next event is delivered as usual.
+/// See [`events`] for how and when events arrive.
+pub use berth_plugin_sdk_macros::on_event;
+
+/// The contract's own types (`berth:plugin/types@0.2.0`), as the generated bindings define
 /// them.
 ///
 /// Plugins rarely need these: the macros convert to and from them. They appear in the
@@ -370,8 +414,8 @@ pub mod wit {
 /// Everything a plugin usually needs: `use berth_plugin_sdk::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        Context, ResourceContents, ResourceError, ResourceLink, ToolError, ToolOutput, config, log,
-        resource, resource_template, tool,
+        Context, Event, ResourceContents, ResourceError, ResourceLink, ToolError, ToolOutput,
+        config, log, on_event, resource, resource_template, tool,
     };
     pub use schemars::JsonSchema;
     pub use serde::{Deserialize, Serialize};
@@ -389,11 +433,17 @@ pub mod __private {
     pub use crate::convert::{
         IntoResourceContents, IntoToolError, TextReturn, ToolReturn, input_schema, kinds,
     };
+    pub use crate::events::EventHookDef;
     pub use crate::plugin::{
         Annotations, ResourceDef, TemplateDef, ToolDef, assert_plugin_name, describe,
-        guest_call_tool, guest_read_resource, non_empty, tool_error_outcome,
+        guest_call_tool, guest_interests, guest_on_event, guest_read_resource, non_empty,
+        tool_error_outcome,
     };
+    pub use bindings::exports::berth::plugin::events::Guest as EventsGuest;
     pub use bindings::exports::berth::plugin::guest::Guest;
+
+    /// The contract's `events` types, for the expansions' signatures.
+    pub use bindings::exports::berth::plugin::events as wit_events;
 
     /// The contract types, for the expansions' signatures.
     pub use crate::wit;
@@ -403,7 +453,7 @@ pub mod __private {
     const STAMP_TEXT: &str = concat!(
         "berth-plugin-sdk ",
         env!("CARGO_PKG_VERSION"),
-        "; contract berth:plugin@0.1.0"
+        "; contract berth:plugin@0.2.0"
     );
     /// The bytes `export!` writes into the component's `berth:sdk` custom section. A custom
     /// section, not an exported symbol, so it costs nothing at run time and cannot clash
@@ -419,13 +469,15 @@ pub mod __private {
         out
     };
 
-    /// Bindings generated from `wit/berth-plugin/v0.1`. The export macro is private
+    /// Bindings generated from `wit/berth-plugin/v0.2`, world `plugin-with-events`: every
+    /// SDK plugin exports the event hook, and one that lists no hooks answers `interests`
+    /// with nothing, so the host never calls it for events. The export macro is private
     /// (`__export_plugin`) because plugins call [`crate::export!`] instead.
     #[allow(missing_docs, clippy::all)]
     pub mod bindings {
         wit_bindgen::generate!({
-            path: "../wit/berth-plugin/v0.1",
-            world: "plugin",
+            path: "../wit/berth-plugin/v0.2",
+            world: "plugin-with-events",
             pub_export_macro: true,
             export_macro_name: "__export_plugin",
             default_bindings_module: "::berth_plugin_sdk::__private::bindings",

@@ -1,12 +1,14 @@
 //! The exported plugin: the tables `export!` builds, the manifest, and the dispatch of
-//! `call-tool` and `read-resource` to the right function.
+//! `call-tool`, `read-resource` and `on-event` to the right function.
 //!
 //! Everything here is plain Rust over the contract's types, so it runs natively in unit
 //! tests exactly as in the component. It does not touch the host imports.
 
 use berth_uri_template::UriTemplate;
 
+use crate::__private::bindings::exports::berth::plugin::events as wit_events;
 use crate::convert::is_object_schema;
+use crate::events::{Event, EventHookDef, EventKind};
 use crate::wit::{self, CallContext, CallError, Manifest, ReadError, ToolResult};
 use crate::{Context, ToolError};
 
@@ -84,8 +86,8 @@ pub struct TemplateDef {
     pub read: TemplateReader,
 }
 
-/// A plugin as [`export!`](crate::export) declares it: its name, version, tools, resources
-/// and templates.
+/// A plugin as [`export!`](crate::export) declares it: its name, version, tools, resources,
+/// templates and event hooks.
 ///
 /// The component's exports delegate to it, and `export!` also defines
 /// `berth_plugin() -> &'static Plugin` so unit tests can drive the plugin natively:
@@ -117,6 +119,7 @@ pub struct Plugin {
     tools: &'static [ToolDef],
     resources: &'static [ResourceDef],
     templates: &'static [TemplateDef],
+    hooks: &'static [EventHookDef],
 }
 
 impl Plugin {
@@ -129,6 +132,7 @@ impl Plugin {
         tools: &'static [ToolDef],
         resources: &'static [ResourceDef],
         templates: &'static [TemplateDef],
+        hooks: &'static [EventHookDef],
     ) -> Self {
         Plugin {
             name,
@@ -137,6 +141,7 @@ impl Plugin {
             tools,
             resources,
             templates,
+            hooks,
         }
     }
 
@@ -218,6 +223,29 @@ impl Plugin {
     /// Reads `uri` with a default [`Context`] (shorthand for tests).
     pub fn read(&self, uri: &str) -> Result<Vec<wit::ResourceContents>, ReadError> {
         self.read_resource(uri, &Context::default())
+    }
+
+    /// The kinds of event the plugin's hooks handle, sorted and without repeats: what
+    /// the host asks for on its behalf. Empty when it lists no hooks, and then the host
+    /// never calls it for events.
+    pub fn interests(&self) -> Vec<EventKind> {
+        let mut kinds: Vec<EventKind> = self
+            .hooks
+            .iter()
+            .flat_map(|hook| hook.kinds.iter().copied())
+            .collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        kinds
+    }
+
+    /// Delivers `event` as the host does: to every hook that handles its kind, in
+    /// [`export!`](crate::export) order.
+    pub fn on_event(&self, event: &Event) {
+        let kind = event.kind();
+        for hook in self.hooks.iter().filter(|hook| hook.kinds.contains(&kind)) {
+            (hook.handle)(event);
+        }
     }
 
     /// The manifest and the problems found while building it.
@@ -368,6 +396,16 @@ pub fn guest_read_resource(
     plugin.read_resource(&uri, &Context::from(context))
 }
 
+/// The `interests` export.
+pub fn guest_interests(plugin: &Plugin) -> Vec<wit_events::EventKind> {
+    plugin.interests().into_iter().map(Into::into).collect()
+}
+
+/// The `on-event` export.
+pub fn guest_on_event(plugin: &Plugin, event: wit_events::Event) {
+    plugin.on_event(&Event::from(event));
+}
+
 /// Fails compilation (in a `const`) when the plugin name is invalid. Used by `export!`
 /// for the default name, which comes from the package name.
 pub const fn assert_plugin_name(name: &str) {
@@ -483,13 +521,62 @@ mod tests {
         format!("fallback {rest} {}", context.request_id().unwrap_or("-"))
     }
 
+    std::thread_local! {
+        /// What the event hooks below saw, in order.
+        static SEEN: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+
+    /// Records tool calls.
+    #[on_event(tool_called)]
+    fn record_calls(event: &Event) {
+        if let Event::ToolCalled { tool, .. } = event {
+            SEEN.with(|seen| seen.borrow_mut().push(format!("calls:{tool}")));
+        }
+    }
+
+    #[on_event(plugin_loaded, tool_called, plugin_loaded)]
+    fn record_all(event: &Event) {
+        SEEN.with(|seen| {
+            seen.borrow_mut()
+                .push(format!("all:{}", event.kind().as_str()))
+        });
+    }
+
     crate::export!(
         name: "sdk-test",
         description: "Exercises the SDK",
         tools: [echo, add, nothing, shout],
         resources: [readme, raw],
         templates: [item, fallback],
+        events: [record_calls, record_all],
     );
+
+    #[test]
+    fn events_reach_the_hooks_that_handle_their_kind() {
+        use crate::events::{CallOutcome, EventKind};
+        let plugin = berth_plugin();
+        assert_eq!(
+            plugin.interests(),
+            [EventKind::PluginLoaded, EventKind::ToolCalled]
+        );
+        assert_eq!(guest_interests(plugin).len(), 2);
+        plugin.on_event(&Event::ToolCalled {
+            plugin: "text".into(),
+            tool: "diff".into(),
+            duration: std::time::Duration::ZERO,
+            outcome: CallOutcome::Success,
+        });
+        plugin.on_event(&Event::ConfigApplied);
+        guest_on_event(
+            plugin,
+            wit_events::Event::PluginLoaded(wit_events::PluginLoaded {
+                plugin: "text".into(),
+                version: "1.0.0".into(),
+            }),
+        );
+        let seen = SEEN.with(|seen| seen.borrow().clone());
+        assert_eq!(seen, ["calls:diff", "all:tool_called", "all:plugin_loaded"]);
+    }
 
     #[test]
     fn manifest_describes_everything() {
@@ -695,7 +782,7 @@ mod tests {
                 call,
             },
         ];
-        static BAD: Plugin = Plugin::__new("bad name", "1.0.0", None, &TOOLS, &[], &[]);
+        static BAD: Plugin = Plugin::__new("bad name", "1.0.0", None, &TOOLS, &[], &[], &[]);
         let problems = BAD.validate().unwrap_err();
         assert_eq!(problems.len(), 4, "{problems:#?}");
         assert!(problems[0].contains("plugin name `bad name`"));

@@ -73,6 +73,16 @@ pub fn duplicate_tool() {
 }
 
 #[test]
+pub fn interests_trap() {
+    // Stating its event interests is part of a plugin describing itself.
+    refused(
+        "berth-test-interests-trap",
+        "berth_test_interests_trap.wasm",
+        "`interests` failed",
+    );
+}
+
+#[test]
 pub fn future_contract() {
     refused(
         "berth-test-future-contract",

@@ -21,7 +21,11 @@ fn inspect_prints_the_manifest() {
     );
     let manifest: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(manifest["name"], "echo");
-    assert_eq!(manifest["contract"], "berth:plugin@0.1.0");
+    assert_eq!(manifest["contract"], "berth:plugin@0.2.0");
+    assert_eq!(
+        manifest["events"],
+        serde_json::json!(["plugin-loaded", "tool-called"])
+    );
     let echo = manifest["tools"]
         .as_array()
         .unwrap()
@@ -41,7 +45,9 @@ fn inspect_prints_the_manifest() {
         .unwrap();
     let summary = String::from_utf8(out.stdout).unwrap();
     assert!(
-        summary.contains("echo_echo") && summary.contains("echo://items/{id}"),
+        summary.contains("echo_echo")
+            && summary.contains("echo://items/{id}")
+            && summary.contains("events: plugin-loaded, tool-called"),
         "{summary}"
     );
 }
@@ -56,7 +62,7 @@ fn inspect_explains_what_is_wrong() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("berth:plugin@1.0.0") && err.contains("0.1"),
+        err.contains("berth:plugin@1.0.0") && err.contains("0.1") && err.contains("0.2"),
         "{err}"
     );
     assert!(out.stdout.is_empty());

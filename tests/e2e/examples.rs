@@ -51,6 +51,6 @@ fn every_example_loads_and_answers() {
         contract["contents"][0]["text"]
             .as_str()
             .unwrap()
-            .contains("package berth:plugin@0.1.0")
+            .contains("package berth:plugin@0.2.0")
     );
 }

@@ -1,20 +1,30 @@
 //! End-to-end tests: the real `berth` binary, real plugins built from `plugins/` in the
 //! same run (by `berth-test-artifacts`), and MCP JSON-RPC over stdio as a client speaks it.
 
+mod admin;
 mod bad_input;
 mod cli;
+mod config;
+mod events;
 mod examples;
 mod hot_reload;
 mod interop;
 mod protocol;
 mod support;
 
+/// Where `has_test!` looks for each test plugin's test.
+mod plugin_tests {
+    pub use crate::bad_input::*;
+    pub use crate::events::*;
+    pub use crate::hot_reload::*;
+}
+
 /// Every test plugin must be exercised here: this fails to compile when a plugin under
 /// `plugins/testing/` has no test module item named after it.
 macro_rules! has_test {
     ($plugin:ident, $package:literal) => {
         #[allow(unused_imports)]
-        use crate::bad_input::$plugin as _;
+        use crate::plugin_tests::$plugin as _;
     };
 }
 berth_test_artifacts::foreach_test_plugin!(has_test);

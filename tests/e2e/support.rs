@@ -12,12 +12,17 @@ use serde_json::{Value, json};
 /// How long any single reply may take; generous for a loaded 2-core CI machine.
 pub const REPLY_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The `berth` binary under test.
+/// The `berth` binary under test, with none of the developer's own `BERTH_*` settings
+/// and no admin socket (tests that want one ask for it), so test servers never show up
+/// in the developer's own `berth plugins list`.
 pub fn berth() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_berth"));
-    cmd.env_remove("BERTH_LOG")
-        .env_remove("BERTH_CONFIG")
-        .env_remove("BERTH_PLUGINS");
+    for (var, _) in std::env::vars_os() {
+        if var.to_string_lossy().starts_with("BERTH_") {
+            cmd.env_remove(var);
+        }
+    }
+    cmd.env("BERTH_ADMIN_SOCKET", "off");
     cmd
 }
 
@@ -35,8 +40,15 @@ pub struct Server {
 impl Server {
     /// Starts `berth serve --plugins DIR` with an optional config file.
     pub fn start(plugins: &Path, config: Option<&Path>) -> Server {
+        Server::start_with_env(plugins, config, &[])
+    }
+
+    /// Starts `berth serve --plugins DIR` with an optional config file and extra
+    /// environment variables.
+    pub fn start_with_env(plugins: &Path, config: Option<&Path>, env: &[(&str, &str)]) -> Server {
         let mut cmd = berth();
         cmd.arg("serve").arg("--plugins").arg(plugins);
+        cmd.envs(env.iter().copied());
         if let Some(config) = config {
             cmd.arg("--config").arg(config);
         }
@@ -199,9 +211,30 @@ impl Server {
         }
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Everything the server logged so far.
     pub fn stderr(&self) -> String {
         self.stderr.lock().unwrap().clone()
+    }
+
+    /// Waits until the log contains `needle` at least `count` times; returns the log.
+    pub fn wait_for_log_count(&self, needle: &str, count: usize) -> String {
+        let deadline = Instant::now() + REPLY_TIMEOUT;
+        loop {
+            let log = self.stderr();
+            if log.matches(needle).count() >= count {
+                return log;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "log never contained `{needle}` {count} times:\n{log}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Waits until the log contains `needle`.
@@ -267,4 +300,24 @@ pub fn text(result: &Value) -> &str {
     result["content"][0]["text"]
         .as_str()
         .unwrap_or_else(|| panic!("no text content: {result}"))
+}
+
+/// Writes `bytes` to `dir/name` the way deploy tools do: a hidden temporary file renamed
+/// over the target, so the watcher never sees a half-written plugin.
+pub fn install(dir: &Path, name: &str, bytes: &[u8]) {
+    let temporary = dir.join(format!(".{name}.partial"));
+    std::fs::write(&temporary, bytes).unwrap();
+    std::fs::rename(&temporary, dir.join(name)).unwrap();
+}
+
+/// The bytes of a built plugin package.
+pub fn component(package: &str) -> Vec<u8> {
+    std::fs::read(berth_test_artifacts::wasm(package)).unwrap()
+}
+
+/// Replaces the config file the way editors save: a new file renamed over the old one.
+pub fn save_config(path: &Path, text: &str) {
+    let temporary = path.with_extension("toml.tmp");
+    std::fs::write(&temporary, text).unwrap();
+    std::fs::rename(&temporary, path).unwrap();
 }

@@ -45,18 +45,12 @@ Tool names are `<plugin>_<tool>`; each tool's description says what it does.";
 pub struct BerthServer {
     served: Arc<Served>,
     bus: Bus,
-    page_size: usize,
 }
 
 impl BerthServer {
-    /// A handler answering from `served`, listing `page_size` items per page; sessions
-    /// learn of registry changes from `bus`.
-    pub fn new(served: Arc<Served>, bus: Bus, page_size: usize) -> Self {
-        Self {
-            served,
-            bus,
-            page_size,
-        }
+    /// A handler answering from `served`; sessions learn of registry changes from `bus`.
+    pub fn new(served: Arc<Served>, bus: Bus) -> Self {
+        Self { served, bus }
     }
 
     /// The bus that announces registry changes to sessions.
@@ -210,8 +204,8 @@ impl ServerHandler for BerthServer {
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
         let registry = self.served.registry();
-        let (items, next) =
-            page(registry.tools(), cursor(&request), self.page_size).map_err(bad_cursor)?;
+        let (items, next) = page(registry.tools(), cursor(&request), self.served.page_size())
+            .map_err(bad_cursor)?;
         let mut result = ListToolsResult::with_all_items(items.iter().map(convert::tool).collect());
         result.next_cursor = next;
         Ok(result)
@@ -289,8 +283,12 @@ impl ServerHandler for BerthServer {
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, ErrorData> {
         let registry = self.served.registry();
-        let (items, next) =
-            page(registry.resources(), cursor(&request), self.page_size).map_err(bad_cursor)?;
+        let (items, next) = page(
+            registry.resources(),
+            cursor(&request),
+            self.served.page_size(),
+        )
+        .map_err(bad_cursor)?;
         let mut result =
             ListResourcesResult::with_all_items(items.iter().map(convert::resource).collect());
         result.next_cursor = next;
@@ -303,8 +301,12 @@ impl ServerHandler for BerthServer {
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, ErrorData> {
         let registry = self.served.registry();
-        let (items, next) =
-            page(registry.templates(), cursor(&request), self.page_size).map_err(bad_cursor)?;
+        let (items, next) = page(
+            registry.templates(),
+            cursor(&request),
+            self.served.page_size(),
+        )
+        .map_err(bad_cursor)?;
         let mut result = ListResourceTemplatesResult::with_all_items(
             items.iter().map(convert::template).collect(),
         );

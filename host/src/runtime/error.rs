@@ -43,7 +43,8 @@ pub enum LoadError {
     /// The file is a component of some other world (e.g. a `wasi:cli` command).
     #[error(
         "`{origin}` is a WebAssembly component but not a Berth plugin: it exports {}; \
-         a Berth plugin exports `berth:plugin/guest@0.1.x` (build it with the Berth plugin SDK)",
+         a Berth plugin exports `berth:plugin/guest@X.Y.Z` for a supported contract version \
+         (build it with the Berth plugin SDK)",
         list_or_nothing(.exports)
     )]
     NotAPlugin {
@@ -62,7 +63,7 @@ pub enum LoadError {
         origin: String,
         /// The contract version the component exports.
         found: semver::Version,
-        /// The versions this host supports, for display (e.g. `berth:plugin@0.1.x`).
+        /// The versions this host supports, for display (e.g. `berth:plugin@0.1.x, berth:plugin@0.2.x`).
         supported: String,
     },
     /// wasmtime refused to compile the component.
@@ -170,7 +171,7 @@ mod tests {
         let text = err.to_string();
         assert!(text.contains("`cli.wasm`"), "{text}");
         assert!(text.contains("`wasi:cli/run@0.2.0`"), "{text}");
-        assert!(text.contains("berth:plugin/guest@0.1.x"), "{text}");
+        assert!(text.contains("berth:plugin/guest@X.Y.Z"), "{text}");
         let none = LoadError::NotAPlugin {
             origin: "x.wasm".into(),
             exports: vec![],

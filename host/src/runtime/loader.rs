@@ -1,6 +1,7 @@
 //! Turning bytes into a [`LoadedPlugin`]: sniff the header → compile on a blocking
 //! thread → detect the contract version from the component's exports → pre-instantiate
-//! (which type-checks every import) → call `describe` in a fresh store.
+//! (which type-checks every import) → call `describe` in a fresh store → for a plugin
+//! with an event hook, call `interests` in another fresh store.
 //!
 //! Each step has its own [`LoadError`] so an operator learns what kind of file they
 //! dropped in and what to do. This module does not validate the manifest's rules
@@ -17,6 +18,7 @@ use super::bindings::{self, Failure};
 use super::capabilities::config::ConfigState;
 use super::instance::{self, CallTarget, PerCall, Stopped};
 use super::{LoadError, LoadedPlugin, PluginInner, PluginSettings, RuntimeInner};
+use crate::hooks::EventKind;
 use crate::manifest::{MAX_PLUGIN_NAME_LEN, is_valid_name};
 
 /// The four bytes every WebAssembly binary starts with.
@@ -152,15 +154,35 @@ pub(crate) async fn load(
     .await;
     let manifest = described.map_err(|stopped| LoadError::Describe {
         origin: origin.to_string(),
-        reason: match &stopped {
-            Stopped::Failed(Failure::Instantiate(_)) => {
-                format!("cannot instantiate it: {}", call.explain(&stopped))
-            }
-            _ => call.explain(&stopped),
-        },
+        reason: explain_at_load(&call, &stopped),
     });
     drop(call);
     let manifest = manifest?;
+
+    // The hook's interests are part of what the plugin says about itself, read once
+    // here; a plugin that cannot state them is refused like one that cannot describe
+    // itself, rather than served with a hook that would fail on every event.
+    let mut interests: Vec<EventKind> = Vec::new();
+    if callable.has_event_hook() {
+        let mut call = PerCall::new(&runtime, &target);
+        let running = callable.interests(call.store());
+        let asked = instance::race(
+            running,
+            runtime.options.call_timeout,
+            &CancellationToken::new(),
+        )
+        .await;
+        interests = asked.map_err(|stopped| LoadError::Describe {
+            origin: origin.to_string(),
+            reason: format!(
+                "its event hook's `interests` failed: {}",
+                explain_at_load(&call, &stopped)
+            ),
+        })?;
+        drop(call);
+        interests.sort_unstable();
+        interests.dedup();
+    }
 
     // Until the registry validates it, the name is plugin-controlled text: only a
     // well-formed one goes into log fields and error messages.
@@ -181,6 +203,7 @@ pub(crate) async fn load(
         version = %manifest.version,
         contract = %contract,
         tools = manifest.tools.len(),
+        events = ?interests,
         elapsed_ms = instance::elapsed_ms(start),
         "plugin described"
     );
@@ -191,11 +214,22 @@ pub(crate) async fn load(
             manifest,
             contract,
             callable,
+            interests,
             config,
             label,
             log_name,
         }),
     })
+}
+
+/// Why a call made while loading stopped, for [`LoadError::Describe`].
+fn explain_at_load(call: &PerCall, stopped: &Stopped) -> String {
+    match stopped {
+        Stopped::Failed(Failure::Instantiate(_)) => {
+            format!("cannot instantiate it: {}", call.explain(stopped))
+        }
+        _ => call.explain(stopped),
+    }
 }
 
 #[cfg(test)]
@@ -270,6 +304,18 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_trapping_interests_refuses_the_load_like_describe() {
+        let err = load_artifact("berth-test-interests-trap")
+            .await
+            .unwrap_err();
+        let LoadError::Describe { reason, .. } = &err else {
+            panic!("expected Describe, got {err:?}");
+        };
+        assert!(reason.contains("`interests` failed"), "{reason}");
+        assert!(reason.contains("traps in interests on purpose"), "{reason}");
+    }
+
+    #[tokio::test]
     async fn a_future_contract_is_unsupported() {
         let err = load_artifact("berth-test-future-contract")
             .await
@@ -281,7 +327,7 @@ mod tests {
             panic!("expected UnsupportedContract, got {err:?}");
         };
         assert_eq!(*found, semver::Version::new(1, 0, 0));
-        assert_eq!(supported, "berth:plugin@0.1.x");
+        assert_eq!(supported, "berth:plugin@0.1.x, berth:plugin@0.2.x");
     }
 
     #[tokio::test]

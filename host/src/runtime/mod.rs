@@ -2,15 +2,17 @@
 //!
 //! A [`Runtime`] owns one shared engine, linker and epoch ticker; [`Runtime::load`]
 //! turns a `.wasm` file into a [`LoadedPlugin`], whose calls each run in a fresh store
-//! under a time limit, a memory cap and the caller's cancellation token. Callers see
-//! only [`crate::manifest`] types and the two error enums re-exported here.
+//! under a time limit, a memory cap and the caller's cancellation token; the same goes
+//! for event hook deliveries ([`LoadedPlugin::deliver`]). Callers see only
+//! [`crate::manifest`] and [`crate::hooks`] types and the two error enums re-exported here.
 //!
 //! It deliberately does not validate manifests, namespace tool names, watch files or
 //! decide which plugins to load: those belong to the registry and the watcher.
 //!
 //! Layout:
 //! - `engine`: engine configuration and the epoch ticker thread.
-//! - `loader`: header sniffing, compilation, contract detection, pre-instantiation, `describe`.
+//! - `loader`: header sniffing, compilation, contract detection, pre-instantiation,
+//!   `describe` and (for plugins with an event hook) `interests`.
 //! - `instance`: per-call stores, limits, timeout and cancellation.
 //! - `bindings`: one module of generated bindings per contract version, behind a trait.
 //! - `capabilities`: host imports offered to plugins (`log`, `config`) and stdio capture.
@@ -36,6 +38,7 @@ use wasmtime::component::Linker;
 pub use capabilities::PLUGIN_TARGET;
 pub use error::{CallError, LoadError};
 
+use crate::hooks::{EventKind, PluginEvent};
 use crate::manifest::{CallContext, GuestError, Manifest, ResourceContents, ToolOutput};
 use bindings::{CallablePlugin, Failure};
 use capabilities::config::ConfigState;
@@ -185,6 +188,9 @@ pub(crate) struct PluginInner {
     manifest: Manifest,
     contract: semver::Version,
     callable: Arc<dyn CallablePlugin>,
+    /// The event kinds the plugin's hook asked for at load, sorted and deduplicated;
+    /// empty for a plugin without a hook.
+    interests: Vec<EventKind>,
     config: ConfigState,
     /// `name@version` for error messages (the origin if the name is malformed).
     label: String,
@@ -226,6 +232,17 @@ impl LoadedPlugin {
         &self.inner.origin
     }
 
+    /// The kinds of event the plugin's hook asked for when it was loaded, sorted; empty
+    /// when it has no hook (every 0.1 plugin, and 0.2 plugins without `events`).
+    pub fn interests(&self) -> &[EventKind] {
+        &self.inner.interests
+    }
+
+    /// Whether the plugin asked for events of `kind`.
+    pub fn wants(&self, kind: EventKind) -> bool {
+        self.inner.interests.binary_search(&kind).is_ok()
+    }
+
     /// True when both are the same handle (same load, same settings), so a caller can
     /// tell a plugin it kept from a freshly loaded build of the same file. A handle made
     /// by [`Self::with_settings`] is a different handle.
@@ -246,6 +263,7 @@ impl LoadedPlugin {
                 manifest: inner.manifest.clone(),
                 contract: inner.contract.clone(),
                 callable: Arc::clone(&inner.callable),
+                interests: inner.interests.clone(),
                 config: ConfigState::new(Arc::new(settings.config)),
                 label: inner.label.clone(),
                 log_name: Arc::clone(&inner.log_name),
@@ -293,6 +311,31 @@ impl LoadedPlugin {
         let result = self.settle(outcome, &call);
         drop(call);
         self.log_outcome("resource read", None, Some(uri), start, &result);
+        result
+    }
+
+    /// Runs the plugin's event hook with `event`, under the same isolation and limits as
+    /// [`LoadedPlugin::call_tool`] (fresh instance, call timeout, memory cap, `cancel`).
+    /// Does nothing for a kind the plugin did not ask for. A delivery is not a tool
+    /// call: the caller publishes nothing for it.
+    pub async fn deliver(
+        &self,
+        event: &PluginEvent,
+        cancel: &CancellationToken,
+    ) -> Result<(), CallError> {
+        if !self.wants(event.kind()) {
+            return Ok(());
+        }
+        let start = Instant::now();
+        let inner = &*self.inner;
+        let mut call = PerCall::new(&inner.runtime, &self.target());
+        let running = inner.callable.on_event(call.store(), event);
+        let outcome = instance::race(running, inner.runtime.options.call_timeout, cancel).await;
+        // The hook has no verdict of its own: every failure is below the WIT level.
+        let result = self.settle(outcome.map(Ok), &call);
+        drop(call);
+        let what = format!("{} event hook", event.kind().as_str());
+        self.log_outcome(&what, None, None, start, &result);
         result
     }
 
@@ -415,6 +458,7 @@ mod tests {
             let (ctx, cancel) = (CallContext::default(), CancellationToken::new());
             send(&plugin.call_tool("t", "{}", &ctx, &cancel));
             send(&plugin.read_resource("u", &ctx, &cancel));
+            send(&plugin.deliver(&PluginEvent::ConfigApplied, &cancel));
             send(&runtime.load(Path::new("p.wasm"), PluginSettings::default()));
         }
     }
@@ -424,7 +468,9 @@ mod tests {
         let plugin = echo().await;
         assert_eq!(plugin.manifest().name, "echo");
         assert!(plugin.manifest().tools.iter().any(|t| t.name == "echo"));
-        assert!(Runtime::supported_contracts()[0].matches(plugin.contract_version()));
+        // Built with the SDK, which speaks the newest contract.
+        let newest = Runtime::supported_contracts().last().unwrap();
+        assert!(newest.matches(plugin.contract_version()));
         assert!(plugin.origin().ends_with(".wasm"), "{}", plugin.origin());
         let output = call(&plugin, "echo", r#"{"text":"hello"}"#).await.unwrap();
         assert_eq!(text(&output), "hello");
@@ -496,6 +542,98 @@ mod tests {
             matches!(err, CallError::Guest(GuestError::ResourceNotFound(_))),
             "{err:?}"
         );
+    }
+
+    fn tool_called(plugin: &str) -> PluginEvent {
+        PluginEvent::ToolCalled {
+            plugin: plugin.into(),
+            tool: "diff".into(),
+            duration_us: 1500,
+            outcome: crate::bus::CallOutcome::TimedOut,
+        }
+    }
+
+    #[test]
+    fn echos_event_hook_states_its_interests_and_receives_events() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        let plugin = rt.block_on(echo());
+        assert_eq!(
+            plugin.interests(),
+            [EventKind::PluginLoaded, EventKind::ToolCalled]
+        );
+        assert!(plugin.wants(EventKind::ToolCalled));
+        assert!(!plugin.wants(EventKind::ConfigApplied));
+        let cancel = CancellationToken::new();
+        let events = capture_events(|| {
+            rt.block_on(async {
+                plugin.deliver(&tool_called("text"), &cancel).await.unwrap();
+                // Not asked for: nothing runs.
+                plugin
+                    .deliver(&PluginEvent::ConfigApplied, &cancel)
+                    .await
+                    .unwrap();
+            })
+        });
+        let saw: Vec<_> = events
+            .iter()
+            .filter(|e| {
+                e.fields
+                    .get("message")
+                    .is_some_and(|m| m == "echo saw an event")
+            })
+            .collect();
+        assert_eq!(saw.len(), 1, "{events:?}");
+        assert_eq!(saw[0].target, PLUGIN_TARGET);
+        assert_eq!(saw[0].fields["plugin"], "echo");
+        assert_eq!(
+            saw[0].fields["fields"],
+            "kind=tool_called plugin=text tool=diff outcome=timed_out duration_us=1500"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_delivery_never_runs() {
+        let plugin = echo().await;
+        let cancel = CancellationToken::new();
+        cancel.cancel();
+        let err = plugin
+            .deliver(&tool_called("text"), &cancel)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, CallError::Cancelled { .. }), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn contracts_0_1_and_0_2_with_and_without_a_hook_share_one_runtime() {
+        let rt = runtime();
+        let load = |package: &str| {
+            let rt = rt.clone();
+            let path = berth_test_artifacts::wasm(package);
+            async move { rt.load(&path, PluginSettings::default()).await.unwrap() }
+        };
+        let legacy = load("berth-test-legacy").await;
+        let no_hook = load("berth-test-no-hook").await;
+        let echo = load(ECHO).await;
+        assert_eq!(legacy.contract_version(), &semver::Version::new(0, 1, 0));
+        assert_eq!(no_hook.contract_version(), &semver::Version::new(0, 2, 0));
+        assert_eq!(echo.contract_version(), &semver::Version::new(0, 2, 0));
+        for (plugin, pong) in [
+            (&legacy, "pong from contract 0.1"),
+            (&no_hook, "pong from contract 0.2"),
+        ] {
+            assert!(plugin.interests().is_empty());
+            let output = call(plugin, "ping", "{}").await.unwrap();
+            assert_eq!(text(&output), pong);
+            // A plugin without a hook is never run for an event.
+            plugin
+                .deliver(&tool_called("echo"), &CancellationToken::new())
+                .await
+                .unwrap();
+        }
+        assert!(!echo.interests().is_empty());
     }
 
     #[tokio::test]

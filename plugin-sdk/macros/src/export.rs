@@ -1,8 +1,9 @@
 //! The `export!` expansion: the plugin's static tables, `berth_plugin()` for tests, the
-//! `Guest` implementation, the component exports (wasm32 only) and the SDK version stamp.
+//! `Guest` implementations (`guest` and `events`), the component exports (wasm32 only) and
+//! the SDK version stamp.
 //!
-//! It only refers to the companions `#[tool]`, `#[resource]` and `#[resource_template]`
-//! generate, by rewriting the last segment of each listed path; it never sees their
+//! It only refers to the companions `#[tool]`, `#[resource]`, `#[resource_template]` and
+//! `#[on_event]` generate, by rewriting the last segment of each listed path; it never sees their
 //! definitions, so a wrong kind of item is reported by rustc as a missing or mistyped
 //! constant at the listed path.
 
@@ -20,6 +21,7 @@ struct ExportInput {
     tools: Option<Vec<Path>>,
     resources: Option<Vec<Path>>,
     templates: Option<Vec<Path>>,
+    events: Option<Vec<Path>>,
     name: Option<LitStr>,
     description: Option<LitStr>,
 }
@@ -32,7 +34,7 @@ impl Parse for ExportInput {
             input.parse::<Token![:]>()?;
             let duplicate = || syn::Error::new(key.span(), format!("`{key}` is given twice"));
             match key.to_string().as_str() {
-                list @ ("tools" | "resources" | "templates") => {
+                list @ ("tools" | "resources" | "templates" | "events") => {
                     let content;
                     bracketed!(content in input);
                     let paths: Punctuated<Path, Token![,]> =
@@ -40,7 +42,8 @@ impl Parse for ExportInput {
                     let slot = match list {
                         "tools" => &mut parsed.tools,
                         "resources" => &mut parsed.resources,
-                        _ => &mut parsed.templates,
+                        "templates" => &mut parsed.templates,
+                        _ => &mut parsed.events,
                     };
                     if slot.is_some() {
                         return Err(duplicate());
@@ -71,7 +74,7 @@ impl Parse for ExportInput {
                         key.span(),
                         format!(
                             "unknown key `{other}`; expected `tools`, `resources`, `templates`, \
-                             `name` or `description`"
+                             `events`, `name` or `description`"
                         ),
                     ));
                 }
@@ -112,6 +115,8 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
     let templates = templates
         .iter()
         .map(|path| companion(path, "__berth_template_"));
+    let events = input.events.unwrap_or_default();
+    let events = events.iter().map(|path| companion(path, "__berth_hook_"));
 
     // The default name comes from the package, which the macro cannot read; a const
     // assertion turns an unusable package name into a compile error with a hint.
@@ -144,6 +149,7 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
             &[#(#tools),*],
             &[#(#resources),*],
             &[#(#templates),*],
+            &[#(#events),*],
         );
 
         /// The plugin this crate exports, as the host sees it: use it in tests to check the
@@ -186,6 +192,18 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
             }
         }
 
+        // Every SDK plugin exports the hook; with no `events` listed, `interests` is empty
+        // and the host never calls `on_event`.
+        impl ::berth_plugin_sdk::__private::EventsGuest for __BerthGuest {
+            fn interests() -> ::std::vec::Vec<::berth_plugin_sdk::__private::wit_events::EventKind> {
+                ::berth_plugin_sdk::__private::guest_interests(&__BERTH_PLUGIN)
+            }
+
+            fn on_event(event: ::berth_plugin_sdk::__private::wit_events::Event) {
+                ::berth_plugin_sdk::__private::guest_on_event(&__BERTH_PLUGIN, event)
+            }
+        }
+
         // The exports exist only in the component: their names (`berth:plugin/guest@…`)
         // are not valid native symbol names, and native builds serve tests only.
         #[cfg(target_arch = "wasm32")]
@@ -206,8 +224,10 @@ mod tests {
 
     #[test]
     fn lists_are_optional_and_unordered() {
-        let output = expand(quote!(templates: [t], name: "x", tools: [a, m::b,],)).to_string();
+        let output =
+            expand(quote!(templates: [t], name: "x", tools: [a, m::b,], events: [h],)).to_string();
         assert!(!output.contains("compile_error"), "{output}");
+        assert!(output.contains("__berth_hook_h"));
         assert!(output.contains("__berth_tool_a"));
         assert!(output.contains("m :: __berth_tool_b"));
         assert!(output.contains("__berth_template_t"));

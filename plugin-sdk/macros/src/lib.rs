@@ -1,5 +1,5 @@
 //! Procedural macros of `berth-plugin-sdk`: `#[tool]`, `#[resource]`,
-//! `#[resource_template]` and `export!`.
+//! `#[resource_template]`, `#[on_event]` and `export!`.
 //!
 //! Use them through `berth_plugin_sdk` (or its prelude), which documents them in full;
 //! their expansions name items of that crate by absolute path. Each attribute leaves the
@@ -11,11 +11,13 @@
 //! * `common` — doc comments, names, attribute options and parameter classification.
 //! * `tool` — the `#[tool]` expansion.
 //! * `resource` — the `#[resource]` and `#[resource_template]` expansions.
+//! * `event` — the `#[on_event]` expansion.
 //! * `export` — the `export!` expansion.
 
 use proc_macro::TokenStream;
 
 mod common;
+mod event;
 mod export;
 mod resource;
 mod tool;
@@ -40,8 +42,14 @@ pub fn resource_template(attr: TokenStream, item: TokenStream) -> TokenStream {
     resource::expand_template(attr.into(), item.into()).into()
 }
 
-/// Declares the plugin's tools, resources and templates and generates the component's
-/// exports. See `berth_plugin_sdk::export`.
+/// Turns a function into an event hook. See `berth_plugin_sdk::on_event`.
+#[proc_macro_attribute]
+pub fn on_event(attr: TokenStream, item: TokenStream) -> TokenStream {
+    event::expand(attr.into(), item.into()).into()
+}
+
+/// Declares the plugin's tools, resources, templates and event hooks and generates the
+/// component's exports. See `berth_plugin_sdk::export`.
 #[proc_macro]
 pub fn export(input: TokenStream) -> TokenStream {
     export::expand(input.into()).into()

@@ -23,7 +23,7 @@ const TOPICS: [(&str, &str); 6] = [
     ("testing", include_str!("../content/topics/testing.md")),
 ];
 
-const CONTRACT: &str = include_str!("../../../wit/berth-plugin/v0.1/plugin.wit");
+const CONTRACT: &str = include_str!("../../../wit/berth-plugin/v0.2/plugin.wit");
 const GUIDE: &str = include_str!("../content/plugin-guide.md");
 const CLI: &str = include_str!("../content/cli.md");
 
@@ -64,11 +64,12 @@ fn title(page: &Page) -> String {
         .lines()
         .find_map(|line| line.strip_prefix("# "))
         .map(str::to_string)
-        .unwrap_or_else(|| "The berth:plugin@0.1.0 WIT contract".to_string())
+        .unwrap_or_else(|| "The berth:plugin@0.2.0 WIT contract".to_string())
 }
 
-/// The plugin contract (WIT package `berth:plugin@0.1.0`): the types, the `log` and `config`
-/// imports and the `guest` interface every plugin exports. The SDK implements it for you.
+/// The plugin contract (WIT package `berth:plugin@0.2.0`): the types, the `log` and `config`
+/// imports, the `guest` interface every plugin exports and the optional `events` hook. The
+/// SDK implements it for you.
 #[resource(
     uri = "berth://docs/contract",
     title = "Plugin contract (WIT)",
@@ -244,7 +245,7 @@ mod tests {
             contract[0]
                 .as_text()
                 .unwrap()
-                .contains("package berth:plugin@0.1.0;")
+                .contains("package berth:plugin@0.2.0;")
         );
         assert_eq!(contract[0].mime_type.as_deref(), Some("text/plain"));
         let guide = plugin.read("berth://docs/plugin-guide").unwrap();

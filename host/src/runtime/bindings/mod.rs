@@ -1,12 +1,18 @@
 //! Contract versions: one generated-bindings module per supported `berth:plugin`
 //! version, and the small [`CallablePlugin`] trait that hides which one a plugin uses.
 //!
-//! Adding contract 0.2 means adding `v0_2.rs` (bindgen + `From` conversions + one
-//! `CallablePlugin` impl) and one entry in [`CONTRACTS`]; the loader and the call path do
-//! not change. This module does not detect a component's version (the loader does) and
-//! does not own stores or limits (`instance.rs` does).
+//! Adding a contract version means adding `vX_Y.rs` (bindgen + `From` conversions for
+//! what changed + one `CallablePlugin` impl) and one entry in [`CONTRACTS`]; the loader
+//! and the call path do not change. Types a new version leaves unchanged are not
+//! generated twice: `v0_2` maps 0.2's `types` interface onto 0.1's Rust types (bindgen
+//! `with`), so one set of conversions serves both. Interfaces with functions the host
+//! implements (`log`, `config`) are linked once per version, because their instance
+//! names carry the version (`berth:plugin/log@0.1.0` and `@0.2.0` are different imports);
+//! `capabilities/` adds both. This module does not detect a component's version (the
+//! loader does) and does not own stores or limits (`instance.rs` does).
 
 pub(crate) mod v0_1;
+pub(crate) mod v0_2;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -15,6 +21,7 @@ use std::sync::{Arc, LazyLock};
 use wasmtime::Store;
 use wasmtime::component::{Component, Linker};
 
+use crate::hooks::{EventKind, PluginEvent};
 use crate::manifest::{CallContext, GuestError, Manifest, ResourceContents, ToolOutput};
 use crate::runtime::instance::StoreState;
 
@@ -23,7 +30,7 @@ use crate::runtime::instance::StoreState;
     unused_imports,
     reason = "the alias is the documented name for new code"
 )]
-pub(crate) use v0_1 as latest;
+pub(crate) use v0_2 as latest;
 
 /// Package and interface of the export that carries the contract version, as
 /// `berth:plugin/guest@X.Y.Z`.
@@ -67,6 +74,31 @@ pub(crate) trait CallablePlugin: Send + Sync + 'static {
         uri: &'a str,
         ctx: &'a CallContext,
     ) -> CallFuture<'a, Result<Vec<ResourceContents>, GuestError>>;
+
+    /// Whether the plugin exports an event hook (contract 0.2's optional `events`).
+    /// Without one, `interests` is empty and `on_event` does nothing; that is the
+    /// default, and all a 0.1 plugin can be.
+    fn has_event_hook(&self) -> bool {
+        false
+    }
+
+    /// Calls `interests`: the kinds of event the plugin wants (unsorted, maybe
+    /// repeated). The default is none, without instantiating anything.
+    fn interests<'a>(
+        &'a self,
+        _store: &'a mut Store<StoreState>,
+    ) -> CallFuture<'a, Vec<EventKind>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
+    /// Calls `on-event` with `event`. The default does nothing.
+    fn on_event<'a>(
+        &'a self,
+        _store: &'a mut Store<StoreState>,
+        _event: &'a PluginEvent,
+    ) -> CallFuture<'a, ()> {
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// One supported contract range and its entry points.
@@ -86,12 +118,20 @@ pub(crate) type PrepareFn =
     fn(&Linker<StoreState>, &Component) -> wasmtime::Result<Arc<dyn CallablePlugin>>;
 
 /// Every contract this host supports, oldest first.
-pub(crate) const CONTRACTS: &[Contract] = &[Contract {
-    req: v0_1::VERSION_REQ,
-    display: v0_1::DISPLAY,
-    add_to_linker: v0_1::add_to_linker,
-    prepare: v0_1::prepare,
-}];
+pub(crate) const CONTRACTS: &[Contract] = &[
+    Contract {
+        req: v0_1::VERSION_REQ,
+        display: v0_1::DISPLAY,
+        add_to_linker: v0_1::add_to_linker,
+        prepare: v0_1::prepare,
+    },
+    Contract {
+        req: v0_2::VERSION_REQ,
+        display: v0_2::DISPLAY,
+        add_to_linker: v0_2::add_to_linker,
+        prepare: v0_2::prepare,
+    },
+];
 
 /// The parsed ranges of [`CONTRACTS`], in the same order.
 static SUPPORTED: LazyLock<Vec<semver::VersionReq>> = LazyLock::new(|| {
@@ -108,7 +148,7 @@ pub(crate) fn supported() -> &'static [semver::VersionReq] {
     &SUPPORTED
 }
 
-/// The supported contract ranges for people, e.g. `berth:plugin@0.1.x`.
+/// The supported contract ranges for people, e.g. `berth:plugin@0.1.x, berth:plugin@0.2.x`.
 pub(crate) fn supported_display() -> String {
     CONTRACTS
         .iter()
@@ -144,8 +184,15 @@ mod tests {
         assert!(contract_for(&v("0.1.0")).is_some());
         assert!(contract_for(&v("0.1.7")).is_some());
         assert!(contract_for(&v("0.1.0-rc.1")).is_none());
-        assert!(contract_for(&v("0.2.0")).is_none());
+        assert_eq!(contract_for(&v("0.1.3")).unwrap().req, v0_1::VERSION_REQ);
+        assert_eq!(contract_for(&v("0.2.0")).unwrap().req, v0_2::VERSION_REQ);
+        assert_eq!(contract_for(&v("0.2.4")).unwrap().req, v0_2::VERSION_REQ);
+        assert!(contract_for(&v("0.2.0-rc.1")).is_none());
+        assert!(contract_for(&v("0.3.0")).is_none());
         assert!(contract_for(&v("1.0.0")).is_none());
-        assert_eq!(supported_display(), "berth:plugin@0.1.x");
+        assert_eq!(
+            supported_display(),
+            "berth:plugin@0.1.x, berth:plugin@0.2.x"
+        );
     }
 }

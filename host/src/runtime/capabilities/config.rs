@@ -11,6 +11,7 @@ use std::sync::Arc;
 use wasmtime::component::{HasSelf, Linker};
 
 use crate::runtime::bindings::v0_1::berth::plugin::config as config_v0_1;
+use crate::runtime::bindings::v0_2::berth::plugin::config as config_v0_2;
 
 /// Per-store state of the `config` capability: the plugin's values, shared read-only by
 /// every store of that plugin.
@@ -40,13 +41,25 @@ impl config_v0_1::Host for ConfigState {
     }
 }
 
+// Contract 0.2's `config` is the same interface under another instance name.
+impl config_v0_2::Host for ConfigState {
+    fn get(&mut self, key: String) -> Option<String> {
+        config_v0_1::Host::get(self, key)
+    }
+
+    fn entries(&mut self) -> Vec<(String, String)> {
+        config_v0_1::Host::entries(self)
+    }
+}
+
 /// Adds the `config` import of every supported contract to `linker`; `get` finds the
 /// state in the store's data.
 pub(crate) fn add_to_linker<T: 'static>(
     linker: &mut Linker<T>,
     get: fn(&mut T) -> &mut ConfigState,
 ) -> wasmtime::Result<()> {
-    config_v0_1::add_to_linker::<T, HasSelf<ConfigState>>(linker, get)
+    config_v0_1::add_to_linker::<T, HasSelf<ConfigState>>(linker, get)?;
+    config_v0_2::add_to_linker::<T, HasSelf<ConfigState>>(linker, get)
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use wasmtime::component::{HasSelf, Linker};
 
 use super::PLUGIN_TARGET;
 use crate::runtime::bindings::v0_1::berth::plugin::{log as log_v0_1, types::Level};
+use crate::runtime::bindings::v0_2::berth::plugin::log as log_v0_2;
 
 /// Per-store state of the `log` capability: whom the records are attributed to.
 #[derive(Debug, Clone)]
@@ -72,13 +73,22 @@ impl log_v0_1::Host for LogState {
     }
 }
 
+// Contract 0.2's `log` is the same function under another instance name; its `level`
+// is 0.1's Rust type (see `bindings/v0_2.rs`), so both impls are one line.
+impl log_v0_2::Host for LogState {
+    fn log(&mut self, level: Level, message: String, fields: Vec<(String, String)>) {
+        self.emit(level, &message, &fields);
+    }
+}
+
 /// Adds the `log` import of every supported contract to `linker`; `get` finds the
 /// state in the store's data.
 pub(crate) fn add_to_linker<T: 'static>(
     linker: &mut Linker<T>,
     get: fn(&mut T) -> &mut LogState,
 ) -> wasmtime::Result<()> {
-    log_v0_1::add_to_linker::<T, HasSelf<LogState>>(linker, get)
+    log_v0_1::add_to_linker::<T, HasSelf<LogState>>(linker, get)?;
+    log_v0_2::add_to_linker::<T, HasSelf<LogState>>(linker, get)
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! `echo`: a plugin for Berth's end-to-end tests, with one tool or resource per behaviour
 //! the host must handle — text, numbers, structured results, each kind of error, config,
-//! logging, guest stdout/stderr, images and links, the call context, and a trap.
+//! logging, guest stdout/stderr, images and links, the call context, and a trap — and an
+//! event hook that logs the `tool_called` and `plugin_loaded` events it receives.
 //!
 //! Every answer is deterministic so tests can assert on it exactly. It is written with the
 //! public SDK only, the way a third-party plugin would be.
@@ -163,6 +164,40 @@ pub fn item(id: String) -> String {
     format!("item {id}")
 }
 
+/// The facts of `event` as log fields, `kind` first; the duration of a call comes last
+/// because it is the one value tests cannot predict.
+pub fn event_fields(event: &Event) -> Vec<(&'static str, String)> {
+    let mut fields = vec![("kind", event.kind().as_str().to_string())];
+    match event {
+        Event::ToolCalled {
+            plugin,
+            tool,
+            duration,
+            outcome,
+        } => {
+            fields.push(("plugin", plugin.clone()));
+            fields.push(("tool", tool.clone()));
+            fields.push(("outcome", outcome.as_str().to_string()));
+            fields.push(("duration_us", duration.as_micros().to_string()));
+        }
+        Event::PluginLoaded { plugin, version } => {
+            fields.push(("plugin", plugin.clone()));
+            fields.push(("version", version.clone()));
+        }
+        _ => {}
+    }
+    fields
+}
+
+/// Logs every tool call and every plugin load the host tells it about, at info level with
+/// the facts as fields (see [`event_fields`]), so tests can see deliveries in the host's log.
+#[on_event(tool_called, plugin_loaded)]
+pub fn report_event(event: &Event) {
+    let fields = event_fields(event);
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    log::log(log::Level::Info, "echo saw an event", &fields);
+}
+
 berth_plugin_sdk::export!(
     name: "echo",
     tools: [
@@ -171,6 +206,7 @@ berth_plugin_sdk::export!(
     ],
     resources: [hello, all_bytes],
     templates: [item],
+    events: [report_event],
 );
 
 #[cfg(test)]
@@ -263,6 +299,29 @@ mod tests {
             .with_request_id("5")
             .with_client_name("tests");
         assert_eq!(context(&ctx), r#"{"client_name":"tests","request_id":"5"}"#);
+    }
+
+    #[test]
+    fn the_event_hook_asks_for_calls_and_loads_and_logs_their_facts() {
+        use berth_plugin_sdk::events::{CallOutcome, EventKind};
+        assert_eq!(
+            berth_plugin().interests(),
+            [EventKind::PluginLoaded, EventKind::ToolCalled]
+        );
+        let called = Event::ToolCalled {
+            plugin: "text".into(),
+            tool: "diff".into(),
+            duration: std::time::Duration::from_micros(1500),
+            outcome: CallOutcome::ToolError,
+        };
+        let fields = event_fields(&called);
+        let joined: Vec<String> = fields.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        assert_eq!(
+            joined.join(" "),
+            "kind=tool_called plugin=text tool=diff outcome=tool_error duration_us=1500"
+        );
+        // Natively the log goes to stderr; this checks the hook runs without a host.
+        berth_plugin().on_event(&called);
     }
 
     #[test]

@@ -1,0 +1,163 @@
+//! How fast an upgrade goes live, and what a swap costs the call path.
+//!
+//! 1. Reload latency: a real watcher and lifecycle on a temporary plugins folder; the
+//!    `flip` plugin's file is replaced (atomic rename) alternately by its 1.0.0 and
+//!    2.0.0 builds, and the time from the rename to the first snapshot serving the new
+//!    version is measured. It includes the watcher's debounce, which is printed apart.
+//! 2. The load alone (compile + pre-instantiate + `describe`) of the same build, so the
+//!    latency can be split into debounce + load + the rest.
+//! 3. The call path's cost of a swap: taking the current snapshot (one atomic load and a
+//!    reference-count increment), with and without a writer swapping continuously.
+//!
+//! Run with `cargo bench -p berth-host --bench reload`. Figures are printed, not asserted.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use berth::app::{AdminSocketPlace, ServeOptions};
+use berth::bus::Bus;
+use berth::registry::Registry;
+use berth::runtime::{PluginSettings, Runtime, RuntimeOptions};
+use berth::shutdown::Shutdown;
+use berth::state::Served;
+
+const ROUNDS: usize = 20;
+
+fn install(dir: &Path, bytes: &[u8]) {
+    let temporary = dir.join(".flip.wasm.partial");
+    std::fs::write(&temporary, bytes).expect("write");
+    std::fs::rename(&temporary, dir.join("flip.wasm")).expect("rename");
+}
+
+fn served_version(served: &Served) -> Option<String> {
+    let registry = served.registry();
+    let entry = registry.plugins().first()?;
+    Some(entry.plugin.manifest().version.clone())
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index]
+}
+
+fn report(what: &str, mut samples: Vec<Duration>) {
+    samples.sort();
+    let mean = samples.iter().sum::<Duration>() / samples.len() as u32;
+    println!(
+        "{what}: n={} mean={mean:.1?} p50={:.1?} p90={:.1?} max={:.1?}",
+        samples.len(),
+        percentile(&samples, 0.5),
+        percentile(&samples, 0.9),
+        samples[samples.len() - 1],
+    );
+}
+
+fn main() {
+    let builds = [
+        std::fs::read(berth_test_artifacts::wasm("berth-test-flip-one")).expect("flip 1.0.0"),
+        std::fs::read(berth_test_artifacts::wasm("berth-test-flip-two")).expect("flip 2.0.0"),
+    ];
+    let versions = ["1.0.0", "2.0.0"];
+    let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
+
+    // 1. Reload latency through the real watcher and lifecycle.
+    let dir = tempfile::tempdir().expect("temp dir");
+    install(dir.path(), &builds[0]);
+    let shutdown = Shutdown::new();
+    let options = ServeOptions {
+        plugins_dir: dir.path().to_path_buf(),
+        config_file: None,
+        env: Vec::new(),
+        admin_socket: AdminSocketPlace::Off,
+    };
+    let lifecycle = rt
+        .block_on(berth::app::prepare(&options, &Bus::new()))
+        .expect("prepare");
+    {
+        let _guard = rt.enter();
+        berth::app::watch_plugins(lifecycle.clone(), &shutdown).expect("watch");
+    }
+    let served = lifecycle.served().clone();
+    assert_eq!(served_version(&served).as_deref(), Some(versions[0]));
+    let mut latencies = Vec::new();
+    for round in 1..=ROUNDS {
+        let next = round % 2;
+        install(dir.path(), &builds[next]);
+        let written = Instant::now();
+        while served_version(&served).as_deref() != Some(versions[next]) {
+            assert!(
+                written.elapsed() < Duration::from_secs(30),
+                "reload never happened"
+            );
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        latencies.push(written.elapsed());
+        // Let the watcher go quiet so each round is one burst.
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    println!(
+        "watcher debounce (included below): {:?}",
+        berth::watch::DEBOUNCE
+    );
+    report("reload latency, rename to new version served", latencies);
+    shutdown.trigger();
+
+    // 2. The load alone.
+    let runtime = Runtime::new(RuntimeOptions::default()).expect("runtime");
+    let loads: Vec<Duration> = (0..10)
+        .map(|i| {
+            let started = Instant::now();
+            rt.block_on(runtime.load_bytes(
+                "flip.wasm",
+                builds[i % 2].clone(),
+                PluginSettings::default(),
+            ))
+            .expect("flip loads");
+            started.elapsed()
+        })
+        .collect();
+    report("load alone (compile + pre-instantiate + describe)", loads);
+
+    // 3. Taking a snapshot, quiet and under continuous swaps.
+    let entries = served
+        .registry()
+        .plugins()
+        .iter()
+        .map(|e| (**e).clone())
+        .collect();
+    let snapshot = Arc::new(Served::new(Registry::build(1, entries).0, 100));
+    let per_load = |served: &Served| {
+        const N: u32 = 2_000_000;
+        let started = Instant::now();
+        for _ in 0..N {
+            std::hint::black_box(served.registry());
+        }
+        started.elapsed() / N
+    };
+    println!(
+        "snapshot load, no writer: {:?} per call",
+        per_load(&snapshot)
+    );
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (snapshot, stop) = (snapshot.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut swaps = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                snapshot.publish(Registry::default());
+                swaps += 1;
+            }
+            swaps
+        })
+    };
+    let started = Instant::now();
+    let during = per_load(&snapshot);
+    stop.store(true, Ordering::Relaxed);
+    let swaps = writer.join().expect("writer");
+    println!(
+        "snapshot load, writer swapping continuously ({:.0} swaps/s): {during:?} per call",
+        swaps as f64 / started.elapsed().as_secs_f64()
+    );
+}

@@ -1,0 +1,306 @@
+//! Bindings for contract `berth:plugin@0.2.x`, generated from the frozen WIT in
+//! `wit/berth-plugin/v0.2`, the conversions of its `events` types from and to Berth's
+//! [`crate::hooks`] types, and the [`CallablePlugin`] impl for this version.
+//!
+//! 0.2 is 0.1 plus the optional `events` export. Its `types` interface is identical to
+//! 0.1's, so bindgen maps it onto the 0.1 Rust types (`with` below) and the manifest and
+//! result conversions in `v0_1.rs` serve both versions: wasmtime type-checks component
+//! values by structure (field and case names and types), not by interface name. The
+//! `log` and `config` imports are generated here anyway, because the linker needs them
+//! under their 0.2 names; `runtime/capabilities/` implements them.
+//!
+//! A 0.2 component may target world `plugin` (no hook) or `plugin-with-events`; the
+//! exports are looked up one interface at a time, so both kinds load through here.
+
+use std::sync::Arc;
+
+use wasmtime::Store;
+use wasmtime::component::{Component, InstancePre, Linker};
+
+use super::{CallFuture, CallablePlugin, Failure};
+use crate::bus::CallOutcome;
+use crate::hooks::{EventKind, PluginEvent};
+use crate::manifest;
+use crate::runtime::instance::StoreState;
+
+wasmtime::component::bindgen!({
+    path: "../wit/berth-plugin/v0.2",
+    world: "plugin-with-events",
+    // As in 0.1: exports are async so epoch ticks, timeouts and cancellation take
+    // effect; the imports never wait and stay synchronous.
+    exports: { default: async },
+    with: {
+        "berth:plugin/types": crate::runtime::bindings::v0_1::berth::plugin::types,
+    },
+});
+
+use self::exports::berth::plugin::events as wit_events;
+use self::exports::berth::plugin::guest;
+use crate::runtime::bindings::v0_1::berth::plugin::types as wit;
+
+/// The range of contract versions these bindings can call; wasmtime matches a
+/// component's `@0.2.N` names against our `@0.2.0` ones by semver compatibility.
+pub(crate) const VERSION_REQ: &str = ">=0.2.0, <0.3.0";
+
+/// How this contract range is shown to people.
+pub(crate) const DISPLAY: &str = "berth:plugin@0.2.x";
+
+/// The `types` interface's instance name. It has no functions, but `log` and `guest`
+/// `use` it, so a component imports it and the linker must define it; because its Rust
+/// types are 0.1's, bindgen generates no `add_to_linker` for it here.
+const TYPES_INSTANCE: &str = "berth:plugin/types@0.2.0";
+
+/// The `events` export's name; the component's `@0.2.N` export matches it.
+const EVENTS_INTERFACE: &str = "berth:plugin/events@0.2.0";
+
+/// Adds this contract's own imports (besides the capabilities) to the shared linker.
+pub(crate) fn add_to_linker(linker: &mut Linker<StoreState>) -> wasmtime::Result<()> {
+    linker.instance(TYPES_INSTANCE)?;
+    Ok(())
+}
+
+/// Pre-instantiates `component` against `linker`, type-checking every import now, and
+/// finds its exports: `guest` is required, `events` optional.
+pub(crate) fn prepare(
+    linker: &Linker<StoreState>,
+    component: &Component,
+) -> wasmtime::Result<Arc<dyn CallablePlugin>> {
+    let pre = linker.instantiate_pre(component)?;
+    let guest = guest::GuestIndices::new(&pre)?;
+    // Absent is fine (world `plugin`); present but malformed fails the load.
+    let events = match component.get_export_index(None, EVENTS_INTERFACE) {
+        Some(_) => Some(wit_events::GuestIndices::new(&pre)?),
+        None => None,
+    };
+    Ok(Arc::new(V0_2 { pre, guest, events }))
+}
+
+/// A plugin of contract 0.2: its pre-instantiated component and where its exports are.
+struct V0_2 {
+    pre: InstancePre<StoreState>,
+    guest: guest::GuestIndices,
+    events: Option<wit_events::GuestIndices>,
+}
+
+impl V0_2 {
+    /// A fresh instance in `store`; instantiation failures are kept apart from traps.
+    async fn instantiate(
+        &self,
+        store: &mut Store<StoreState>,
+    ) -> Result<wasmtime::component::Instance, Failure> {
+        self.pre
+            .instantiate_async(&mut *store)
+            .await
+            .map_err(Failure::Instantiate)
+    }
+
+    /// A fresh instance's `guest` export.
+    async fn guest(&self, store: &mut Store<StoreState>) -> Result<guest::Guest, Failure> {
+        let instance = self.instantiate(store).await?;
+        self.guest
+            .load(&mut *store, &instance)
+            .map_err(Failure::Instantiate)
+    }
+
+    /// A fresh instance's `events` export, if the plugin has one.
+    async fn events(
+        &self,
+        store: &mut Store<StoreState>,
+    ) -> Result<Option<wit_events::Guest>, Failure> {
+        let Some(indices) = &self.events else {
+            return Ok(None);
+        };
+        let instance = self.instantiate(store).await?;
+        indices
+            .load(&mut *store, &instance)
+            .map(Some)
+            .map_err(Failure::Instantiate)
+    }
+}
+
+impl CallablePlugin for V0_2 {
+    fn describe<'a>(
+        &'a self,
+        store: &'a mut Store<StoreState>,
+    ) -> CallFuture<'a, manifest::Manifest> {
+        Box::pin(async move {
+            let guest = self.guest(store).await?;
+            let described = guest
+                .call_describe(&mut *store)
+                .await
+                .map_err(Failure::Trap)?;
+            Ok(described.into())
+        })
+    }
+
+    fn call_tool<'a>(
+        &'a self,
+        store: &'a mut Store<StoreState>,
+        tool: &'a str,
+        arguments_json: &'a str,
+        ctx: &'a manifest::CallContext,
+    ) -> CallFuture<'a, Result<manifest::ToolOutput, manifest::GuestError>> {
+        Box::pin(async move {
+            let guest = self.guest(store).await?;
+            let context = wit::CallContext::from(ctx);
+            let result = guest
+                .call_call_tool(&mut *store, tool, arguments_json, &context)
+                .await
+                .map_err(Failure::Trap)?;
+            Ok(result.map(Into::into).map_err(Into::into))
+        })
+    }
+
+    fn read_resource<'a>(
+        &'a self,
+        store: &'a mut Store<StoreState>,
+        uri: &'a str,
+        ctx: &'a manifest::CallContext,
+    ) -> CallFuture<'a, Result<Vec<manifest::ResourceContents>, manifest::GuestError>> {
+        Box::pin(async move {
+            let guest = self.guest(store).await?;
+            let context = wit::CallContext::from(ctx);
+            let result = guest
+                .call_read_resource(&mut *store, uri, &context)
+                .await
+                .map_err(Failure::Trap)?;
+            Ok(result
+                .map(|contents| contents.into_iter().map(Into::into).collect())
+                .map_err(Into::into))
+        })
+    }
+
+    fn has_event_hook(&self) -> bool {
+        self.events.is_some()
+    }
+
+    fn interests<'a>(&'a self, store: &'a mut Store<StoreState>) -> CallFuture<'a, Vec<EventKind>> {
+        Box::pin(async move {
+            let Some(events) = self.events(store).await? else {
+                return Ok(Vec::new());
+            };
+            let kinds = events
+                .call_interests(&mut *store)
+                .await
+                .map_err(Failure::Trap)?;
+            Ok(kinds.into_iter().map(Into::into).collect())
+        })
+    }
+
+    fn on_event<'a>(
+        &'a self,
+        store: &'a mut Store<StoreState>,
+        event: &'a PluginEvent,
+    ) -> CallFuture<'a, ()> {
+        Box::pin(async move {
+            let Some(events) = self.events(store).await? else {
+                return Ok(());
+            };
+            events
+                .call_on_event(&mut *store, &event.into())
+                .await
+                .map_err(Failure::Trap)
+        })
+    }
+}
+
+// Conversions of the `events` types. Plain moves: which events a plugin may see, and
+// what is redacted from them, is decided in `crate::hooks`.
+
+impl From<wit_events::EventKind> for EventKind {
+    fn from(kind: wit_events::EventKind) -> Self {
+        use wit_events::EventKind as K;
+        match kind {
+            K::PluginLoaded => EventKind::PluginLoaded,
+            K::PluginReloaded => EventKind::PluginReloaded,
+            K::PluginUnloaded => EventKind::PluginUnloaded,
+            K::PluginLoadFailed => EventKind::PluginLoadFailed,
+            K::ConfigApplied => EventKind::ConfigApplied,
+            K::ConfigRejected => EventKind::ConfigRejected,
+            K::ToolCalled => EventKind::ToolCalled,
+        }
+    }
+}
+
+impl From<CallOutcome> for wit_events::CallOutcome {
+    fn from(outcome: CallOutcome) -> Self {
+        match outcome {
+            CallOutcome::Success => Self::Success,
+            CallOutcome::ToolError => Self::ToolError,
+            CallOutcome::InvalidArguments => Self::InvalidArguments,
+            CallOutcome::Crashed => Self::Crashed,
+            CallOutcome::TimedOut => Self::TimedOut,
+            CallOutcome::Cancelled => Self::Cancelled,
+        }
+    }
+}
+
+impl From<&PluginEvent> for wit_events::Event {
+    fn from(event: &PluginEvent) -> Self {
+        match event.clone() {
+            PluginEvent::PluginLoaded { plugin, version } => {
+                Self::PluginLoaded(wit_events::PluginLoaded { plugin, version })
+            }
+            PluginEvent::PluginReloaded { plugin, from, to } => {
+                Self::PluginReloaded(wit_events::PluginReloaded { plugin, from, to })
+            }
+            PluginEvent::PluginUnloaded { plugin } => Self::PluginUnloaded(plugin),
+            PluginEvent::PluginLoadFailed { file, error } => {
+                Self::PluginLoadFailed(wit_events::PluginLoadFailed { file, error })
+            }
+            PluginEvent::ConfigApplied => Self::ConfigApplied,
+            PluginEvent::ConfigRejected { error } => Self::ConfigRejected(error),
+            PluginEvent::ToolCalled {
+                plugin,
+                tool,
+                duration_us,
+                outcome,
+            } => Self::ToolCalled(wit_events::ToolCalled {
+                plugin,
+                tool,
+                duration_us,
+                outcome: outcome.into(),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_req_matches_0_2_only() {
+        let req = semver::VersionReq::parse(VERSION_REQ).expect("constant is valid");
+        assert!(req.matches(&semver::Version::new(0, 2, 0)));
+        assert!(req.matches(&semver::Version::new(0, 2, 9)));
+        assert!(!req.matches(&semver::Version::new(0, 1, 0)));
+        assert!(!req.matches(&semver::Version::new(0, 3, 0)));
+    }
+
+    #[test]
+    fn converts_events() {
+        let event = PluginEvent::ToolCalled {
+            plugin: "echo".into(),
+            tool: "add".into(),
+            duration_us: 42,
+            outcome: CallOutcome::Crashed,
+        };
+        match wit_events::Event::from(&event) {
+            wit_events::Event::ToolCalled(called) => {
+                assert_eq!(called.tool, "add");
+                assert_eq!(called.duration_us, 42);
+                assert!(matches!(called.outcome, wit_events::CallOutcome::Crashed));
+            }
+            _ => panic!("expected tool-called"),
+        }
+        assert!(matches!(
+            wit_events::Event::from(&PluginEvent::ConfigApplied),
+            wit_events::Event::ConfigApplied
+        ));
+        assert_eq!(
+            EventKind::from(wit_events::EventKind::PluginLoadFailed),
+            EventKind::PluginLoadFailed
+        );
+    }
+}
