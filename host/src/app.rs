@@ -65,20 +65,13 @@ pub enum Error {
     Session(#[from] stdio::SessionError),
 }
 
-/// The runtime options the config asks for.
-pub fn runtime_options(config: &Config) -> RuntimeOptions {
-    RuntimeOptions {
-        call_timeout: config.runtime.call_timeout(),
-        max_memory_bytes: (config.runtime.max_memory_mb as usize) << 20,
-        ..RuntimeOptions::default()
-    }
-}
-
 /// Loads the config and every plugin in the folder and publishes the first snapshot.
 /// Plugins that fail are logged, one line each, and left out; the rest are served.
 pub async fn prepare(options: &ServeOptions, bus: &Bus) -> Result<Arc<Lifecycle>, Error> {
     let config = Config::load(options.config_file.as_deref(), &options.env)?;
-    let runtime = Runtime::new(runtime_options(&config))?;
+    // Every limit is per plugin and travels with its settings (`Config::limits_for`), so
+    // nothing in the config shapes the engine itself.
+    let runtime = Runtime::new(RuntimeOptions::default())?;
     let served = Arc::new(Served::new(Registry::default(), config.protocol.page_size));
     let lifecycle = Lifecycle::new(
         runtime,

@@ -72,7 +72,10 @@ pub enum Command {
         /// Arguments as a JSON object.
         #[arg(long, default_value = "{}")]
         args: String,
-        /// A config value for the plugin (repeatable).
+        /// A config file whose settings for this plugin (values, grants) apply.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// A config value for the plugin (repeatable; wins over the config file's).
         #[arg(long = "config-value", value_name = "KEY=VALUE", value_parser = parse_key_value)]
         config_values: Vec<(String, String)>,
     },

@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::manifest::{CallContext, qualified_tool_name};
 use crate::plugins::{self, PluginError};
 use crate::protocol::convert;
-use crate::runtime::{PluginSettings, Runtime};
+use crate::runtime::Runtime;
 
 /// Why a one-shot command failed.
 #[derive(Debug, thiserror::Error)]
@@ -45,7 +45,7 @@ pub enum CommandError {
 /// summary with every schema.
 pub async fn inspect(file: &Path, json: bool) -> Result<String, CommandError> {
     let runtime = Runtime::new(Default::default())?;
-    let plugin = plugins::load_one(&runtime, file, &Config::default()).await?;
+    let plugin = plugins::load_checked(&runtime, file).await?;
     let m = plugin.manifest();
     let tools: Vec<serde_json::Value> = m
         .tools
@@ -74,6 +74,7 @@ pub async fn inspect(file: &Path, json: bool) -> Result<String, CommandError> {
         "description": m.description,
         "contract": format!("berth:plugin@{}", plugin.contract_version()),
         "events": events,
+        "needs": needs_json(plugin.needs()),
         "tools": tools,
         "resources": m.resources.iter().map(|r| serde_json::json!({
             "uri": r.uri, "name": r.name, "title": r.title, "description": r.description,
@@ -100,6 +101,28 @@ pub async fn inspect(file: &Path, json: bool) -> Result<String, CommandError> {
     }
     if !events.is_empty() {
         let _ = writeln!(out, "\nevents: {}", events.join(", "));
+    }
+    let needs = plugin.needs();
+    if !needs.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nneeds (grant them under [plugins.{}.grants]):",
+            m.name
+        );
+        for folder in &needs.folders {
+            let access = if folder.write { "read-write" } else { "read" };
+            let _ = writeln!(
+                out,
+                "  folder {} ({access}): {}",
+                folder.path, folder.reason
+            );
+        }
+        for name in &needs.env {
+            let _ = writeln!(out, "  env {name}");
+        }
+        for destination in &needs.network {
+            let _ = writeln!(out, "  network {destination}");
+        }
     }
     let _ = writeln!(out, "\ntools ({}):", m.tools.len());
     for (t, v) in m.tools.iter().zip(&tools) {
@@ -155,12 +178,27 @@ fn list_section<'a>(
     }
 }
 
+/// A plugin's declared needs as JSON, for `inspect --json`.
+fn needs_json(needs: &crate::policy::Needs) -> serde_json::Value {
+    serde_json::json!({
+        "folders": needs.folders.iter().map(|f| serde_json::json!({
+            "path": f.path, "write": f.write, "reason": f.reason,
+        })).collect::<Vec<_>>(),
+        "env": needs.env,
+        "network": needs.network,
+    })
+}
+
 /// `berth call`: runs `tool` (plugin-local or qualified name) with `args` and returns
 /// the MCP `CallToolResult` as pretty JSON, plus whether it is an error result.
+///
+/// The plugin gets what `config` (a config file, as `berth serve --config` takes) gives
+/// it, grants included, with `config_values` over its config values.
 pub async fn call(
     file: &Path,
     tool: &str,
     args: &str,
+    config: Option<&Path>,
     config_values: BTreeMap<String, String>,
 ) -> Result<(String, bool), CommandError> {
     let arguments: serde_json::Value =
@@ -168,11 +206,12 @@ pub async fn call(
     if !arguments.is_object() {
         return Err(CommandError::Arguments(format!("got {arguments}")));
     }
+    let config = Config::load(config, &[])?;
     let runtime = Runtime::new(Default::default())?;
-    let plugin = plugins::load_one(&runtime, file, &Config::default()).await?;
-    let plugin = plugin.with_settings(PluginSettings {
-        config: config_values,
-    });
+    let plugin = plugins::load_one(&runtime, file, &config).await?;
+    let mut settings = config.plugin(&plugin.manifest().name).settings();
+    settings.config.extend(config_values);
+    let plugin = plugin.with_settings(settings);
     let m = plugin.manifest().clone();
     let prefix = format!("{}_", m.name);
     let local = tool

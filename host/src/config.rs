@@ -74,16 +74,94 @@ pub struct Config {
     pub plugins: BTreeMap<String, PluginConfig>,
 }
 
-/// `[runtime]`: limits applied to every plugin call.
+/// `[runtime]`: the limits every plugin's calls run under, unless its
+/// `[plugins.NAME.limits]` overrides them. All apply live, to calls that start after an
+/// edit.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RuntimeConfig {
-    /// Longest a call may run, in milliseconds.
+    /// Longest a call may take, queue wait included, in milliseconds.
     #[serde(default = "RuntimeConfig::default_timeout")]
     pub call_timeout_ms: u64,
     /// Cap on each linear memory of a plugin, in MiB.
     #[serde(default = "RuntimeConfig::default_memory")]
     pub max_memory_mb: u64,
+    /// Calls of one plugin that may run at once.
+    #[serde(default = "RuntimeConfig::default_concurrent")]
+    pub max_concurrent_calls: u64,
+    /// Calls of one plugin that may wait for a slot; past that, calls fail as busy.
+    #[serde(default = "RuntimeConfig::default_queued")]
+    pub max_queued_calls: u64,
+    /// Cap on one call's result (text, blobs, structured content), in KiB.
+    #[serde(default = "RuntimeConfig::default_result")]
+    pub max_result_kb: u64,
+    /// Cap on the stdout, and separately the stderr, one call may log, in KiB.
+    #[serde(default = "RuntimeConfig::default_log_output")]
+    pub max_log_output_kb: u64,
+}
+
+/// `[plugins.NAME.limits]`: one plugin's own limits; each unset key takes the
+/// `[runtime]` value of the same name.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// See [`RuntimeConfig::call_timeout_ms`].
+    pub call_timeout_ms: Option<u64>,
+    /// See [`RuntimeConfig::max_memory_mb`].
+    pub max_memory_mb: Option<u64>,
+    /// See [`RuntimeConfig::max_concurrent_calls`].
+    pub max_concurrent_calls: Option<u64>,
+    /// See [`RuntimeConfig::max_queued_calls`].
+    pub max_queued_calls: Option<u64>,
+    /// See [`RuntimeConfig::max_result_kb`].
+    pub max_result_kb: Option<u64>,
+    /// See [`RuntimeConfig::max_log_output_kb`].
+    pub max_log_output_kb: Option<u64>,
+}
+
+/// Each limit's key, allowed range and the range as people read it.
+const LIMIT_RANGES: [(&str, std::ops::RangeInclusive<u64>, &str); 6] = [
+    (
+        "call_timeout_ms",
+        1..=3_600_000,
+        "between 1 and 3600000 (one hour)",
+    ),
+    ("max_memory_mb", 1..=4096, "between 1 and 4096"),
+    ("max_concurrent_calls", 1..=1024, "between 1 and 1024"),
+    ("max_queued_calls", 0..=100_000, "between 0 and 100000"),
+    (
+        "max_result_kb",
+        1..=1_048_576,
+        "between 1 and 1048576 (1 GiB)",
+    ),
+    (
+        "max_log_output_kb",
+        0..=1_048_576,
+        "between 0 and 1048576 (1 GiB)",
+    ),
+];
+
+impl LimitsConfig {
+    /// The values in [`LIMIT_RANGES`] order.
+    fn values(&self) -> [Option<u64>; 6] {
+        [
+            self.call_timeout_ms,
+            self.max_memory_mb,
+            self.max_concurrent_calls,
+            self.max_queued_calls,
+            self.max_result_kb,
+            self.max_log_output_kb,
+        ]
+    }
+
+    /// The first value out of its range: (key, allowed range).
+    fn problem(&self) -> Option<(&'static str, &'static str)> {
+        self.values().into_iter().zip(LIMIT_RANGES.iter()).find_map(
+            |(value, (key, range, text))| {
+                value.filter(|v| !range.contains(v)).map(|_| (*key, *text))
+            },
+        )
+    }
 }
 
 /// `[protocol]`: how MCP lists are served.
@@ -109,6 +187,132 @@ pub struct PluginConfig {
     /// version does not match is refused. Unset: any version.
     #[serde(default)]
     pub version: Option<semver::VersionReq>,
+    /// Limits of this plugin's calls that differ from `[runtime]`.
+    #[serde(default)]
+    pub limits: LimitsConfig,
+    /// What the plugin may reach beyond its sandbox; nothing unless granted here.
+    #[serde(default)]
+    pub grants: GrantsConfig,
+}
+
+/// `[plugins.NAME.grants]`: folders, environment variables and network destinations
+/// one plugin may use. Everything is denied unless listed.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrantsConfig {
+    /// Folders of this machine the plugin sees at a path of its own.
+    #[serde(default)]
+    pub folders: Vec<FolderGrantConfig>,
+    /// Names of environment variables passed through from Berth's own environment.
+    #[serde(default)]
+    pub env: Vec<String>,
+    /// Environment variables set for the plugin here, by name.
+    #[serde(default)]
+    pub env_values: BTreeMap<String, String>,
+    /// Destinations it may connect to: `host`, `host:port`, `*.domain`, optionally
+    /// behind `http://` or `https://`.
+    #[serde(default)]
+    pub network: Vec<String>,
+}
+
+/// One granted folder.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FolderGrantConfig {
+    /// The folder on this machine (absolute).
+    pub host: PathBuf,
+    /// Where the plugin sees it (absolute, e.g. `/workspace`).
+    pub guest: String,
+    /// Whether the plugin may change things there (default read-only).
+    #[serde(default)]
+    pub write: bool,
+}
+
+impl GrantsConfig {
+    /// The grants in the form the runtime enforces, with passed-through variables read
+    /// from this process's environment now (one missing there is simply not set for
+    /// the plugin). Call after validation: rules that do not parse are skipped.
+    pub fn resolve(&self) -> crate::policy::Grants {
+        let mut env: BTreeMap<String, String> = self
+            .env
+            .iter()
+            .filter_map(|name| std::env::var(name).ok().map(|v| (name.clone(), v)))
+            .collect();
+        env.extend(self.env_values.clone());
+        crate::policy::Grants {
+            folders: self
+                .folders
+                .iter()
+                .map(|f| crate::policy::FolderGrant {
+                    host: f.host.clone(),
+                    guest: f.guest.clone(),
+                    write: f.write,
+                })
+                .collect(),
+            env,
+            env_names: self
+                .env
+                .iter()
+                .chain(self.env_values.keys())
+                .cloned()
+                .collect(),
+            network: self
+                .network
+                .iter()
+                .filter_map(|r| crate::policy::NetworkRule::parse(r).ok())
+                .collect(),
+        }
+    }
+
+    /// The first rule broken, as (key suffix, problem).
+    fn problem(&self) -> Option<(String, String)> {
+        let mut guests = std::collections::BTreeSet::new();
+        for (i, folder) in self.folders.iter().enumerate() {
+            let key = format!("folders[{i}]");
+            if !folder.host.is_absolute() {
+                return Some((format!("{key}.host"), "must be an absolute path".into()));
+            }
+            let guest = &folder.guest;
+            if !guest.starts_with('/')
+                || guest.split('/').any(|part| part == ".." || part == ".")
+                || guest.contains('\0')
+            {
+                return Some((
+                    format!("{key}.guest"),
+                    "must be an absolute path without `.` or `..` parts, like \"/workspace\""
+                        .into(),
+                ));
+            }
+            if !guests.insert(guest.trim_end_matches('/').to_string()) {
+                return Some((
+                    format!("{key}.guest"),
+                    format!("`{guest}` is granted twice; each guest path maps one folder"),
+                ));
+            }
+        }
+        let valid_name = |name: &str| {
+            name.chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        };
+        for name in self.env.iter().chain(self.env_values.keys()) {
+            if !valid_name(name) {
+                return Some((
+                    "env".into(),
+                    format!(
+                        "`{name}` is not an environment variable name ([A-Za-z_][A-Za-z0-9_]*)"
+                    ),
+                ));
+            }
+        }
+        for (i, rule) in self.network.iter().enumerate() {
+            if let Err(problem) = crate::policy::NetworkRule::parse(rule) {
+                return Some((format!("network[{i}]"), problem));
+            }
+        }
+        None
+    }
 }
 
 fn yes() -> bool {
@@ -122,6 +326,30 @@ impl RuntimeConfig {
     fn default_memory() -> u64 {
         256
     }
+    fn default_concurrent() -> u64 {
+        8
+    }
+    fn default_queued() -> u64 {
+        32
+    }
+    fn default_result() -> u64 {
+        4096
+    }
+    fn default_log_output() -> u64 {
+        1024
+    }
+
+    /// The defaults as a [`LimitsConfig`] with every key set.
+    fn as_limits(&self) -> LimitsConfig {
+        LimitsConfig {
+            call_timeout_ms: Some(self.call_timeout_ms),
+            max_memory_mb: Some(self.max_memory_mb),
+            max_concurrent_calls: Some(self.max_concurrent_calls),
+            max_queued_calls: Some(self.max_queued_calls),
+            max_result_kb: Some(self.max_result_kb),
+            max_log_output_kb: Some(self.max_log_output_kb),
+        }
+    }
     /// The call timeout as a duration.
     pub fn call_timeout(&self) -> Duration {
         Duration::from_millis(self.call_timeout_ms)
@@ -133,6 +361,10 @@ impl Default for RuntimeConfig {
         Self {
             call_timeout_ms: Self::default_timeout(),
             max_memory_mb: Self::default_memory(),
+            max_concurrent_calls: Self::default_concurrent(),
+            max_queued_calls: Self::default_queued(),
+            max_result_kb: Self::default_result(),
+            max_log_output_kb: Self::default_log_output(),
         }
     }
 }
@@ -169,6 +401,15 @@ impl PluginConfig {
 }
 
 impl PluginConfig {
+    /// The runtime settings these give a plugin: its config values and its grants.
+    pub fn settings(&self) -> crate::runtime::PluginSettings {
+        crate::runtime::PluginSettings {
+            config: self.values(),
+            grants: std::sync::Arc::new(self.grants.resolve()),
+            ..Default::default()
+        }
+    }
+
     /// The requirement that `version` fails, if any. A version that is not semver fails
     /// any requirement (manifest validation refuses such plugins before this is asked).
     pub fn version_refuses(&self, version: &str) -> Option<&semver::VersionReq> {
@@ -186,6 +427,8 @@ impl Default for PluginConfig {
             enabled: true,
             config: BTreeMap::new(),
             version: None,
+            limits: LimitsConfig::default(),
+            grants: GrantsConfig::default(),
         }
     }
 }
@@ -370,30 +613,65 @@ impl Config {
             key: key.to_string(),
             problem: problem.to_string(),
         };
-        if !(1..=3_600_000).contains(&self.runtime.call_timeout_ms) {
+        if let Some((key, range)) = self.runtime.as_limits().problem() {
             return Err(invalid(
-                "runtime.call_timeout_ms",
-                "must be between 1 and 3600000 (one hour)",
-            ));
-        }
-        if !(1..=4096).contains(&self.runtime.max_memory_mb) {
-            return Err(invalid(
-                "runtime.max_memory_mb",
-                "must be between 1 and 4096",
+                &format!("runtime.{key}"),
+                &format!("must be {range}"),
             ));
         }
         if !(1..=10_000).contains(&self.protocol.page_size) {
             return Err(invalid("protocol.page_size", "must be between 1 and 10000"));
         }
-        for name in self.plugins.keys() {
+        for (name, plugin) in &self.plugins {
+            if let Some((key, range)) = plugin.limits.problem() {
+                return Err(invalid(
+                    &format!("plugins.{name}.limits.{key}"),
+                    &format!("must be {range}"),
+                ));
+            }
             if !crate::manifest::is_valid_name(name, crate::manifest::MAX_PLUGIN_NAME_LEN) {
                 return Err(invalid(
                     &format!("plugins.{name}"),
                     "is not a valid plugin name: use 1 to 32 characters from [a-zA-Z0-9_-]",
                 ));
             }
+            if let Some((key, problem)) = plugin.grants.problem() {
+                return Err(invalid(&format!("plugins.{name}.grants.{key}"), &problem));
+            }
         }
         Ok(())
+    }
+
+    /// The limits plugin `name` runs under: its `[plugins.NAME.limits]` over `[runtime]`.
+    pub fn limits_for(&self, name: &str) -> crate::runtime::PluginLimits {
+        match self.plugins.get(name) {
+            Some(plugin) => self.merge_limits(&plugin.limits),
+            None => self.default_limits(),
+        }
+    }
+
+    /// The `[runtime]` limits, for calls made before a plugin's name is known (its
+    /// `describe` at load).
+    pub fn default_limits(&self) -> crate::runtime::PluginLimits {
+        self.merge_limits(&LimitsConfig::default())
+    }
+
+    fn merge_limits(&self, own: &LimitsConfig) -> crate::runtime::PluginLimits {
+        let r = &self.runtime;
+        let kb = |v: u64| {
+            usize::try_from(v)
+                .unwrap_or(usize::MAX)
+                .saturating_mul(1024)
+        };
+        let count = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
+        crate::runtime::PluginLimits {
+            call_timeout: Duration::from_millis(own.call_timeout_ms.unwrap_or(r.call_timeout_ms)),
+            max_memory_bytes: kb(own.max_memory_mb.unwrap_or(r.max_memory_mb)).saturating_mul(1024),
+            max_concurrent_calls: count(own.max_concurrent_calls.unwrap_or(r.max_concurrent_calls)),
+            max_queued_calls: count(own.max_queued_calls.unwrap_or(r.max_queued_calls)),
+            max_result_bytes: kb(own.max_result_kb.unwrap_or(r.max_result_kb)),
+            max_log_output_bytes: kb(own.max_log_output_kb.unwrap_or(r.max_log_output_kb)),
+        }
     }
 
     /// Settings for plugin `name` (defaults when the config does not mention it).
@@ -540,6 +818,62 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("is a value, not a table"), "{err}");
+    }
+
+    #[test]
+    fn plugin_limits_override_the_runtime_defaults_key_by_key() {
+        let config = parse(
+            "[runtime]\nmax_concurrent_calls = 2\nmax_result_kb = 64\n\
+             [plugins.echo.limits]\ncall_timeout_ms = 250\nmax_memory_mb = 16\nmax_queued_calls = 0\n",
+        )
+        .unwrap();
+        let echo = config.limits_for("echo");
+        assert_eq!(echo.call_timeout, Duration::from_millis(250));
+        assert_eq!(echo.max_memory_bytes, 16 << 20);
+        assert_eq!(echo.max_queued_calls, 0);
+        assert_eq!(echo.max_concurrent_calls, 2);
+        assert_eq!(echo.max_result_bytes, 64 << 10);
+        assert_eq!(echo.max_log_output_bytes, 1024 << 10);
+        let other = config.limits_for("other");
+        assert_eq!(other.call_timeout, Duration::from_secs(30));
+        assert_eq!(other.max_queued_calls, 32);
+        // The embedded defaults are the runtime's own defaults.
+        assert_eq!(
+            Config::default().limits_for("x"),
+            crate::runtime::PluginLimits::default()
+        );
+    }
+
+    #[test]
+    fn out_of_range_limits_name_their_key() {
+        let err = parse("[runtime]\nmax_concurrent_calls = 0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`runtime.max_concurrent_calls` must be between 1 and 1024"),
+            "{err}"
+        );
+        let err = parse("[plugins.echo.limits]\nmax_result_kb = 0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`plugins.echo.limits.max_result_kb` must be between 1"),
+            "{err}"
+        );
+        let err = parse("[plugins.echo.limits]\nmax_stack = 1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("max_stack"), "{err}");
+        let err = with_env(
+            "",
+            &[("BERTH_PLUGINS__ECHO__LIMITS__MAX_MEMORY_MB", "9999")],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("BERTH_PLUGINS__ECHO__LIMITS__MAX_MEMORY_MB"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //! - [`lifecycle`]: keeps the served registry in step with the plugins folder.
 //! - [`manifest`]: what a plugin offers and the results of its calls, in Berth's terms.
 //! - [`plugins`]: finds plugin files and loads them into registry entries.
+//! - [`policy`]: per-plugin grants, declared needs, and the check between them.
 //! - [`protocol`]: the only place rmcp's types appear; answers MCP requests.
 //! - [`registry`]: the immutable, indexed snapshot of what is served.
 //! - [`runtime`]: the only place wasmtime appears; compiles, links and calls plugins.
@@ -31,6 +32,7 @@ pub mod hooks;
 pub mod lifecycle;
 pub mod manifest;
 pub mod plugins;
+pub mod policy;
 pub mod protocol;
 pub mod registry;
 pub mod runtime;

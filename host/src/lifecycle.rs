@@ -159,8 +159,8 @@ impl Lifecycle {
     /// Puts `config` in force: plugins it disables stop being served, plugins it
     /// enables again are loaded, and every served plugin gets its new configuration
     /// values and the lists their page size for the next request (calls already running
-    /// keep the values they started with). Runtime limits (`[runtime]`) are fixed when
-    /// the engine starts and need a restart.
+    /// keep the values they started with). Limits (`[runtime]` and each plugin's
+    /// `limits`) apply the same way: to calls that start after this.
     pub async fn apply_config(&self, config: Config) -> Result<RescanSummary, PluginError> {
         {
             let mut seen = self.seen.lock().await;
@@ -169,20 +169,35 @@ impl Lifecycle {
             let mut facts = Vec::new();
             let mut unloaded = 0;
             for entry in current.plugins() {
-                let settings = config.plugin(entry.name());
+                let plugin_config = config.plugin(entry.name());
+                let settings = plugin_config.settings();
+                // Limits apply live: calls that start after this use the new ones.
+                let settings = crate::runtime::PluginSettings {
+                    limits: config.limits_for(entry.name()),
+                    ..settings
+                };
                 let version = &entry.plugin.manifest().version;
-                let refused_by = settings.version_refuses(version);
-                if !settings.enabled || refused_by.is_some() {
+                let refused_by = plugin_config.version_refuses(version);
+                let not_admitted =
+                    crate::plugins::admit(entry.name(), entry.plugin.needs(), &settings.grants)
+                        .err();
+                if !plugin_config.enabled || refused_by.is_some() || not_admitted.is_some() {
                     unloaded += 1;
-                    match refused_by {
-                        Some(requirement) => {
-                            tracing::info!(plugin = %entry.name(), %version, %requirement, file = %entry.path.display(), "plugin unloaded: its version no longer satisfies the config")
+                    let (plugin, file) = (entry.name(), entry.path.display());
+                    match (refused_by, &not_admitted) {
+                        (Some(requirement), _) => {
+                            tracing::info!(%plugin, %version, %requirement, %file, "plugin unloaded: its version no longer satisfies the config")
                         }
-                        None => {
-                            tracing::info!(plugin = %entry.name(), file = %entry.path.display(), "plugin disabled by config")
+                        (None, Some(refusal)) => {
+                            tracing::info!(%plugin, %file, %refusal, "plugin unloaded: its grants no longer fit its needs")
+                        }
+                        (None, None) => {
+                            tracing::info!(%plugin, %file, "plugin disabled by config")
                         }
                     }
-                    if refused_by.is_none() {
+                    // A refused plugin's file is looked at again by the rescan below,
+                    // which records why; a disabled one is noted here.
+                    if !plugin_config.enabled {
                         self.note(
                             &entry.path,
                             Some(FileNote::Disabled {
@@ -197,9 +212,7 @@ impl Lifecycle {
                     });
                     continue;
                 }
-                let plugin = entry.plugin.with_settings(crate::runtime::PluginSettings {
-                    config: settings.values(),
-                });
+                let plugin = entry.plugin.with_settings(settings);
                 kept.push(PluginEntry {
                     plugin,
                     path: entry.path.clone(),
@@ -212,12 +225,6 @@ impl Lifecycle {
             let (registry, conflicts) = Registry::build(current.generation() + 1, kept);
             for (path, error) in conflicts {
                 self.refused(&path, error.to_string());
-            }
-            if self.config.load().runtime != config.runtime {
-                tracing::warn!(
-                    "the [runtime] limits changed; they are fixed when the engine starts, so \
-                     restart Berth to apply them (everything else in the new config is applied)"
-                );
             }
             self.served.set_page_size(config.protocol.page_size);
             self.config.store(Arc::new(config));

@@ -72,11 +72,17 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
             file,
             tool,
             args,
+            config,
             config_values,
         } => {
-            let (text, is_error) =
-                berth::commands::call(&file, &tool, &args, config_values.into_iter().collect())
-                    .await?;
+            let (text, is_error) = berth::commands::call(
+                &file,
+                &tool,
+                &args,
+                config.as_deref(),
+                config_values.into_iter().collect(),
+            )
+            .await?;
             println!("{text}");
             Ok(if is_error {
                 ExitCode::from(2)

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::config::Config;
 use crate::manifest::ManifestError;
+use crate::policy::{self, Grants, Needs, NotGranted};
 use crate::runtime::{LoadError, LoadedPlugin, PluginSettings, Runtime};
 
 /// Why one plugin file is not served.
@@ -37,6 +38,29 @@ pub enum PluginError {
         version: String,
         /// The requirement it fails.
         requirement: semver::VersionReq,
+    },
+    /// It needs something the config does not grant.
+    #[error("plugin {file} is refused: {source}")]
+    NotGranted {
+        /// The file.
+        file: String,
+        /// The missing grant and the key to add.
+        source: NotGranted,
+    },
+    /// A folder granted to it is not there.
+    #[error(
+        "plugin {file} is refused: the folder {} granted by `{key}` cannot be used ({reason}); \
+         create it or fix the path", host.display()
+    )]
+    FolderMissing {
+        /// The file.
+        file: String,
+        /// The config key of the grant.
+        key: String,
+        /// The folder.
+        host: PathBuf,
+        /// What is wrong with it.
+        reason: String,
     },
     /// The plugins folder could not be listed.
     #[error("cannot list plugins folder {dir}: {source}")]
@@ -74,12 +98,9 @@ pub fn list(dir: &Path) -> Result<Vec<PathBuf>, PluginError> {
     Ok(files)
 }
 
-/// Loads one file: runtime load, manifest rules, then the operator's settings.
-pub async fn load_one(
-    runtime: &Runtime,
-    path: &Path,
-    config: &Config,
-) -> Result<LoadedPlugin, PluginError> {
+/// Loads one file and checks its manifest's rules, without any operator settings: what
+/// `berth inspect` shows, whatever the config grants.
+pub async fn load_checked(runtime: &Runtime, path: &Path) -> Result<LoadedPlugin, PluginError> {
     let plugin = runtime.load(path, PluginSettings::default()).await?;
     plugin
         .manifest()
@@ -88,6 +109,17 @@ pub async fn load_one(
             file: path.display().to_string(),
             source,
         })?;
+    Ok(plugin)
+}
+
+/// Loads one file to be served: runtime load, manifest rules, the version requirement,
+/// then the operator's settings, refusing it when its needs are not granted.
+pub async fn load_one(
+    runtime: &Runtime,
+    path: &Path,
+    config: &Config,
+) -> Result<LoadedPlugin, PluginError> {
+    let plugin = load_checked(runtime, path).await?;
     let manifest = plugin.manifest();
     let settings = config.plugin(&manifest.name);
     if let Some(requirement) = settings.version_refuses(&manifest.version) {
@@ -98,9 +130,73 @@ pub async fn load_one(
             requirement: requirement.clone(),
         });
     }
-    Ok(plugin.with_settings(PluginSettings {
-        config: settings.values(),
-    }))
+    let settings = settings.settings();
+    let settings = PluginSettings {
+        limits: config.limits_for(&manifest.name),
+        ..settings
+    };
+    admit(&manifest.name, plugin.needs(), &settings.grants).map_err(|problem| match problem {
+        Refusal::NotGranted(source) => PluginError::NotGranted {
+            file: path.display().to_string(),
+            source,
+        },
+        Refusal::FolderMissing { key, host, reason } => PluginError::FolderMissing {
+            file: path.display().to_string(),
+            key,
+            host,
+            reason,
+        },
+    })?;
+    Ok(plugin.with_settings(settings))
+}
+
+/// Why a plugin's needs and grants do not fit together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// A need is not granted.
+    NotGranted(NotGranted),
+    /// A granted folder is not there.
+    FolderMissing {
+        /// The config key of the grant.
+        key: String,
+        /// The folder.
+        host: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::NotGranted(e) => e.fmt(f),
+            Refusal::FolderMissing { key, host, reason } => write!(
+                f,
+                "the folder {} granted by `{key}` cannot be used: {reason}",
+                host.display()
+            ),
+        }
+    }
+}
+
+/// Whether plugin `name` with `needs` may be served under `grants`: every need granted,
+/// and every granted folder an existing folder (checked now so a typo in the config is
+/// one clear refusal instead of "not found" inside every call).
+pub fn admit(name: &str, needs: &Needs, grants: &Grants) -> Result<(), Refusal> {
+    policy::check(name, needs, grants).map_err(Refusal::NotGranted)?;
+    for (i, folder) in grants.folders.iter().enumerate() {
+        let problem = match std::fs::metadata(&folder.host) {
+            Ok(meta) if meta.is_dir() => continue,
+            Ok(_) => "it is not a folder".to_string(),
+            Err(e) => e.to_string(),
+        };
+        return Err(Refusal::FolderMissing {
+            key: format!("plugins.{name}.grants.folders[{i}].host"),
+            host: folder.host.clone(),
+            reason: problem,
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -166,6 +166,7 @@ mod plugin;
 pub mod config;
 pub mod events;
 pub mod log;
+pub mod needs;
 
 pub use context::Context;
 pub use error::{ResourceError, ResourceErrorKind, ToolError, ToolErrorKind};
@@ -434,6 +435,7 @@ pub mod __private {
         IntoResourceContents, IntoToolError, TextReturn, ToolReturn, input_schema, kinds,
     };
     pub use crate::events::EventHookDef;
+    pub use crate::needs::guest_needs;
     pub use crate::plugin::{
         Annotations, ResourceDef, TemplateDef, ToolDef, assert_plugin_name, describe,
         guest_call_tool, guest_interests, guest_on_event, guest_read_resource, non_empty,
@@ -441,6 +443,10 @@ pub mod __private {
     };
     pub use bindings::exports::berth::plugin::events::Guest as EventsGuest;
     pub use bindings::exports::berth::plugin::guest::Guest;
+    pub use bindings::exports::berth::plugin::needs::Guest as NeedsGuest;
+
+    /// The contract's `needs` types, for the expansions' signatures.
+    pub use bindings::exports::berth::plugin::needs as wit_needs;
 
     /// The contract's `events` types, for the expansions' signatures.
     pub use bindings::exports::berth::plugin::events as wit_events;
@@ -469,15 +475,16 @@ pub mod __private {
         out
     };
 
-    /// Bindings generated from `wit/berth-plugin/v0.2`, world `plugin-with-events`: every
-    /// SDK plugin exports the event hook, and one that lists no hooks answers `interests`
-    /// with nothing, so the host never calls it for events. The export macro is private
+    /// Bindings generated from `wit/berth-plugin/v0.2`, world `full`: every SDK plugin
+    /// exports the event hook and the needs declaration; one that lists no hooks answers
+    /// `interests` with nothing, so the host never calls it for events, and one that
+    /// declares nothing needs nothing. The export macro is private
     /// (`__export_plugin`) because plugins call [`crate::export!`] instead.
     #[allow(missing_docs, clippy::all)]
     pub mod bindings {
         wit_bindgen::generate!({
             path: "../wit/berth-plugin/v0.2",
-            world: "plugin-with-events",
+            world: "full",
             pub_export_macro: true,
             export_macro_name: "__export_plugin",
             default_bindings_module: "::berth_plugin_sdk::__private::bindings",

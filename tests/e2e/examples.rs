@@ -6,11 +6,12 @@ use crate::support::{Server, text};
 
 #[test]
 fn every_example_loads_and_answers() {
-    let mut server = Server::initialized(&berth_test_artifacts::examples_dir(), None);
+    let workspace = tempfile::tempdir().unwrap();
+    let mut server = serve_examples(workspace.path());
     let log = server.wait_for_log("ready");
     assert!(!log.contains("plugin refused"), "{log}");
     let names = server.tool_names();
-    for prefix in ["text_", "json_", "time_", "docs_"] {
+    for prefix in ["text_", "json_", "time_", "docs_", "files_"] {
         assert!(
             names.iter().any(|n| n.starts_with(prefix)),
             "no {prefix} tools in {names:?}"
@@ -53,4 +54,71 @@ fn every_example_loads_and_answers() {
             .unwrap()
             .contains("package berth:plugin@0.2.0")
     );
+}
+
+/// Serves the examples as `scripts/serve` does: embedded defaults, and the `files` plugin
+/// granted `workspace` through an environment override.
+fn serve_examples(workspace: &std::path::Path) -> Server {
+    let grant = format!(
+        "[{{ host = '{}', guest = '/workspace', write = true }}]",
+        workspace.display()
+    );
+    let mut server = Server::start_with_env(
+        &berth_test_artifacts::examples_dir(),
+        None,
+        &[("BERTH_PLUGINS__FILES__GRANTS__FOLDERS", &grant)],
+    );
+    server.initialize("2025-11-25");
+    server
+}
+
+/// The `files` plugin works inside its granted folder and nowhere else: `..`, absolute
+/// paths elsewhere and a symlink pointing out are all refused.
+#[test]
+fn files_works_inside_its_grant_and_nowhere_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let workspace = dir.path().join("workspace");
+    std::fs::create_dir(&workspace).unwrap();
+    std::fs::write(dir.path().join("secret.txt"), "outside").unwrap();
+    std::os::unix::fs::symlink(dir.path().join("secret.txt"), workspace.join("escape")).unwrap();
+    let mut server = serve_examples(&workspace);
+
+    let wrote = server.call(
+        "files_write",
+        json!({ "path": "notes/a.txt", "content": "hello", "create_parents": true }),
+    );
+    assert_ne!(wrote["isError"], true, "{wrote}");
+    assert_eq!(
+        std::fs::read_to_string(workspace.join("notes/a.txt")).unwrap(),
+        "hello"
+    );
+    let read = server.call("files_read", json!({ "path": "/workspace/notes/a.txt" }));
+    assert_eq!(text(&read), "hello", "{read}");
+    let listed = server.call("files_list", json!({ "path": "notes" }));
+    assert!(text(&listed).contains("a.txt"), "{listed}");
+    let resource = server.ok(
+        "resources/read",
+        json!({ "uri": "file:///workspace/notes/a.txt" }),
+    );
+    assert_eq!(resource["contents"][0]["text"], "hello", "{resource}");
+
+    for path in [
+        "../secret.txt",
+        "notes/../../secret.txt",
+        "/etc/passwd",
+        "escape",
+    ] {
+        let refused = server.call("files_read", json!({ "path": path }));
+        assert_eq!(
+            refused["isError"], true,
+            "{path} must be refused: {refused}"
+        );
+    }
+    let moved = server.call(
+        "files_move",
+        json!({ "from": "notes/a.txt", "to": "../a.txt" }),
+    );
+    assert_eq!(moved["isError"], true, "{moved}");
+    assert!(!dir.path().join("a.txt").exists());
+    assert!(workspace.join("notes/a.txt").exists());
 }

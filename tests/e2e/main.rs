@@ -7,16 +7,20 @@ mod cli;
 mod config;
 mod events;
 mod examples;
+mod grants;
 mod hot_reload;
 mod interop;
 mod protocol;
+mod sandbox;
 mod support;
 
 /// Where `has_test!` looks for each test plugin's test.
 mod plugin_tests {
     pub use crate::bad_input::*;
     pub use crate::events::*;
+    pub use crate::grants::*;
     pub use crate::hot_reload::*;
+    pub use crate::sandbox::*;
 }
 
 /// Every test plugin must be exercised here: this fails to compile when a plugin under

@@ -23,7 +23,7 @@ use tokio::sync::broadcast;
 use crate::bus::{Bus, CallOutcome, Event};
 use crate::manifest::CallContext;
 use crate::registry::page;
-use crate::runtime::CallError;
+use crate::runtime::{CallError, Limit};
 use crate::state::Served;
 
 /// MCP revisions answered, oldest first: every handshake revision from 2024-11-05 to
@@ -105,6 +105,16 @@ fn call_outcome(error: &CallError) -> CallOutcome {
         CallError::Trap { .. } | CallError::Instantiate { .. } => CallOutcome::Crashed,
         CallError::Timeout { .. } => CallOutcome::TimedOut,
         CallError::Cancelled { .. } => CallOutcome::Cancelled,
+        // The events contract has no "limit" outcome: dying of the memory cap is a
+        // crash, a queue wait that used up the call timeout is a timeout, and a refused
+        // (busy) call or an oversized result is an error result the client sees.
+        CallError::LimitExceeded { limit, .. } => match limit {
+            Limit::Memory { .. } => CallOutcome::Crashed,
+            Limit::QueueWait { .. } => CallOutcome::TimedOut,
+            Limit::Busy { .. } | Limit::ResultSize { .. } | Limit::LogOutput { .. } => {
+                CallOutcome::ToolError
+            }
+        },
     }
 }
 

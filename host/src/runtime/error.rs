@@ -120,8 +120,10 @@ pub enum CallError {
     },
     /// The call ran longer than the configured limit and was stopped.
     #[error(
-        "plugin `{plugin}` did not finish within {limit:?} and was stopped; \
-         raise the call timeout in the host config if the tool is legitimately slow"
+        "plugin `{plugin}` did not finish within {limit:?} and was stopped \
+         (limit call_timeout_ms = {ms}); if the tool is legitimately slow, {raise}",
+        ms = limit.as_millis(),
+        raise = raise_hint(plugin, "call_timeout_ms")
     )]
     Timeout {
         /// The plugin's name and version, e.g. `echo@0.1.0`.
@@ -135,6 +137,15 @@ pub enum CallError {
         /// The plugin's name and version, e.g. `echo@0.1.0`.
         plugin: String,
     },
+    /// The call hit one of the plugin's limits other than the call timeout: memory,
+    /// result size, or concurrency.
+    #[error("plugin `{plugin}` {limit}; {raise}", raise = raise_hint(plugin, limit.key()))]
+    LimitExceeded {
+        /// The plugin's name and version, e.g. `echo@0.1.0`.
+        plugin: String,
+        /// Which limit, with its value.
+        limit: Limit,
+    },
     /// A fresh instance could not be created for the call (e.g. its initial memory is
     /// larger than the memory cap, or its start function trapped).
     #[error("cannot start an instance of plugin `{plugin}`: {reason}")]
@@ -144,6 +155,138 @@ pub enum CallError {
         /// wasmtime's complaint.
         reason: String,
     },
+}
+
+/// A limit a call ran into, with the value in force; see `runtime::PluginLimits`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Limit {
+    /// The guest tried to grow a linear memory past the cap.
+    #[error(
+        "ran out of memory: it tried to grow a linear memory to {} (limit max_memory_mb = {})",
+        mib(*.requested_bytes),
+        .max_bytes >> 20
+    )]
+    Memory {
+        /// The size the guest asked for, in bytes.
+        requested_bytes: usize,
+        /// The cap, in bytes.
+        max_bytes: usize,
+    },
+    /// The result was larger than the result cap.
+    #[error(
+        "returned a result of {} (limit max_result_kb = {})",
+        mib(*.size_bytes),
+        .max_bytes >> 10
+    )]
+    ResultSize {
+        /// The result's size as counted by the cap, in bytes.
+        size_bytes: usize,
+        /// The cap, in bytes.
+        max_bytes: usize,
+    },
+    /// Every call slot was taken and the queue was full.
+    #[error(
+        "is busy: {running} calls running and {queued} waiting \
+         (limits max_concurrent_calls = {max_concurrent}, max_queued_calls = {max_queued}); \
+         try again later"
+    )]
+    Busy {
+        /// Calls running at the time.
+        running: usize,
+        /// Calls waiting at the time.
+        queued: usize,
+        /// The concurrency limit.
+        max_concurrent: usize,
+        /// The queue limit.
+        max_queued: usize,
+    },
+    /// The guest wrote more to stdout or stderr than the capture keeps; the rest was
+    /// dropped. The call's answer is withheld too: a plugin flooding its output is
+    /// misbehaving, and the operator should hear of it from the client as well as the log.
+    #[error(
+        "wrote {} to {stream}, more than the host keeps (limit max_log_output_kb = {})",
+        mib(*.written_bytes),
+        .max_bytes >> 10
+    )]
+    LogOutput {
+        /// `stdout` or `stderr`.
+        stream: &'static str,
+        /// How much the guest wrote to it.
+        written_bytes: usize,
+        /// The cap, in bytes.
+        max_bytes: usize,
+    },
+    /// The call waited in the queue for its whole call timeout without getting a slot.
+    #[error(
+        "is busy: no call slot came free within {waited:?} \
+         (limits max_concurrent_calls = {max_concurrent}, call_timeout_ms = {}; \
+         time spent queued counts against the call timeout)",
+        waited.as_millis()
+    )]
+    QueueWait {
+        /// How long it waited: the call timeout.
+        waited: Duration,
+        /// The concurrency limit.
+        max_concurrent: usize,
+    },
+}
+
+impl Limit {
+    /// The config key of this limit (under `[runtime]` or `[plugins.NAME.limits]`).
+    pub fn key(&self) -> &'static str {
+        match self {
+            Limit::Memory { .. } => "max_memory_mb",
+            Limit::ResultSize { .. } => "max_result_kb",
+            Limit::Busy { .. } => "max_queued_calls",
+            Limit::QueueWait { .. } => "max_concurrent_calls",
+            Limit::LogOutput { .. } => "max_log_output_kb",
+        }
+    }
+
+    /// The limit's value in its config key's unit, for log fields.
+    pub fn value(&self) -> u64 {
+        let value = match self {
+            Limit::Memory { max_bytes, .. } => max_bytes >> 20,
+            Limit::ResultSize { max_bytes, .. } => max_bytes >> 10,
+            Limit::Busy { max_queued, .. } => *max_queued,
+            Limit::QueueWait { max_concurrent, .. } => *max_concurrent,
+            Limit::LogOutput { max_bytes, .. } => max_bytes >> 10,
+        };
+        u64::try_from(value).unwrap_or(u64::MAX)
+    }
+}
+
+impl CallError {
+    /// The limit this error reports, as (config key, value in the key's unit); `None`
+    /// for errors that are not limits.
+    pub fn limit(&self) -> Option<(&'static str, u64)> {
+        match self {
+            CallError::Timeout { limit, .. } => Some((
+                "call_timeout_ms",
+                u64::try_from(limit.as_millis()).unwrap_or(u64::MAX),
+            )),
+            CallError::LimitExceeded { limit, .. } => Some((limit.key(), limit.value())),
+            _ => None,
+        }
+    }
+}
+
+/// "raise `KEY` under `[plugins.NAME.limits]` (or `[runtime]` for every plugin)", with
+/// the name taken from a `name@version` label.
+fn raise_hint(plugin: &str, key: &str) -> String {
+    let name = plugin.split('@').next().unwrap_or(plugin);
+    format!(
+        "raise `{key}` under `[plugins.{name}.limits]` in the config (or under `[runtime]` for every plugin)"
+    )
+}
+
+/// A byte count for people: `512 bytes`, `12.5 KiB`, `33.0 MiB`.
+fn mib(bytes: usize) -> String {
+    match bytes {
+        0..1024 => format!("{bytes} bytes"),
+        1024..1_048_576 => format!("{:.1} KiB", bytes as f64 / 1024.0),
+        _ => format!("{:.1} MiB", bytes as f64 / 1_048_576.0),
+    }
 }
 
 /// Renders a list of names as "`a`, `b`" or "nothing".
@@ -177,6 +320,47 @@ mod tests {
             exports: vec![],
         };
         assert!(none.to_string().contains("exports nothing"));
+    }
+
+    #[test]
+    fn limit_errors_name_the_plugin_limit_value_and_key() {
+        let err = CallError::LimitExceeded {
+            plugin: "hostile@0.1.0".into(),
+            limit: Limit::Busy {
+                running: 8,
+                queued: 32,
+                max_concurrent: 8,
+                max_queued: 32,
+            },
+        };
+        let text = err.to_string();
+        assert!(
+            text.starts_with("plugin `hostile@0.1.0` is busy: 8 calls running and 32 waiting"),
+            "{text}"
+        );
+        assert!(text.contains("[plugins.hostile.limits]"), "{text}");
+        assert_eq!(err.limit(), Some(("max_queued_calls", 32)));
+        let err = CallError::LimitExceeded {
+            plugin: "hostile@0.1.0".into(),
+            limit: Limit::Memory {
+                requested_bytes: 17 << 20,
+                max_bytes: 16 << 20,
+            },
+        };
+        let text = err.to_string();
+        assert!(
+            text.contains("17.0 MiB (limit max_memory_mb = 16)"),
+            "{text}"
+        );
+        assert!(text.contains("raise `max_memory_mb`"), "{text}");
+        let err = CallError::Timeout {
+            plugin: "echo@0.1.0".into(),
+            limit: Duration::from_millis(250),
+        };
+        let text = err.to_string();
+        assert!(text.contains("call_timeout_ms = 250"), "{text}");
+        assert!(text.contains("[plugins.echo.limits]"), "{text}");
+        assert_eq!(err.limit(), Some(("call_timeout_ms", 250)));
     }
 
     #[test]

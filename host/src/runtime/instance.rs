@@ -12,21 +12,24 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
+use wasmtime::Store;
 use wasmtime::component::ResourceTable;
-use wasmtime::{Store, StoreLimits, StoreLimitsBuilder};
-use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use crate::policy::Grants;
+
+use super::RuntimeInner;
 use super::bindings::Failure;
 use super::capabilities::config::ConfigState;
 use super::capabilities::log::LogState;
 use super::capabilities::stdio::{CapturedOutput, Stream};
-use super::{RuntimeInner, RuntimeOptions};
+use super::limits::{MemoryCap, PluginLimits};
 
 /// The data of every per-call store: WASI state plus one state per capability.
 pub(crate) struct StoreState {
     wasi: WasiCtx,
     table: ResourceTable,
-    limits: StoreLimits,
+    limits: MemoryCap,
     pub(crate) log: LogState,
     pub(crate) config: ConfigState,
 }
@@ -46,6 +49,10 @@ pub(crate) struct CallTarget<'a> {
     pub(crate) log_name: &'a Arc<str>,
     /// The plugin's config values.
     pub(crate) config: &'a ConfigState,
+    /// What the plugin may reach beyond its sandbox.
+    pub(crate) grants: &'a Arc<Grants>,
+    /// The limits the call runs under.
+    pub(crate) limits: &'a PluginLimits,
 }
 
 /// Why a call produced no value (below the WIT level).
@@ -75,36 +82,32 @@ impl PerCall {
     /// A store that grants nothing: no files, no environment, no arguments, no
     /// network, stdin closed, stdout/stderr captured.
     pub(crate) fn new(runtime: &RuntimeInner, target: &CallTarget<'_>) -> Self {
-        let options: &RuntimeOptions = &runtime.options;
-        let stdout = CapturedOutput::new(options.max_output_bytes);
-        let stderr = CapturedOutput::new(options.max_output_bytes);
-        let wasi = WasiCtxBuilder::new()
-            .stdout(stdout.clone())
-            .stderr(stderr.clone())
-            // These are already the defaults; they are spelled out because "no network"
-            // is a promise of this host and must not change silently with an upgrade.
-            .allow_ip_name_lookup(false)
-            .allow_tcp(false)
-            .allow_udp(false)
-            .socket_addr_check(|_, _| Box::pin(async { false }))
-            .build();
+        let limits = target.limits;
+        let stdout = CapturedOutput::new(limits.max_log_output_bytes);
+        let stderr = CapturedOutput::new(limits.max_log_output_bytes);
+        let wasi = super::capabilities::wasi::context(
+            target.log_name,
+            target.grants,
+            stdout.clone(),
+            stderr.clone(),
+        );
         let state = StoreState {
             wasi,
             table: ResourceTable::new(),
-            limits: StoreLimitsBuilder::new()
-                .memory_size(options.max_memory_bytes)
-                .build(),
+            limits: MemoryCap::new(limits.max_memory_bytes),
             log: LogState::new(Arc::clone(target.log_name)),
             config: target.config.clone(),
         };
         let mut store = Store::new(&runtime.engine, state);
-        store.limiter(|state| &mut state.limits);
-        // Every store starts at deadline 0 and would trap at once; with deadline 1 and
-        // yield-and-update the guest instead yields to tokio at every tick, which is
-        // what lets the timeout and the cancellation token take effect by dropping the
-        // call future.
-        store.set_epoch_deadline(1);
-        store.epoch_deadline_async_yield_and_update(1);
+        if !runtime.options.limits_off {
+            store.limiter(|state| &mut state.limits);
+            // Every store starts at deadline 0 and would trap at once; with deadline 1
+            // and yield-and-update the guest instead yields to tokio at every tick, which
+            // is what lets the timeout and the cancellation token take effect by
+            // dropping the call future.
+            store.set_epoch_deadline(1);
+            store.epoch_deadline_async_yield_and_update(1);
+        }
         Self {
             store,
             stdout,
@@ -116,6 +119,19 @@ impl PerCall {
     /// The call's store, for exactly one instantiation and one call.
     pub(crate) fn store(&mut self) -> &mut Store<StoreState> {
         &mut self.store
+    }
+
+    /// The memory growth the cap refused during this call, if any, and the cap: a trap
+    /// after a refusal is the guest dying of the memory limit.
+    pub(crate) fn memory_refused(&self) -> Option<(usize, usize)> {
+        let cap = &self.store.data().limits;
+        cap.refused().map(|requested| (requested, cap.max_bytes()))
+    }
+
+    /// The first stream the guest overflowed, with what it wrote and the cap.
+    pub(crate) fn output_overflow(&self) -> Option<(&'static str, usize, usize)> {
+        let stdout = self.stdout.overflow().map(|(w, c)| ("stdout", w, c));
+        stdout.or_else(|| self.stderr.overflow().map(|(w, c)| ("stderr", w, c)))
     }
 
     /// The last non-empty stderr lines (at most [`STDERR_TAIL_BYTES`]), quoted into trap
@@ -151,10 +167,12 @@ impl Drop for PerCall {
     }
 }
 
-/// Polls `call` until it finishes, `limit` elapses, or `cancel` fires. Dropping the
-/// call future is what stops the guest: it is parked at an epoch yield point.
+/// Polls `call` until it finishes, `deadline` passes, or `cancel` fires; `limit` is the
+/// call timeout the deadline came from, for the report. Dropping the call future is what
+/// stops the guest: it is parked at an epoch yield point.
 pub(crate) async fn race<T>(
     call: impl Future<Output = Result<T, Failure>>,
+    deadline: tokio::time::Instant,
     limit: Duration,
     cancel: &CancellationToken,
 ) -> Result<T, Stopped> {
@@ -162,7 +180,7 @@ pub(crate) async fn race<T>(
         // Checked first so an already-cancelled request never starts the guest.
         biased;
         () = cancel.cancelled() => Err(Stopped::Cancelled),
-        result = tokio::time::timeout(limit, call) => match result {
+        result = tokio::time::timeout_at(deadline, call) => match result {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(failure)) => Err(Stopped::Failed(failure)),
             Err(_elapsed) => Err(Stopped::TimedOut(limit)),
@@ -218,6 +236,10 @@ mod tests {
         CancellationToken::new()
     }
 
+    fn soon() -> tokio::time::Instant {
+        tokio::time::Instant::now() + Duration::from_secs(1)
+    }
+
     #[tokio::test]
     async fn race_reports_timeout() {
         let slow = async {
@@ -225,7 +247,8 @@ mod tests {
             Ok::<_, Failure>(())
         };
         let limit = Duration::from_millis(20);
-        let outcome = race(slow, limit, &never()).await;
+        let deadline = tokio::time::Instant::now() + limit;
+        let outcome = race(slow, deadline, limit, &never()).await;
         assert!(matches!(outcome, Err(Stopped::TimedOut(d)) if d == limit));
     }
 
@@ -235,6 +258,7 @@ mod tests {
         cancel.cancel();
         let outcome = race(
             async { Ok::<_, Failure>(1) },
+            soon(),
             Duration::from_secs(1),
             &cancel,
         )
@@ -242,6 +266,7 @@ mod tests {
         assert!(matches!(outcome, Err(Stopped::Cancelled)));
         let outcome = race(
             async { Ok::<_, Failure>(2) },
+            soon(),
             Duration::from_secs(1),
             &never(),
         )

@@ -14,12 +14,13 @@ use tokio_util::sync::CancellationToken;
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-use super::bindings::{self, Failure};
+use super::bindings::{self, CallFuture, CallablePlugin, Failure};
 use super::capabilities::config::ConfigState;
-use super::instance::{self, CallTarget, PerCall, Stopped};
-use super::{LoadError, LoadedPlugin, PluginInner, PluginSettings, RuntimeInner};
+use super::instance::{self, CallTarget, PerCall, Stopped, StoreState};
+use super::{LoadError, LoadedPlugin, PluginInner, PluginLimits, PluginSettings, RuntimeInner};
 use crate::hooks::EventKind;
 use crate::manifest::{MAX_PLUGIN_NAME_LEN, is_valid_name};
+use crate::policy::Needs;
 
 /// The four bytes every WebAssembly binary starts with.
 const WASM_MAGIC: [u8; 4] = *b"\0asm";
@@ -84,6 +85,11 @@ async fn compile(engine: &Engine, origin: &str, bytes: Vec<u8>) -> Result<Compon
     })
 }
 
+/// The deadline of a load-time call starting now.
+fn deadline(limits: &PluginLimits) -> tokio::time::Instant {
+    tokio::time::Instant::now() + limits.call_timeout
+}
+
 /// The whole load sequence; see the module docs.
 pub(crate) async fn load(
     runtime: Arc<RuntimeInner>,
@@ -139,49 +145,46 @@ pub(crate) async fn load(
     // `describe` runs like any call (fresh store, timeout, captured output) but is
     // attributed to the file, since the plugin's name is what it is about to tell us.
     let config = ConfigState::new(Arc::new(settings.config));
+    let grants = settings.grants;
+    let limits = settings.limits;
     let origin_name: Arc<str> = Arc::from(origin);
     let target = CallTarget {
         log_name: &origin_name,
         config: &config,
+        grants: &grants,
+        limits: &limits,
     };
-    let mut call = PerCall::new(&runtime, &target);
-    let running = callable.describe(call.store());
-    let described = instance::race(
-        running,
-        runtime.options.call_timeout,
-        &CancellationToken::new(),
-    )
-    .await;
-    let manifest = described.map_err(|stopped| LoadError::Describe {
-        origin: origin.to_string(),
-        reason: explain_at_load(&call, &stopped),
-    });
-    drop(call);
-    let manifest = manifest?;
+    let at_load = AtLoad {
+        runtime: &runtime,
+        target: &target,
+        origin,
+        callable: &*callable,
+    };
+    let manifest = at_load.call("", |c, store| c.describe(store)).await?;
 
     // The hook's interests are part of what the plugin says about itself, read once
     // here; a plugin that cannot state them is refused like one that cannot describe
     // itself, rather than served with a hook that would fail on every event.
     let mut interests: Vec<EventKind> = Vec::new();
     if callable.has_event_hook() {
-        let mut call = PerCall::new(&runtime, &target);
-        let running = callable.interests(call.store());
-        let asked = instance::race(
-            running,
-            runtime.options.call_timeout,
-            &CancellationToken::new(),
-        )
-        .await;
-        interests = asked.map_err(|stopped| LoadError::Describe {
-            origin: origin.to_string(),
-            reason: format!(
-                "its event hook's `interests` failed: {}",
-                explain_at_load(&call, &stopped)
-            ),
-        })?;
-        drop(call);
+        interests = at_load
+            .call("its event hook's `interests` failed: ", |c, store| {
+                c.interests(store)
+            })
+            .await?;
         interests.sort_unstable();
         interests.dedup();
+    }
+
+    // Declared needs, read once like the interests; checked against the operator's
+    // grants by the caller, who knows the config.
+    let mut needs = Needs::default();
+    if callable.declares_needs() {
+        needs = at_load
+            .call("its `needs` declaration failed: ", |c, store| {
+                c.needs(store)
+            })
+            .await?;
     }
 
     // Until the registry validates it, the name is plugin-controlled text: only a
@@ -207,6 +210,7 @@ pub(crate) async fn load(
         elapsed_ms = instance::elapsed_ms(start),
         "plugin described"
     );
+    let gate = runtime.gate(&log_name);
     Ok(LoadedPlugin {
         inner: Arc::new(PluginInner {
             runtime,
@@ -215,11 +219,53 @@ pub(crate) async fn load(
             contract,
             callable,
             interests,
+            needs,
             config,
+            grants,
+            gate,
+            limits,
             label,
             log_name,
         }),
     })
+}
+
+/// What a call made while loading needs: every one runs like a tool call (fresh store,
+/// timeout, captured output) but is attributed to the file, since the plugin's name is
+/// what the first of them is about to tell us.
+struct AtLoad<'a> {
+    runtime: &'a Arc<RuntimeInner>,
+    target: &'a CallTarget<'a>,
+    origin: &'a str,
+    callable: &'a dyn CallablePlugin,
+}
+
+impl AtLoad<'_> {
+    /// Runs `make` on the plugin in a fresh store; a failure becomes
+    /// [`LoadError::Describe`] with its reason after `context`.
+    async fn call<T>(
+        &self,
+        context: &str,
+        make: for<'s> fn(
+            &'s dyn CallablePlugin,
+            &'s mut wasmtime::Store<StoreState>,
+        ) -> CallFuture<'s, T>,
+    ) -> Result<T, LoadError> {
+        let limits = self.target.limits;
+        let mut call = PerCall::new(self.runtime, self.target);
+        let running = make(self.callable, call.store());
+        let outcome = instance::race(
+            running,
+            deadline(limits),
+            limits.call_timeout,
+            &CancellationToken::new(),
+        )
+        .await;
+        outcome.map_err(|stopped| LoadError::Describe {
+            origin: self.origin.to_string(),
+            reason: format!("{context}{}", explain_at_load(&call, &stopped)),
+        })
+    }
 }
 
 /// Why a call made while loading stopped, for [`LoadError::Describe`].

@@ -2,8 +2,9 @@
 //!
 //! A [`Runtime`] owns one shared engine, linker and epoch ticker; [`Runtime::load`]
 //! turns a `.wasm` file into a [`LoadedPlugin`], whose calls each run in a fresh store
-//! under a time limit, a memory cap and the caller's cancellation token; the same goes
-//! for event hook deliveries ([`LoadedPlugin::deliver`]). Callers see only
+//! under the plugin's [`PluginLimits`] (deadline, memory cap, concurrency gate, result
+//! and output caps) and the caller's cancellation token; the same goes for event hook
+//! deliveries ([`LoadedPlugin::deliver`]), except the concurrency gate. Callers see only
 //! [`crate::manifest`] and [`crate::hooks`] types and the two error enums re-exported here.
 //!
 //! It deliberately does not validate manifests, namespace tool names, watch files or
@@ -13,7 +14,8 @@
 //! - `engine`: engine configuration and the epoch ticker thread.
 //! - `loader`: header sniffing, compilation, contract detection, pre-instantiation,
 //!   `describe` and (for plugins with an event hook) `interests`.
-//! - `instance`: per-call stores, limits, timeout and cancellation.
+//! - `instance`: per-call stores, timeout and cancellation.
+//! - `limits`: per-plugin limits, the memory limiter, the concurrency gate, result sizes.
 //! - `bindings`: one module of generated bindings per contract version, behind a trait.
 //! - `capabilities`: host imports offered to plugins (`log`, `config`) and stdio capture.
 //! - `error`: [`LoadError`] and [`CallError`].
@@ -23,12 +25,13 @@ mod capabilities;
 mod engine;
 mod error;
 mod instance;
+mod limits;
 mod loader;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
@@ -36,37 +39,37 @@ use wasmtime::Engine;
 use wasmtime::component::Linker;
 
 pub use capabilities::PLUGIN_TARGET;
-pub use error::{CallError, LoadError};
+pub use error::{CallError, Limit, LoadError};
+pub use limits::PluginLimits;
 
 use crate::hooks::{EventKind, PluginEvent};
 use crate::manifest::{CallContext, GuestError, Manifest, ResourceContents, ToolOutput};
+use crate::policy::{Grants, Needs};
 use bindings::{CallablePlugin, Failure};
 use capabilities::config::ConfigState;
 use instance::{CallTarget, PerCall, Stopped, StoreState};
+use limits::{Admission, Gate, Slot};
 
-/// Options for the shared engine.
+/// Options for the shared engine. Everything a plugin's calls are limited by is per
+/// plugin, in [`PluginSettings::limits`]; only what the engine itself needs is here.
 #[derive(Debug, Clone)]
 pub struct RuntimeOptions {
-    /// Longest a single call (or a load's `describe`) may run before it is stopped.
-    /// Default 30 s.
-    pub call_timeout: Duration,
     /// How often the epoch advances. Running guests yield to the async runtime once per
     /// tick, so this bounds how late a timeout or cancellation takes effect. Default 10 ms.
     pub epoch_tick: Duration,
-    /// Cap on each linear memory of a plugin instance, in bytes. Default 256 MiB.
-    pub max_memory_bytes: usize,
-    /// Cap on captured guest stdout, and separately on stderr, per call, in bytes;
-    /// output past it is dropped and the drop is logged. Default 8 MiB.
-    pub max_output_bytes: usize,
+    /// For the limits benchmark only (never set by `berth`): an engine without epoch
+    /// interruption, and calls without a memory limiter, concurrency gate or result cap,
+    /// so the cost of the limits can be measured. Calls still honour cancellation and
+    /// the deadline, but a guest that never yields cannot be stopped.
+    #[doc(hidden)]
+    pub limits_off: bool,
 }
 
 impl Default for RuntimeOptions {
     fn default() -> Self {
         Self {
-            call_timeout: Duration::from_secs(30),
             epoch_tick: Duration::from_millis(10),
-            max_memory_bytes: 256 << 20,
-            max_output_bytes: 8 << 20,
+            limits_off: false,
         }
     }
 }
@@ -76,6 +79,10 @@ impl Default for RuntimeOptions {
 pub struct PluginSettings {
     /// Values served by the `config` import; a plugin sees only its own.
     pub config: BTreeMap<String, String>,
+    /// The limits its calls (and, at load, its `describe`) run under.
+    pub limits: PluginLimits,
+    /// Folders, environment and network the plugin may use; nothing by default.
+    pub grants: Arc<Grants>,
 }
 
 /// What every runtime clone and every plugin loaded by it shares.
@@ -83,6 +90,10 @@ pub(crate) struct RuntimeInner {
     engine: Engine,
     linker: Linker<StoreState>,
     options: RuntimeOptions,
+    /// One concurrency gate per plugin name, shared by all its handles (settings changes
+    /// and reloads), so its limit counts every call of the plugin. Weak, so a plugin's
+    /// gate goes when its last handle does.
+    gates: Mutex<HashMap<Arc<str>, Weak<Gate>>>,
     /// Ticks for as long as any `Runtime` clone or `LoadedPlugin` is alive: a plugin
     /// outliving its runtime still needs ticks, or its calls could not be timed out.
     _ticker: engine::EpochTicker,
@@ -128,6 +139,7 @@ impl Runtime {
                 engine,
                 linker,
                 options,
+                gates: Mutex::default(),
                 _ticker: ticker,
             }),
         })
@@ -181,6 +193,22 @@ impl Runtime {
     }
 }
 
+impl RuntimeInner {
+    /// The gate of plugin `name`, created on first use.
+    pub(crate) fn gate(&self, name: &Arc<str>) -> Arc<Gate> {
+        // Only inserts and removals happen under the lock, so a panic elsewhere cannot
+        // have left the map inconsistent.
+        let mut gates = self.gates.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(gate) = gates.get(name).and_then(Weak::upgrade) {
+            return gate;
+        }
+        gates.retain(|_, gate| gate.strong_count() > 0);
+        let gate = Arc::new(Gate::default());
+        gates.insert(Arc::clone(name), Arc::downgrade(&gate));
+        gate
+    }
+}
+
 /// What a loaded plugin's clones share.
 pub(crate) struct PluginInner {
     runtime: Arc<RuntimeInner>,
@@ -191,7 +219,15 @@ pub(crate) struct PluginInner {
     /// The event kinds the plugin's hook asked for at load, sorted and deduplicated;
     /// empty for a plugin without a hook.
     interests: Vec<EventKind>,
+    /// What the plugin declared it needs (empty without a `needs` export).
+    needs: Needs,
     config: ConfigState,
+    /// The limits in force for calls that start with this handle.
+    limits: PluginLimits,
+    /// The plugin's concurrency gate (shared with every handle of the same name).
+    gate: Arc<Gate>,
+    /// What the operator granted this plugin.
+    grants: Arc<Grants>,
     /// `name@version` for error messages (the origin if the name is malformed).
     label: String,
     /// `plugin` field of log events (the origin if the name is malformed).
@@ -238,6 +274,11 @@ impl LoadedPlugin {
         &self.inner.interests
     }
 
+    /// The grants the plugin declared it needs when it was loaded.
+    pub fn needs(&self) -> &Needs {
+        &self.inner.needs
+    }
+
     /// Whether the plugin asked for events of `kind`.
     pub fn wants(&self, kind: EventKind) -> bool {
         self.inner.interests.binary_search(&kind).is_ok()
@@ -264,7 +305,11 @@ impl LoadedPlugin {
                 contract: inner.contract.clone(),
                 callable: Arc::clone(&inner.callable),
                 interests: inner.interests.clone(),
+                needs: inner.needs.clone(),
                 config: ConfigState::new(Arc::new(settings.config)),
+                limits: settings.limits,
+                gate: Arc::clone(&inner.gate),
+                grants: settings.grants,
                 label: inner.label.clone(),
                 log_name: Arc::clone(&inner.log_name),
             }),
@@ -283,16 +328,31 @@ impl LoadedPlugin {
         cancel: &CancellationToken,
     ) -> Result<ToolOutput, CallError> {
         let start = Instant::now();
+        let result = self
+            .call_tool_limited(tool, arguments_json, ctx, cancel)
+            .await;
+        self.log_outcome("tool call", Some(tool), None, start, &result);
+        result
+    }
+
+    async fn call_tool_limited(
+        &self,
+        tool: &str,
+        arguments_json: &str,
+        ctx: &CallContext,
+        cancel: &CancellationToken,
+    ) -> Result<ToolOutput, CallError> {
         let inner = &*self.inner;
+        let deadline = self.deadline();
+        let _slot = self.enter(deadline, cancel).await?;
         let mut call = PerCall::new(&inner.runtime, &self.target());
         let running = inner
             .callable
             .call_tool(call.store(), tool, arguments_json, ctx);
-        let outcome = instance::race(running, inner.runtime.options.call_timeout, cancel).await;
-        let result = self.settle(outcome, &call);
-        drop(call);
-        self.log_outcome("tool call", Some(tool), None, start, &result);
-        result
+        let outcome = instance::race(running, deadline, inner.limits.call_timeout, cancel).await;
+        let output = self.settle(outcome, &call)?;
+        self.check_result_size(limits::tool_output_size(&output))?;
+        Ok(output)
     }
 
     /// Reads the resource at `uri` (a static resource of the plugin or a URI matching
@@ -304,14 +364,103 @@ impl LoadedPlugin {
         cancel: &CancellationToken,
     ) -> Result<Vec<ResourceContents>, CallError> {
         let start = Instant::now();
-        let inner = &*self.inner;
-        let mut call = PerCall::new(&inner.runtime, &self.target());
-        let running = inner.callable.read_resource(call.store(), uri, ctx);
-        let outcome = instance::race(running, inner.runtime.options.call_timeout, cancel).await;
-        let result = self.settle(outcome, &call);
-        drop(call);
+        let result = self.read_resource_limited(uri, ctx, cancel).await;
         self.log_outcome("resource read", None, Some(uri), start, &result);
         result
+    }
+
+    async fn read_resource_limited(
+        &self,
+        uri: &str,
+        ctx: &CallContext,
+        cancel: &CancellationToken,
+    ) -> Result<Vec<ResourceContents>, CallError> {
+        let inner = &*self.inner;
+        let deadline = self.deadline();
+        let _slot = self.enter(deadline, cancel).await?;
+        let mut call = PerCall::new(&inner.runtime, &self.target());
+        let running = inner.callable.read_resource(call.store(), uri, ctx);
+        let outcome = instance::race(running, deadline, inner.limits.call_timeout, cancel).await;
+        let contents = self.settle(outcome, &call)?;
+        self.check_result_size(limits::contents_size(&contents))?;
+        Ok(contents)
+    }
+
+    /// The deadline of a call arriving now: its whole call timeout, queue wait included,
+    /// so a client never waits longer than `call_timeout_ms` for any answer.
+    fn deadline(&self) -> tokio::time::Instant {
+        tokio::time::Instant::now() + self.inner.limits.call_timeout
+    }
+
+    /// Takes one of the plugin's call slots, waiting in its queue if they are all taken;
+    /// fails at once when the queue is full too, and gives up at `deadline` or when
+    /// `cancel` fires (leaving the queue either way).
+    async fn enter(
+        &self,
+        deadline: tokio::time::Instant,
+        cancel: &CancellationToken,
+    ) -> Result<Option<Slot>, CallError> {
+        let inner = &*self.inner;
+        if inner.runtime.options.limits_off {
+            return Ok(None);
+        }
+        let limits = &inner.limits;
+        let plugin = || inner.label.clone();
+        let ticket = match inner
+            .gate
+            .try_enter(limits.max_concurrent_calls, limits.max_queued_calls)
+        {
+            Ok(Admission::Now(slot)) => return Ok(Some(slot)),
+            Ok(Admission::Queued(ticket)) => ticket,
+            Err(busy) => {
+                return Err(CallError::LimitExceeded {
+                    plugin: plugin(),
+                    limit: Limit::Busy {
+                        running: busy.running,
+                        queued: busy.queued,
+                        max_concurrent: limits.max_concurrent_calls,
+                        max_queued: limits.max_queued_calls,
+                    },
+                });
+            }
+        };
+        tokio::select! {
+            biased;
+            () = cancel.cancelled() => Err(CallError::Cancelled { plugin: plugin() }),
+            admitted = tokio::time::timeout_at(deadline, ticket.wait()) => match admitted {
+                Ok(slot) => Ok(Some(slot)),
+                Err(_elapsed) => Err(CallError::LimitExceeded {
+                    plugin: plugin(),
+                    limit: Limit::QueueWait {
+                        waited: limits.call_timeout,
+                        max_concurrent: limits.max_concurrent_calls,
+                    },
+                }),
+            },
+        }
+    }
+
+    /// Refuses a result over the plugin's result cap. Checked on the host's copy before
+    /// anything is converted for the client, so an oversized result never reaches the
+    /// protocol layer.
+    fn check_result_size(&self, size_bytes: usize) -> Result<(), CallError> {
+        let max_bytes = self.inner.limits.max_result_bytes;
+        if size_bytes <= max_bytes || self.inner.runtime.options.limits_off {
+            return Ok(());
+        }
+        Err(CallError::LimitExceeded {
+            plugin: self.inner.label.clone(),
+            limit: Limit::ResultSize {
+                size_bytes,
+                max_bytes,
+            },
+        })
+    }
+
+    /// Calls running and waiting for this plugin right now (all handles of its name).
+    #[doc(hidden)]
+    pub fn load(&self) -> (usize, usize) {
+        self.inner.gate.load()
     }
 
     /// Runs the plugin's event hook with `event`, under the same isolation and limits as
@@ -328,9 +477,13 @@ impl LoadedPlugin {
         }
         let start = Instant::now();
         let inner = &*self.inner;
+        // Deliveries skip the concurrency gate: the hook runner sends one event at a time
+        // per plugin, and a client's calls must never be refused because of them.
         let mut call = PerCall::new(&inner.runtime, &self.target());
         let running = inner.callable.on_event(call.store(), event);
-        let outcome = instance::race(running, inner.runtime.options.call_timeout, cancel).await;
+        let limit = inner.limits.call_timeout;
+        let deadline = tokio::time::Instant::now() + limit;
+        let outcome = instance::race(running, deadline, limit, cancel).await;
         // The hook has no verdict of its own: every failure is below the WIT level.
         let result = self.settle(outcome.map(Ok), &call);
         drop(call);
@@ -343,6 +496,8 @@ impl LoadedPlugin {
         CallTarget {
             log_name: &self.inner.log_name,
             config: &self.inner.config,
+            grants: &self.inner.grants,
+            limits: &self.inner.limits,
         }
     }
 
@@ -354,9 +509,35 @@ impl LoadedPlugin {
         call: &PerCall,
     ) -> Result<T, CallError> {
         let plugin = self.inner.label.clone();
+        // A flood of output outranks the answer (or the plugin's own error), but not a
+        // trap or timeout, which say more about what went wrong.
+        if let (Ok(_), Some((stream, written_bytes, max_bytes))) =
+            (&outcome, call.output_overflow())
+        {
+            return Err(CallError::LimitExceeded {
+                plugin,
+                limit: Limit::LogOutput {
+                    stream,
+                    written_bytes,
+                    max_bytes,
+                },
+            });
+        }
         match outcome {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(guest)) => Err(CallError::Guest(guest)),
+            // A guest that dies after being refused memory died of the memory limit
+            // (a Rust guest aborts with `unreachable` when an allocation fails).
+            Err(Stopped::Failed(Failure::Trap(_))) if call.memory_refused().is_some() => {
+                let (requested_bytes, max_bytes) = call.memory_refused().unwrap_or_default();
+                Err(CallError::LimitExceeded {
+                    plugin,
+                    limit: Limit::Memory {
+                        requested_bytes,
+                        max_bytes,
+                    },
+                })
+            }
             Err(stopped @ Stopped::Failed(Failure::Trap(_))) => Err(CallError::Trap {
                 plugin,
                 reason: call.explain(&stopped),
@@ -396,6 +577,10 @@ impl LoadedPlugin {
             ),
             Err(CallError::Cancelled { .. }) => {
                 tracing::debug!(plugin, tool, uri, elapsed_ms, "{what} cancelled")
+            }
+            Err(error) if error.limit().is_some() => {
+                let (limit, value) = error.limit().unwrap_or_default();
+                tracing::warn!(plugin, tool, uri, limit, value, elapsed_ms, %error, "{what} hit a limit")
             }
             Err(error) => {
                 tracing::warn!(plugin, tool, uri, elapsed_ms, %error, "{what} failed")
@@ -653,6 +838,7 @@ mod tests {
         let plugin = echo().await;
         let configured = plugin.with_settings(PluginSettings {
             config: BTreeMap::from([("greeting".to_string(), "ahoy".to_string())]),
+            ..PluginSettings::default()
         });
         let args = r#"{"key":"greeting"}"#;
         let output = call(&configured, "config_get", args).await.unwrap();
@@ -660,6 +846,48 @@ mod tests {
         // The original keeps its own (empty) settings.
         let output = call(&plugin, "config_get", args).await.unwrap();
         assert_ne!(text(&output), "ahoy");
+    }
+
+    #[tokio::test]
+    async fn one_gate_serves_every_handle_of_a_plugin_and_settings_change_its_limits() {
+        let tight = PluginSettings {
+            limits: PluginLimits {
+                max_concurrent_calls: 1,
+                max_queued_calls: 0,
+                ..PluginLimits::default()
+            },
+            ..PluginSettings::default()
+        };
+        let first = echo().await.with_settings(tight.clone());
+        let sleeping = tokio::spawn({
+            let first = first.clone();
+            async move { call(&first, "sleep", r#"{"millis":10000}"#).await }
+        });
+        while first.load() != (1, 0) {
+            tokio::task::yield_now().await;
+        }
+        // A handle made by a config edit shares the gate: the slot is taken.
+        let second = first.with_settings(tight);
+        let err = call(&second, "echo", r#"{"text":"x"}"#).await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                CallError::LimitExceeded {
+                    limit: Limit::Busy {
+                        running: 1,
+                        queued: 0,
+                        ..
+                    },
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        // Raised limits apply to the next call.
+        let roomy = second.with_settings(PluginSettings::default());
+        let output = call(&roomy, "echo", r#"{"text":"in"}"#).await.unwrap();
+        assert_eq!(text(&output), "in");
+        sleeping.abort();
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The `export!` expansion: the plugin's static tables, `berth_plugin()` for tests, the
-//! `Guest` implementations (`guest` and `events`), the component exports (wasm32 only) and
+//! `Guest` implementations (`guest`, `events` and `needs`), the component exports (wasm32 only) and
 //! the SDK version stamp.
 //!
 //! It only refers to the companions `#[tool]`, `#[resource]`, `#[resource_template]` and
@@ -22,6 +22,7 @@ struct ExportInput {
     resources: Option<Vec<Path>>,
     templates: Option<Vec<Path>>,
     events: Option<Vec<Path>>,
+    needs: Option<syn::Expr>,
     name: Option<LitStr>,
     description: Option<LitStr>,
 }
@@ -63,6 +64,12 @@ impl Parse for ExportInput {
                     }
                     parsed.name = Some(name);
                 }
+                "needs" => {
+                    if parsed.needs.is_some() {
+                        return Err(duplicate());
+                    }
+                    parsed.needs = Some(input.parse()?);
+                }
                 "description" => {
                     if parsed.description.is_some() {
                         return Err(duplicate());
@@ -74,7 +81,7 @@ impl Parse for ExportInput {
                         key.span(),
                         format!(
                             "unknown key `{other}`; expected `tools`, `resources`, `templates`, \
-                             `events`, `name` or `description`"
+                             `events`, `needs`, `name` or `description`"
                         ),
                     ));
                 }
@@ -117,6 +124,11 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
         .map(|path| companion(path, "__berth_template_"));
     let events = input.events.unwrap_or_default();
     let events = events.iter().map(|path| companion(path, "__berth_hook_"));
+
+    let needs = match &input.needs {
+        Some(expr) => quote!(#expr),
+        None => quote!(::berth_plugin_sdk::needs::Needs::new()),
+    };
 
     // The default name comes from the package, which the macro cannot read; a const
     // assertion turns an unusable package name into a compile error with a hint.
@@ -201,6 +213,13 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
 
             fn on_event(event: ::berth_plugin_sdk::__private::wit_events::Event) {
                 ::berth_plugin_sdk::__private::guest_on_event(&__BERTH_PLUGIN, event)
+            }
+        }
+
+        // Every SDK plugin exports its needs; without a `needs:` entry it needs nothing.
+        impl ::berth_plugin_sdk::__private::NeedsGuest for __BerthGuest {
+            fn needs() -> ::berth_plugin_sdk::__private::wit_needs::Requirements {
+                ::berth_plugin_sdk::__private::guest_needs(#needs)
             }
         }
 

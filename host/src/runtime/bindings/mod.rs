@@ -23,6 +23,7 @@ use wasmtime::component::{Component, Linker};
 
 use crate::hooks::{EventKind, PluginEvent};
 use crate::manifest::{CallContext, GuestError, Manifest, ResourceContents, ToolOutput};
+use crate::policy::Needs;
 use crate::runtime::instance::StoreState;
 
 /// The newest contract this host speaks.
@@ -89,6 +90,17 @@ pub(crate) trait CallablePlugin: Send + Sync + 'static {
         _store: &'a mut Store<StoreState>,
     ) -> CallFuture<'a, Vec<EventKind>> {
         Box::pin(async { Ok(Vec::new()) })
+    }
+
+    /// Whether the plugin exports `needs` (contract 0.2's optional declaration).
+    fn declares_needs(&self) -> bool {
+        false
+    }
+
+    /// Calls `needs`: the grants the plugin declares it needs. The default is none,
+    /// without instantiating anything.
+    fn needs<'a>(&'a self, _store: &'a mut Store<StoreState>) -> CallFuture<'a, Needs> {
+        Box::pin(async { Ok(Needs::default()) })
     }
 
     /// Calls `on-event` with `event`. The default does nothing.

@@ -9,8 +9,9 @@
 //! `log` and `config` imports are generated here anyway, because the linker needs them
 //! under their 0.2 names; `runtime/capabilities/` implements them.
 //!
-//! A 0.2 component may target world `plugin` (no hook) or `plugin-with-events`; the
-//! exports are looked up one interface at a time, so both kinds load through here.
+//! A 0.2 component may target world `plugin` (no hook), `plugin-with-events` or `full`
+//! (hook and `needs`); the exports are looked up one interface at a time, so every kind
+//! loads through here.
 
 use std::sync::Arc;
 
@@ -21,11 +22,12 @@ use super::{CallFuture, CallablePlugin, Failure};
 use crate::bus::CallOutcome;
 use crate::hooks::{EventKind, PluginEvent};
 use crate::manifest;
+use crate::policy::{FolderNeed, Needs};
 use crate::runtime::instance::StoreState;
 
 wasmtime::component::bindgen!({
     path: "../wit/berth-plugin/v0.2",
-    world: "plugin-with-events",
+    world: "full",
     // As in 0.1: exports are async so epoch ticks, timeouts and cancellation take
     // effect; the imports never wait and stay synchronous.
     exports: { default: async },
@@ -36,6 +38,7 @@ wasmtime::component::bindgen!({
 
 use self::exports::berth::plugin::events as wit_events;
 use self::exports::berth::plugin::guest;
+use self::exports::berth::plugin::needs as wit_needs;
 use crate::runtime::bindings::v0_1::berth::plugin::types as wit;
 
 /// The range of contract versions these bindings can call; wasmtime matches a
@@ -52,6 +55,9 @@ const TYPES_INSTANCE: &str = "berth:plugin/types@0.2.0";
 
 /// The `events` export's name; the component's `@0.2.N` export matches it.
 const EVENTS_INTERFACE: &str = "berth:plugin/events@0.2.0";
+
+/// The `needs` export's name.
+const NEEDS_INTERFACE: &str = "berth:plugin/needs@0.2.0";
 
 /// Adds this contract's own imports (besides the capabilities) to the shared linker.
 pub(crate) fn add_to_linker(linker: &mut Linker<StoreState>) -> wasmtime::Result<()> {
@@ -72,7 +78,16 @@ pub(crate) fn prepare(
         Some(_) => Some(wit_events::GuestIndices::new(&pre)?),
         None => None,
     };
-    Ok(Arc::new(V0_2 { pre, guest, events }))
+    let needs = match component.get_export_index(None, NEEDS_INTERFACE) {
+        Some(_) => Some(wit_needs::GuestIndices::new(&pre)?),
+        None => None,
+    };
+    Ok(Arc::new(V0_2 {
+        pre,
+        guest,
+        events,
+        needs,
+    }))
 }
 
 /// A plugin of contract 0.2: its pre-instantiated component and where its exports are.
@@ -80,6 +95,7 @@ struct V0_2 {
     pre: InstancePre<StoreState>,
     guest: guest::GuestIndices,
     events: Option<wit_events::GuestIndices>,
+    needs: Option<wit_needs::GuestIndices>,
 }
 
 impl V0_2 {
@@ -174,6 +190,27 @@ impl CallablePlugin for V0_2 {
         self.events.is_some()
     }
 
+    fn declares_needs(&self) -> bool {
+        self.needs.is_some()
+    }
+
+    fn needs<'a>(&'a self, store: &'a mut Store<StoreState>) -> CallFuture<'a, Needs> {
+        Box::pin(async move {
+            let Some(indices) = &self.needs else {
+                return Ok(Needs::default());
+            };
+            let instance = self.instantiate(store).await?;
+            let exported = indices
+                .load(&mut *store, &instance)
+                .map_err(Failure::Instantiate)?;
+            let declared = exported
+                .call_needs(&mut *store)
+                .await
+                .map_err(Failure::Trap)?;
+            Ok(declared.into())
+        })
+    }
+
     fn interests<'a>(&'a self, store: &'a mut Store<StoreState>) -> CallFuture<'a, Vec<EventKind>> {
         Box::pin(async move {
             let Some(events) = self.events(store).await? else {
@@ -201,6 +238,24 @@ impl CallablePlugin for V0_2 {
                 .await
                 .map_err(Failure::Trap)
         })
+    }
+}
+
+impl From<wit_needs::Requirements> for Needs {
+    fn from(declared: wit_needs::Requirements) -> Self {
+        Needs {
+            folders: declared
+                .folders
+                .into_iter()
+                .map(|f| FolderNeed {
+                    path: f.path,
+                    write: f.write,
+                    reason: f.reason,
+                })
+                .collect(),
+            env: declared.env,
+            network: declared.network,
+        }
     }
 }
 

@@ -10,6 +10,7 @@
 pub(crate) mod config;
 pub(crate) mod log;
 pub(crate) mod stdio;
+pub(crate) mod wasi;
 
 use wasmtime::component::Linker;
 

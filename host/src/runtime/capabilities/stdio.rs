@@ -4,7 +4,9 @@
 //! Grant needed: none, and none possible: a plugin can never reach the process's own
 //! stdout, because under the stdio transport that stream *is* the MCP protocol channel.
 //! Output beyond the per-call cap is dropped (and the drop is logged) rather than
-//! failing the guest's write, so a chatty plugin loses log lines, not its calls.
+//! failing the guest's write, so the guest runs on to its answer; the call path then
+//! turns the overflow into a limit error (`Limit::LogOutput`), because a plugin that
+//! floods its output is misbehaving and the client should hear of it.
 
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -73,6 +75,12 @@ impl CapturedOutput {
         buffer.dropped = buffer.dropped.saturating_add(bytes.len() - kept);
     }
 
+    /// How much the guest wrote in total, when that was more than the cap keeps.
+    pub(crate) fn overflow(&self) -> Option<(usize, usize)> {
+        let buffer = self.buffer.lock().unwrap_or_else(PoisonError::into_inner);
+        (buffer.dropped > 0).then(|| (buffer.bytes.len() + buffer.dropped, self.capacity))
+    }
+
     /// Takes the captured bytes and the dropped count, leaving the capture empty.
     fn take(&self) -> (Vec<u8>, usize) {
         let mut buffer = self.buffer.lock().unwrap_or_else(PoisonError::into_inner);
@@ -124,8 +132,11 @@ impl CapturedOutput {
                 plugin,
                 stream = name,
                 dropped_bytes = dropped,
-                cap_bytes = self.capacity,
-                "plugin output exceeded the per-call cap; the rest was dropped"
+                limit = "max_log_output_kb",
+                value = self.capacity >> 10,
+                "plugin output exceeded the per-call cap (limit max_log_output_kb = {}); \
+                 the rest was dropped",
+                self.capacity >> 10
             );
         }
     }

@@ -1,0 +1,123 @@
+//! `hostile`: a test plugin whose every tool misbehaves on purpose — an endless loop, a
+//! memory bomb, unbounded recursion, an explicit trap, a Rust panic, a flood of stdout and
+//! stderr, and a giant result — so Berth's end-to-end tests and benchmarks can prove that a
+//! hostile plugin cannot take the host down or slow other plugins.
+//!
+//! Each tool is written so the optimiser cannot remove the misbehaviour: values go through
+//! `std::hint::black_box`, which the compiler must assume reads and writes them.
+//! `count` is the one well-behaved tool: a bounded `spin` for the limits benchmark.
+//! It contains no host-capability attempts (files, environment, network): those belong to
+//! the grant tests.
+
+use std::hint::black_box;
+use std::io::Write;
+
+use berth_plugin_sdk::prelude::*;
+
+/// Loops forever doing pointless arithmetic; only the host's call deadline or a
+/// cancellation stops it.
+#[tool]
+pub fn spin() -> String {
+    let mut counter = 0u64;
+    loop {
+        // Note: `black_box` makes every iteration observable, so the loop cannot be
+        // folded into nothing or proven infinite and replaced by a trap.
+        counter = black_box(counter.wrapping_add(1));
+    }
+}
+
+/// Counts to `n` in the same loop as `spin` and returns the count: a bounded `spin`, so
+/// benchmarks can measure what the CPU deadline's checks cost a busy guest.
+#[tool]
+pub fn count(n: u64) -> u64 {
+    let mut counter = 0u64;
+    while counter < n {
+        counter = black_box(counter.wrapping_add(1));
+    }
+    counter
+}
+
+/// Allocates `chunk_kb` KiB at a time (default 1024), writing to every page so the memory
+/// is really committed, and never frees any of it, until an allocation fails.
+#[tool]
+pub fn memory_bomb(chunk_kb: Option<u32>) -> String {
+    let chunk = (chunk_kb.unwrap_or(1024).max(1) as usize) * 1024;
+    let mut hoard: Vec<Vec<u8>> = Vec::new();
+    loop {
+        let mut block = vec![0u8; chunk];
+        for page in block.chunks_mut(4096) {
+            page[0] = black_box(1);
+        }
+        hoard.push(black_box(block));
+    }
+}
+
+/// Recurses without end: each frame keeps a buffer alive across the recursive call, so the
+/// recursion can be neither turned into a loop nor have its frames merged.
+#[tool]
+pub fn recurse() -> String {
+    format!("depth {}", descend(black_box(0)))
+}
+
+#[inline(never)]
+fn descend(depth: u64) -> u64 {
+    // Never true (`black_box` hides that), so the compiler must keep the recursion.
+    if black_box(depth) == u64::MAX {
+        return 0;
+    }
+    let frame = black_box([depth; 32]);
+    // Using the frame *after* the call is what defeats tail-call elimination.
+    descend(black_box(depth + 1)).wrapping_add(frame[31])
+}
+
+/// Executes the WebAssembly `unreachable` instruction directly (no Rust panic machinery).
+#[tool]
+pub fn trap() -> String {
+    #[cfg(target_arch = "wasm32")]
+    {
+        core::arch::wasm32::unreachable()
+    }
+    // Native builds exist only so `cargo test --workspace` compiles every member; the
+    // nearest native equivalent of a trap is an abort.
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        std::process::abort()
+    }
+}
+
+/// Panics with a message, as a buggy Rust plugin would.
+#[tool]
+pub fn panic() -> String {
+    panic!("hostile plugin panicked on purpose")
+}
+
+/// Writes `megabytes` MiB (default 16, at most 256) to stdout and as much again to stderr.
+#[tool]
+pub fn flood(megabytes: Option<u32>) -> String {
+    let megabytes = megabytes.unwrap_or(16).min(256) as usize;
+    let line = [b'x'; 1023];
+    let mut stdout = std::io::stdout().lock();
+    let mut stderr = std::io::stderr().lock();
+    for _ in 0..megabytes * 1024 {
+        // Errors are ignored: a host that drops the output is exactly what is being tested.
+        let _ = stdout
+            .write_all(&line)
+            .and_then(|()| stdout.write_all(b"\n"));
+        let _ = stderr
+            .write_all(&line)
+            .and_then(|()| stderr.write_all(b"\n"));
+    }
+    format!("flooded {megabytes} MiB to stdout and to stderr")
+}
+
+/// Returns a text result of `megabytes` MiB (default 32, at most 128).
+#[tool]
+pub fn giant(megabytes: Option<u32>) -> String {
+    let megabytes = megabytes.unwrap_or(32).min(128) as usize;
+    "g".repeat(megabytes << 20)
+}
+
+berth_plugin_sdk::export!(
+    name: "hostile",
+    tools: [spin, count, memory_bomb, recurse, trap, panic, flood, giant],
+);

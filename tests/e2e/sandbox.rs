@@ -1,0 +1,272 @@
+//! Sandbox limits over a real server: every misbehaviour of the `hostile` test plugin ends
+//! in a tool error naming the plugin and the cause, while `echo` keeps answering at its
+//! usual speed, memory comes back, cancellation stops a spinning guest, a full queue
+//! answers "busy", and a limit edited in the config applies to the next call.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::support::{Server, component, config_file, install, save_config, text};
+
+/// Small limits for `hostile`, so each misbehaviour is cut short quickly; `echo` keeps the
+/// defaults.
+const HOSTILE_LIMITS: &str = "\
+[plugins.hostile.limits]
+call_timeout_ms = 2000
+max_memory_mb = 32
+max_result_kb = 256
+max_log_output_kb = 64
+";
+
+/// A plugins folder with `hostile` and `echo`, a config, and a started server.
+fn start(config: &str) -> (tempfile::TempDir, std::path::PathBuf, Server) {
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = dir.path().join("plugins");
+    std::fs::create_dir(&plugins).unwrap();
+    install(&plugins, "hostile.wasm", &component("berth-test-hostile"));
+    install(&plugins, "echo.wasm", &component("berth-plugin-echo"));
+    let config = config_file(dir.path(), config);
+    let server = Server::initialized(&plugins, Some(&config));
+    (dir, config, server)
+}
+
+/// Sends a `tools/call` without waiting for its answer; its id is `id`.
+fn send_call(server: &mut Server, id: &str, tool: &str, arguments: Value) {
+    let line = json!({
+        "jsonrpc": "2.0", "id": id, "method": "tools/call",
+        "params": { "name": tool, "arguments": arguments }
+    });
+    server.send_line(&line.to_string());
+}
+
+/// The `CallToolResult` answering request `id`.
+fn result_of(server: &mut Server, id: &str) -> Value {
+    let reply = server.response_to(json!(id));
+    assert!(reply.get("error").is_none(), "{reply}");
+    reply["result"].clone()
+}
+
+/// How long each of `n` sequential `echo` calls takes, sorted.
+fn echo_latencies(server: &mut Server, n: usize) -> Vec<Duration> {
+    let mut times: Vec<Duration> = (0..n)
+        .map(|i| {
+            let start = Instant::now();
+            let result = server.call("echo_echo", json!({ "text": format!("ping {i}") }));
+            let took = start.elapsed();
+            assert_eq!(text(&result), format!("ping {i}"));
+            took
+        })
+        .collect();
+    times.sort();
+    times
+}
+
+fn median(times: &[Duration]) -> Duration {
+    times[times.len() / 2]
+}
+
+/// The server's resident memory, from `/proc/PID/status`, in KiB.
+fn rss_kib(server: &Server) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.pid())).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS in /proc/PID/status")
+}
+
+/// Each hostile tool, its arguments, and what its error must say besides the plugin.
+const MISBEHAVIOURS: [(&str, &str, &str); 7] = [
+    ("spin", "{}", "call_timeout_ms = 2000"),
+    ("memory_bomb", "{}", "limit max_memory_mb = 32"),
+    ("recurse", "{}", "crashed"),
+    ("trap", "{}", "wasm `unreachable` instruction executed"),
+    ("panic", "{}", "hostile plugin panicked on purpose"),
+    // 4 MiB: far over the result cap, well under the memory cap.
+    (
+        "giant",
+        r#"{"megabytes":4}"#,
+        "returned a result of 4.0 MiB (limit max_result_kb = 256)",
+    ),
+    // 1 MiB to each stream against a 64 KiB cap.
+    (
+        "flood",
+        r#"{"megabytes":1}"#,
+        "wrote 1.0 MiB to stdout, more than the host keeps (limit max_log_output_kb = 64)",
+    ),
+];
+
+/// Sends every misbehaviour at once (ids `ROUND-TOOL`).
+fn send_all(server: &mut Server, round: &str) {
+    for (tool, args, _) in MISBEHAVIOURS {
+        let args: Value = serde_json::from_str(args).unwrap();
+        send_call(
+            server,
+            &format!("{round}-{tool}"),
+            &format!("hostile_{tool}"),
+            args,
+        );
+    }
+}
+
+/// Checks the answers of [`send_all`]: each misbehaviour is an error result naming the
+/// plugin and its cause.
+fn check_all(server: &mut Server, round: &str) {
+    for (tool, _, cause) in MISBEHAVIOURS {
+        let result = result_of(server, &format!("{round}-{tool}"));
+        assert_eq!(result["isError"], true, "{tool}: {result}");
+        let message = text(&result);
+        assert!(message.contains("plugin `hostile@"), "{tool}: {message}");
+        assert!(
+            message.contains(cause),
+            "{tool}: `{cause}` missing in {message}"
+        );
+        println!("{tool}: {message}");
+    }
+}
+
+/// Named after the plugin, as `foreach_test_plugin!` requires: every misbehaviour at once,
+/// twice, with `echo` called all the while.
+#[test]
+pub fn hostile() {
+    let (_dir, _config, mut server) = start(HOSTILE_LIMITS);
+    let baseline = echo_latencies(&mut server, 15);
+
+    // The first round also warms the allocator up, so the memory check below compares
+    // like with like.
+    send_all(&mut server, "warm-up");
+    check_all(&mut server, "warm-up");
+    let rss_before = rss_kib(&server);
+
+    send_all(&mut server, "again");
+    // `spin` holds a core for 2 s and the others crash, allocate and flood meanwhile;
+    // `echo` must not notice.
+    let during = echo_latencies(&mut server, 15);
+    check_all(&mut server, "again");
+    let (normal, loaded) = (median(&baseline), median(&during));
+    let slowest = *during.last().unwrap();
+    assert!(
+        loaded <= normal * 10 + Duration::from_millis(100),
+        "echo's median went from {normal:?} to {loaded:?} next to a hostile plugin"
+    );
+    // A guest that did not yield would hold a worker until its 2 s deadline.
+    assert!(
+        slowest < Duration::from_millis(1500),
+        "an echo call took {slowest:?} next to a hostile plugin"
+    );
+
+    // Memory comes back: every call's store (and the memory bomb's 32 MiB) is freed.
+    for round in 0..3 {
+        for n in 0..2 {
+            send_call(
+                &mut server,
+                &format!("bomb-{round}-{n}"),
+                "hostile_memory_bomb",
+                json!({}),
+            );
+        }
+        for n in 0..2 {
+            let result = result_of(&mut server, &format!("bomb-{round}-{n}"));
+            assert!(text(&result).contains("ran out of memory"), "{result}");
+        }
+    }
+    let rss_after = rss_kib(&server);
+    println!(
+        "echo p50 {normal:?} alone, {loaded:?} (max {slowest:?}) next to hostile; \
+         RSS {rss_before} KiB before memory bombs, {rss_after} KiB after"
+    );
+    assert!(
+        rss_after <= rss_before + 24 * 1024,
+        "resident memory grew from {rss_before} KiB to {rss_after} KiB after memory bombs"
+    );
+
+    // Each limit hit is one log line with its fields, and the server is still serving.
+    let log = server.wait_for_log("limit=\"max_memory_mb\"");
+    assert!(log.contains("hit a limit"), "{log}");
+    assert!(log.contains("max_log_output_kb = 64"), "{log}");
+    assert_eq!(
+        text(&server.call("echo_echo", json!({ "text": "still here" }))),
+        "still here"
+    );
+    assert!(server.close().success());
+}
+
+#[test]
+fn cancellation_stops_a_spinning_guest_promptly() {
+    let config = "[plugins.hostile.limits]\ncall_timeout_ms = 20000\n";
+    let (_dir, _config, mut server) = start(config);
+    send_call(&mut server, "spin", "hostile_spin", json!({}));
+    std::thread::sleep(Duration::from_millis(300));
+    let cancelled_at = Instant::now();
+    server.notify(
+        "notifications/cancelled",
+        json!({ "requestId": "spin", "reason": "the user gave up" }),
+    );
+    server.wait_for_log("was cancelled");
+    let stopped_after = cancelled_at.elapsed();
+    // The guest yields every 10 ms epoch; the rest is the log's round trip. Far below
+    // the 20 s deadline either way.
+    assert!(
+        stopped_after < Duration::from_secs(2),
+        "the spinning guest stopped {stopped_after:?} after the cancellation"
+    );
+    // Nothing is left running: the plugin takes the next call at once.
+    let result = server.call("hostile_trap", json!({}));
+    assert_eq!(result["isError"], true);
+    assert_eq!(text(&server.call("echo_echo", json!({ "text": "x" }))), "x");
+}
+
+/// Sends `n` calls of `millis` ms to `echo_sleep` at once; returns the busy errors' texts
+/// and the number of successes.
+fn burst(server: &mut Server, round: &str, n: usize, millis: u64) -> (Vec<String>, usize) {
+    for i in 0..n {
+        send_call(
+            server,
+            &format!("{round}-{i}"),
+            "echo_sleep",
+            json!({ "millis": millis }),
+        );
+    }
+    let mut busy = Vec::new();
+    let mut done = 0;
+    for i in 0..n {
+        let result = result_of(server, &format!("{round}-{i}"));
+        if result["isError"] == true {
+            busy.push(text(&result).to_string());
+        } else {
+            assert_eq!(text(&result), format!("slept {millis} ms"));
+            done += 1;
+        }
+    }
+    (busy, done)
+}
+
+#[test]
+fn a_full_queue_answers_busy_and_a_limit_edit_applies_to_the_next_call() {
+    let limits = |queued: u32| {
+        format!("[plugins.echo.limits]\nmax_concurrent_calls = 2\nmax_queued_calls = {queued}\n")
+    };
+    let (_dir, config, mut server) = start(&limits(1));
+    // 2 run, 1 waits, 2 are turned away at once.
+    let (busy, done) = burst(&mut server, "tight", 5, 600);
+    assert_eq!(done, 3, "{busy:?}");
+    assert_eq!(busy.len(), 2, "{busy:?}");
+    for message in &busy {
+        assert!(
+            message.contains("plugin `echo@")
+                && message.contains("is busy: 2 calls running and 1 waiting")
+                && message.contains("max_concurrent_calls = 2, max_queued_calls = 1")
+                && message.contains("[plugins.echo.limits]"),
+            "{message}"
+        );
+    }
+    server.wait_for_log("limit=\"max_queued_calls\"");
+
+    // A longer queue, applied live: the same burst is now served in full.
+    save_config(&config, &limits(3));
+    server.wait_for_log("config applied");
+    let (busy, done) = burst(&mut server, "roomy", 5, 300);
+    assert!(busy.is_empty(), "{busy:?}");
+    assert_eq!(done, 5);
+}
