@@ -11,7 +11,7 @@ fn every_example_loads_and_answers() {
     let log = server.wait_for_log("ready");
     assert!(!log.contains("plugin refused"), "{log}");
     let names = server.tool_names();
-    for prefix in ["text_", "json_", "time_", "docs_", "files_"] {
+    for prefix in ["text_", "json_", "time_", "docs_", "files_", "http_"] {
         assert!(
             names.iter().any(|n| n.starts_with(prefix)),
             "no {prefix} tools in {names:?}"
@@ -121,4 +121,99 @@ fn files_works_inside_its_grant_and_nowhere_else() {
     assert_eq!(moved["isError"], true, "{moved}");
     assert!(!dir.path().join("a.txt").exists());
     assert!(workspace.join("notes/a.txt").exists());
+}
+
+/// A one-thread HTTP/1.1 server on 127.0.0.1 that answers every request with a JSON
+/// echo of its method, path and body. Returns its address.
+fn echo_http_server() -> std::net::SocketAddr {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let mut reader = BufReader::new(stream);
+            let mut request_line = String::new();
+            if reader.read_line(&mut request_line).is_err() {
+                continue;
+            }
+            let mut length = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some((name, value)) = line.split_once(':')
+                    && name.eq_ignore_ascii_case("content-length")
+                {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let mut parts = request_line.split_whitespace();
+            let reply = json!({
+                "method": parts.next().unwrap_or_default(),
+                "path": parts.next().unwrap_or_default(),
+                "body": String::from_utf8_lossy(&body),
+            })
+            .to_string();
+            let response = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{reply}",
+                reply.len()
+            );
+            let _ = reader.get_mut().write_all(response.as_bytes());
+        }
+    });
+    address
+}
+
+/// The `http` plugin reaches a granted local server, and is refused (with a clear error
+/// and a log line) for one that is not granted.
+#[test]
+fn http_reaches_granted_hosts_only() {
+    let granted = echo_http_server();
+    let other = echo_http_server();
+    let workspace = tempfile::tempdir().unwrap();
+    let grant = format!("[\"http://{granted}\"]");
+    let folders = format!(
+        "[{{ host = '{}', guest = '/workspace', write = true }}]",
+        workspace.path().display()
+    );
+    let mut server = Server::start_with_env(
+        &berth_test_artifacts::examples_dir(),
+        None,
+        &[
+            ("BERTH_PLUGINS__HTTP__GRANTS__NETWORK", &grant),
+            ("BERTH_PLUGINS__FILES__GRANTS__FOLDERS", &folders),
+        ],
+    );
+    server.initialize("2025-11-25");
+
+    let fetched = server.call(
+        "http_fetch",
+        json!({ "url": format!("http://{granted}/items?x=1"), "method": "POST", "body": "hello" }),
+    );
+    assert_ne!(fetched["isError"], true, "{fetched}");
+    let result = &fetched["structuredContent"];
+    assert_eq!(result["status"], 200, "{fetched}");
+    assert_eq!(result["json"]["method"], "POST", "{fetched}");
+    assert_eq!(result["json"]["path"], "/items?x=1", "{fetched}");
+    assert_eq!(result["json"]["body"], "hello", "{fetched}");
+
+    let refused = server.call("http_fetch", json!({ "url": format!("http://{other}/") }));
+    assert_eq!(refused["isError"], true, "{refused}");
+    assert!(
+        text(&refused).contains("not in this plugin's network grants"),
+        "{refused}"
+    );
+    let log = server.wait_for_log("network access denied");
+    let line = log
+        .lines()
+        .find(|l| l.contains("network access denied"))
+        .unwrap();
+    assert!(
+        line.contains("plugin=http") && line.contains(&other.port().to_string()),
+        "{line}"
+    );
 }

@@ -16,7 +16,9 @@ use wasmtime::Store;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use super::capabilities::http::HttpPolicy;
 use crate::policy::Grants;
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use super::RuntimeInner;
 use super::bindings::Failure;
@@ -32,6 +34,19 @@ pub(crate) struct StoreState {
     limits: MemoryCap,
     pub(crate) log: LogState,
     pub(crate) config: ConfigState,
+    http: WasiHttpCtx,
+    /// Checks every outgoing HTTP request against the plugin's grants.
+    http_policy: HttpPolicy,
+}
+
+impl WasiHttpView for StoreState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.http_policy,
+        }
+    }
 }
 
 impl WasiView for StoreState {
@@ -97,6 +112,8 @@ impl PerCall {
             limits: MemoryCap::new(limits.max_memory_bytes),
             log: LogState::new(Arc::clone(target.log_name)),
             config: target.config.clone(),
+            http: WasiHttpCtx::new(),
+            http_policy: HttpPolicy::new(target.log_name, target.grants),
         };
         let mut store = Store::new(&runtime.engine, state);
         if !runtime.options.limits_off {

@@ -129,6 +129,9 @@ impl Runtime {
         // Every wasm32-wasip2 guest imports WASI, even a pure computation; it is linked
         // in full and granted nothing (no preopens, env, args or network) per store.
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(linker_error)?;
+        // Linked for every plugin, granted to none: each request is checked against the
+        // plugin's network grants (capabilities/http.rs).
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(linker_error)?;
         capabilities::add_to_linker(&mut linker).map_err(linker_error)?;
         for contract in bindings::CONTRACTS {
             (contract.add_to_linker)(&mut linker).map_err(linker_error)?;

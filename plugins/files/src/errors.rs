@@ -17,11 +17,36 @@ const ENOTCAPABLE: i32 = 76;
 
 /// A tool error for `error`, met while trying to `action` (e.g. "read") `path`.
 pub fn io_error(action: &str, path: &str, error: &io::Error) -> ToolError {
+    log_denial(action, path, error);
     ToolError::result(describe(action, path, error))
+}
+
+/// Logs a refusal by the sandbox (outside the grant, or a write to a read-only grant)
+/// into the host's log, tagged with this plugin: WASI answers the plugin with an error
+/// code and tells the host nothing, so this line is how the operator learns of it.
+fn log_denial(action: &str, path: &str, error: &io::Error) {
+    #[cfg(target_os = "wasi")]
+    let outside = error.raw_os_error() == Some(ENOTCAPABLE);
+    #[cfg(not(target_os = "wasi"))]
+    let outside = false;
+    let denied = outside
+        || matches!(
+            error.kind(),
+            ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem
+        );
+    if denied {
+        let error = error.to_string();
+        berth_plugin_sdk::log::log(
+            berth_plugin_sdk::log::Level::Warn,
+            "access denied by the sandbox",
+            &[("action", action), ("path", path), ("error", &error)],
+        );
+    }
 }
 
 /// A resource error for `error`: `not-found` when the file is missing, else `failed`.
 pub fn io_resource_error(action: &str, path: &str, error: &io::Error) -> ResourceError {
+    log_denial(action, path, error);
     let message = describe(action, path, error);
     if error.kind() == ErrorKind::NotFound {
         ResourceError::not_found(message)

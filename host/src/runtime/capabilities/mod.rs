@@ -8,6 +8,7 @@
 //! impls.
 
 pub(crate) mod config;
+pub(crate) mod http;
 pub(crate) mod log;
 pub(crate) mod stdio;
 pub(crate) mod wasi;
