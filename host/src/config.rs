@@ -350,10 +350,6 @@ impl RuntimeConfig {
             max_log_output_kb: Some(self.max_log_output_kb),
         }
     }
-    /// The call timeout as a duration.
-    pub fn call_timeout(&self) -> Duration {
-        Duration::from_millis(self.call_timeout_ms)
-    }
 }
 
 impl Default for RuntimeConfig {

@@ -2,24 +2,13 @@
 
 use serde_json::Value;
 
-use crate::support::berth;
+use crate::support::{berth, inspect_json};
 
 const ECHO: &str = "berth-plugin-echo";
 
 #[test]
 fn inspect_prints_the_manifest() {
-    let out = berth()
-        .arg("inspect")
-        .arg(berth_test_artifacts::wasm(ECHO))
-        .arg("--json")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let manifest: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let manifest = inspect_json(&berth_test_artifacts::wasm(ECHO));
     assert_eq!(manifest["name"], "echo");
     assert_eq!(manifest["contract"], "berth:plugin@0.2.0");
     assert_eq!(

@@ -74,8 +74,7 @@ fn a_version_requirement_refuses_files_and_unloads_what_no_longer_matches() {
 
     // A 2.0.0 build over the file is refused; 1.0.0 keeps serving.
     install(&plugins, "flip.wasm", &component("berth-test-flip-two"));
-    let log = server.wait_for_log("plugin refused");
-    let line = log.lines().find(|l| l.contains("plugin refused")).unwrap();
+    let line = server.wait_for_log_line("plugin refused", 1);
     assert!(
         line.contains("2.0.0") && line.contains("`^1`") && line.contains("plugins.flip.version"),
         "{line}"
@@ -97,7 +96,6 @@ fn a_version_requirement_refuses_files_and_unloads_what_no_longer_matches() {
 
     // A malformed requirement is refused with its line; the last good config stays.
     save_config(&config, "[plugins.flip]\nversion = \"two\"\n");
-    let log = server.wait_for_log("config rejected");
-    let line = log.lines().find(|l| l.contains("config rejected")).unwrap();
+    let line = server.wait_for_log_line("config rejected", 1);
     assert!(line.contains("line 2"), "{line}");
 }

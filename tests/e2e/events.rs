@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::support::{Server, berth, component, install, plugins_dir, text};
+use crate::support::{Server, component, inspect_json, install, plugins_dir, text};
 
 const ECHO: &str = "berth-plugin-echo";
 
@@ -65,18 +65,7 @@ fn a_plugin_dropped_in_is_announced_to_echos_hook() {
 
 /// `berth inspect --json` of a built test plugin.
 fn inspect(package: &str) -> Value {
-    let out = berth()
-        .arg("inspect")
-        .arg(berth_test_artifacts::wasm(package))
-        .arg("--json")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    inspect_json(&berth_test_artifacts::wasm(package))
 }
 
 /// A plugin built for contract 0.1 loads and is callable in the same server as SDK

@@ -207,11 +207,7 @@ fn http_reaches_granted_hosts_only() {
         text(&refused).contains("not in this plugin's network grants"),
         "{refused}"
     );
-    let log = server.wait_for_log("network access denied");
-    let line = log
-        .lines()
-        .find(|l| l.contains("network access denied"))
-        .unwrap();
+    let line = server.wait_for_log_line("network access denied", 1);
     assert!(
         line.contains("plugin=http") && line.contains(&other.port().to_string()),
         "{line}"

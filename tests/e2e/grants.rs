@@ -6,7 +6,7 @@ use std::net::TcpListener;
 
 use serde_json::json;
 
-use crate::support::{Server, berth, component, config_file, install, save_config, text};
+use crate::support::{Server, component, config_file, inspect_json, install, save_config, text};
 
 fn probe(server: &mut Server, tool: &str, arguments: serde_json::Value) -> String {
     let result = server.call(tool, arguments);
@@ -121,11 +121,7 @@ pub fn prober() {
         json!({ "address": other_addr }),
     );
     assert!(got.starts_with("error:"), "{got}");
-    let log = server.wait_for_log("network access denied");
-    let line = log
-        .lines()
-        .find(|l| l.contains("network access denied"))
-        .unwrap();
+    let line = server.wait_for_log_line("network access denied", 1);
     assert!(
         line.contains("plugin=prober") && line.contains(&other_addr),
         "{line}"
@@ -166,13 +162,7 @@ pub fn needy() {
     std::fs::write(data.join("note.txt"), "n").unwrap();
     install(&plugins, "needy.wasm", &component("berth-test-needy"));
     // `berth inspect` shows the needs, whatever is granted.
-    let inspected = berth()
-        .args(["inspect", "--json"])
-        .arg(plugins.join("needy.wasm"))
-        .output()
-        .unwrap();
-    assert!(inspected.status.success());
-    let manifest: serde_json::Value = serde_json::from_slice(&inspected.stdout).unwrap();
+    let manifest = inspect_json(&plugins.join("needy.wasm"));
     assert_eq!(
         manifest["needs"]["folders"][0]["path"], "/data",
         "{manifest}"
@@ -181,8 +171,7 @@ pub fn needy() {
 
     let config = config_file(dir.path(), "");
     let mut server = Server::initialized(&plugins, Some(&config));
-    let log = server.wait_for_log("plugin refused");
-    let line = log.lines().find(|l| l.contains("plugin refused")).unwrap();
+    let line = server.wait_for_log_line("plugin refused", 1);
     assert!(
         line.contains("needs read-write access to the folder `/data` (keeps its notes there)")
             && line.contains("plugins.needy.grants.folders"),
@@ -196,12 +185,7 @@ pub fn needy() {
         data.display().to_string()
     );
     save_config(&config, &folder);
-    let log = server.wait_for_log_count("plugin refused", 2);
-    let line = log
-        .lines()
-        .filter(|l| l.contains("plugin refused"))
-        .nth(1)
-        .unwrap();
+    let line = server.wait_for_log_line("plugin refused", 2);
     assert!(
         line.contains("plugins.needy.grants.env") && line.contains("NEEDY_TOKEN"),
         "{line}"
@@ -212,12 +196,7 @@ pub fn needy() {
         &config,
         "[plugins.needy.grants]\nfolders = [{ host = \"/no/such/folder\", guest = \"/data\", write = true }]\nenv_values = { NEEDY_TOKEN = \"t\" }\nnetwork = [\"https://api.example.com\"]\n",
     );
-    let log = server.wait_for_log_count("plugin refused", 3);
-    let line = log
-        .lines()
-        .filter(|l| l.contains("plugin refused"))
-        .nth(2)
-        .unwrap();
+    let line = server.wait_for_log_line("plugin refused", 3);
     assert!(
         line.contains("/no/such/folder") && line.contains("plugins.needy.grants.folders[0].host"),
         "{line}"

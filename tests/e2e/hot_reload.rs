@@ -154,8 +154,7 @@ fn config_edits_apply_live_and_bad_ones_are_refused() {
         &config,
         "[plugins.echo]\nconfig = { greeting = \"three\" }\nenabeld = false\n",
     );
-    let log = server.wait_for_log("config rejected");
-    let line = log.lines().find(|l| l.contains("config rejected")).unwrap();
+    let line = server.wait_for_log_line("config rejected", 1);
     assert!(
         line.contains("line 3") && line.contains("enabeld"),
         "{line}"
@@ -307,11 +306,7 @@ pub fn flip_two() {
     assert_eq!(flip_answer(&reply, 1), "2.0.0");
 
     install(dir.path(), "flip.wasm", &component("berth-test-flip-one"));
-    let log = server.wait_for_log("plugin downgraded");
-    let line = log
-        .lines()
-        .find(|l| l.contains("plugin downgraded"))
-        .unwrap();
+    let line = server.wait_for_log_line("plugin downgraded", 1);
     assert!(
         line.contains("from=2.0.0") && line.contains("to=1.0.0"),
         "{line}"

@@ -237,6 +237,13 @@ impl Server {
         }
     }
 
+    /// Waits until the log has `nth` (from 1) lines containing `needle`; returns that line.
+    pub fn wait_for_log_line(&self, needle: &str, nth: usize) -> String {
+        let log = self.wait_for_log_count(needle, nth);
+        let line = log.lines().filter(|l| l.contains(needle)).nth(nth - 1);
+        line.unwrap_or_default().to_string()
+    }
+
     /// Waits until the log contains `needle`.
     pub fn wait_for_log(&self, needle: &str) -> String {
         let deadline = Instant::now() + REPLY_TIMEOUT;
@@ -275,6 +282,22 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// What `berth inspect --json FILE` prints for a component, which must load.
+pub fn inspect_json(file: &Path) -> Value {
+    let out = berth()
+        .arg("inspect")
+        .arg(file)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 /// A temporary plugins folder holding copies of the named plugin packages.

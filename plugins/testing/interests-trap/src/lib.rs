@@ -10,62 +10,16 @@ wit_bindgen::generate!({
     world: "plugin-with-events",
 });
 
-use berth::plugin::types::{
-    CallContext, CallError, ContentBlock, Manifest, ReadError, ResourceContents, Tool,
-    ToolAnnotations, ToolResult,
-};
+include!("../../ping_guest.rs");
+
 use exports::berth::plugin::events::{Event, EventKind, Guest as EventsGuest};
-use exports::berth::plugin::guest::Guest;
 
-/// The plugin; it has no state.
-struct InterestsTrap;
-
-impl Guest for InterestsTrap {
-    fn describe() -> Manifest {
-        Manifest {
-            name: "interests-trap".to_owned(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            description: Some("Traps when asked for its event interests.".to_owned()),
-            tools: vec![Tool {
-                name: "ping".to_owned(),
-                title: None,
-                description: "Answers `pong`.".to_owned(),
-                input_schema: r#"{"type":"object","properties":{}}"#.to_owned(),
-                output_schema: None,
-                annotations: ToolAnnotations {
-                    read_only: Some(true),
-                    destructive: None,
-                    idempotent: Some(true),
-                    open_world: None,
-                },
-            }],
-            resources: Vec::new(),
-            resource_templates: Vec::new(),
-        }
-    }
-
-    fn call_tool(
-        name: String,
-        _arguments: String,
-        _context: CallContext,
-    ) -> Result<ToolResult, CallError> {
-        match name.as_str() {
-            "ping" => Ok(ToolResult {
-                content: vec![ContentBlock::Text("pong".to_owned())],
-                structured: None,
-                is_error: false,
-            }),
-            _ => Err(CallError::UnknownTool(name)),
-        }
-    }
-
-    fn read_resource(
-        uri: String,
-        _context: CallContext,
-    ) -> Result<Vec<ResourceContents>, ReadError> {
-        Err(ReadError::NotFound(uri))
-    }
-}
+ping_guest!(
+    InterestsTrap,
+    name: "interests-trap",
+    description: "Traps when asked for its event interests.",
+    reply: "pong"
+);
 
 impl EventsGuest for InterestsTrap {
     fn interests() -> Vec<EventKind> {
