@@ -71,6 +71,8 @@ fn main() {
         config_file: None,
         env: Vec::new(),
         admin_socket: AdminSocketPlace::Off,
+        http: None,
+        stdio: false,
     };
     let lifecycle = rt
         .block_on(berth::app::prepare(&options, &Bus::new()))

@@ -1,8 +1,11 @@
 //! Wiring only: build the parts (config, runtime, lifecycle, watcher, handler), start
-//! the transport, and stop everything when the client leaves or shutdown is asked for.
+//! the transports, and stop everything when the stdio client leaves or shutdown is
+//! asked for, letting calls in flight finish within the grace period.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::bus::Bus;
 use crate::config::{Config, ConfigError, EnvOverride};
@@ -13,7 +16,7 @@ use crate::registry::Registry;
 use crate::runtime::{LoadError, Runtime, RuntimeOptions};
 use crate::shutdown::Shutdown;
 use crate::state::Served;
-use crate::transport::stdio;
+use crate::transport::{http, stdio};
 use crate::watch;
 
 /// What `berth serve` needs to start.
@@ -28,6 +31,10 @@ pub struct ServeOptions {
     pub env: Vec<EnvOverride>,
     /// Where the admin socket listens, if anywhere.
     pub admin_socket: AdminSocketPlace,
+    /// Serve Streamable HTTP here (wins over `[http] listen`).
+    pub http: Option<SocketAddr>,
+    /// Serve stdio too when HTTP is on (without HTTP, stdio is always served).
+    pub stdio: bool,
 }
 
 /// Where `berth serve` puts its admin socket (see [`crate::admin`]).
@@ -63,6 +70,12 @@ pub enum Error {
     /// The MCP session failed to start.
     #[error(transparent)]
     Session(#[from] stdio::SessionError),
+    /// The HTTP transport could not start.
+    #[error(transparent)]
+    Http(#[from] http::HttpError),
+    /// The metrics recorder could not be installed.
+    #[error(transparent)]
+    Metrics(#[from] crate::metrics::MetricsError),
 }
 
 /// Loads the config and every plugin in the folder and publishes the first snapshot.
@@ -166,11 +179,20 @@ pub fn watch_config(
     Ok(())
 }
 
-/// Serves MCP over this process's stdin and stdout until the client closes stdin or
-/// `shutdown` is triggered.
+/// Serves MCP over stdio, Streamable HTTP or both, sharing one registry, until the
+/// stdio client closes stdin or `shutdown` is triggered (SIGTERM, Ctrl-C). Then intake
+/// stops, calls in flight get `[http] shutdown_grace_ms` to finish, and sessions end.
 pub async fn run(options: ServeOptions, shutdown: Shutdown) -> Result<(), Error> {
+    // A config that cannot serve HTTP is refused before plugins are compiled.
+    let config = Config::load(options.config_file.as_deref(), &options.env)?;
+    if let Some(addr) = http::listen_addr(options.http, &config) {
+        http::preflight(addr, &config.http)?;
+    }
+    let metrics = crate::metrics::Metrics::install()?;
     let bus = Bus::new();
     let lifecycle = prepare(&options, &bus).await?;
+    crate::metrics::spawn_bus_recorder(&bus, lifecycle.served().clone(), &shutdown);
+    metrics.spawn_upkeep(&shutdown);
     watch_plugins(lifecycle.clone(), &shutdown)?;
     // Plugin event hooks must not learn host paths: the folder and the config file
     // are redacted from what they are shown.
@@ -186,12 +208,68 @@ pub async fn run(options: ServeOptions, shutdown: Shutdown) -> Result<(), Error>
             &shutdown,
         )?;
     }
-    // Held until the session ends: dropping it removes the socket file.
+    // Held until the end: dropping it removes the socket file.
     let _admin = admin_socket(&options.admin_socket, &lifecycle, &shutdown).await?;
     let server = BerthServer::new(lifecycle.served().clone(), bus);
-    stdio::serve(server, tokio::io::stdin(), tokio::io::stdout(), shutdown)
-        .await
-        .map_err(Error::from)
+
+    let http_addr = http::listen_addr(options.http, &lifecycle.config());
+    let http_server = match http_addr {
+        Some(addr) => {
+            Some(http::start(addr, lifecycle.clone(), server.clone(), metrics, &shutdown).await?)
+        }
+        None => None,
+    };
+    let stdio_ended = tokio_util::sync::CancellationToken::new();
+    let stdio_session = (options.stdio || http_addr.is_none()).then(|| {
+        let (ended, shutdown) = (stdio_ended.clone(), shutdown.clone());
+        shutdown.clone().spawn(async move {
+            let result =
+                stdio::serve(server, tokio::io::stdin(), tokio::io::stdout(), shutdown).await;
+            ended.cancel();
+            result
+        })
+    });
+
+    // With stdio the process belongs to the client that launched it: when it leaves
+    // (closes stdin), Berth stops, as it does on a signal.
+    tokio::select! {
+        _ = shutdown.triggered() => {}
+        _ = stdio_ended.cancelled() => {}
+    }
+    shutdown.trigger();
+    let grace = Duration::from_millis(lifecycle.config().http.shutdown_grace_ms);
+    let deadline = tokio::time::Instant::now() + grace;
+    let running = lifecycle.served().calls().running();
+    if running > 0 {
+        tracing::info!(
+            running,
+            grace_ms = grace.as_millis() as u64,
+            "shutting down: waiting for calls in flight"
+        );
+    }
+    let left = lifecycle.served().calls().wait_idle(grace).await;
+    if left > 0 {
+        tracing::warn!(
+            left,
+            "grace period over; cancelling the calls still running"
+        );
+    }
+    // A finished call's answer is still on its way out: let HTTP responses complete.
+    if let Some(http) = &http_server
+        && !http
+            .requests_done(deadline.saturating_duration_since(tokio::time::Instant::now()))
+            .await
+    {
+        tracing::warn!("grace period over; ending HTTP requests still being answered");
+    }
+    shutdown.end_sessions();
+    let result = match stdio_session {
+        Some(session) => session.await.unwrap_or_else(|error| Err(error.into())),
+        None => Ok(()),
+    };
+    shutdown.complete().await;
+    tracing::info!("shut down");
+    result.map_err(Error::from)
 }
 
 /// Sets up the admin socket `place` asks for.

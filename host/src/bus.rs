@@ -72,6 +72,17 @@ pub enum Event {
         /// How it ended.
         outcome: CallOutcome,
     },
+    /// An authenticated caller asked for something its roles do not grant.
+    AccessDenied {
+        /// Who asked (the token's name or the JWT's subject).
+        subject: String,
+        /// What kind of thing: `tool`, `resource` or `prompt`.
+        kind: &'static str,
+        /// The plugin offering it.
+        plugin: String,
+        /// The tool's name, or the resource's URI.
+        name: String,
+    },
     /// A new registry snapshot was published.
     RegistryChanged {
         /// Its generation.

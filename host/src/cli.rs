@@ -31,7 +31,8 @@ pub enum LogFormat {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve MCP over stdio with every plugin in a folder.
+    /// Serve MCP with every plugin in a folder: over stdio, or over Streamable HTTP with
+    /// `--http` (add `--stdio` for both).
     Serve {
         /// Folder of plugin components (`*.wasm`).
         #[arg(long, value_name = "DIR", env = "BERTH_PLUGINS")]
@@ -48,6 +49,20 @@ pub enum Command {
             default_value = "auto"
         )]
         admin_socket: String,
+        /// Serve MCP over Streamable HTTP on this address (e.g. `127.0.0.1:8080`;
+        /// wins over `[http] listen`). Stdio is then off unless `--stdio` is given.
+        #[arg(long, value_name = "ADDR", env = "BERTH_HTTP")]
+        http: Option<std::net::SocketAddr>,
+        /// Serve stdio as well as HTTP; the process then ends when the stdio client
+        /// closes stdin.
+        #[arg(long)]
+        stdio: bool,
+    },
+    /// Make API tokens for `[[http.auth.tokens]]`.
+    Token {
+        /// What to do.
+        #[command(subcommand)]
+        command: TokenCommand,
     },
     /// Look at the plugins of running servers.
     Plugins {
@@ -95,6 +110,21 @@ pub enum PluginsCommand {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+    },
+}
+
+/// `berth token …`.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Print a new random token (give it to the client) and the config entry holding
+    /// its SHA-256 (put it in the config; the token itself is never stored).
+    New {
+        /// The name the token's caller is known by in logs and `[roles]` checks.
+        #[arg(long, default_value = "client")]
+        name: String,
+        /// Roles to grant (repeatable).
+        #[arg(long = "role", value_name = "ROLE")]
+        roles: Vec<String>,
     },
 }
 

@@ -72,6 +72,179 @@ pub struct Config {
     /// Per-plugin settings keyed by plugin name.
     #[serde(default)]
     pub plugins: BTreeMap<String, PluginConfig>,
+    /// The Streamable HTTP transport: where it listens and what guards it.
+    #[serde(default)]
+    pub http: HttpConfig,
+    /// What each role of an authenticated HTTP caller may use, keyed by role name.
+    #[serde(default)]
+    pub roles: BTreeMap<String, crate::access::RoleConfig>,
+}
+
+/// `[http]`: the Streamable HTTP transport. `auth`, `rate_limit` (and `[roles]`) apply
+/// live; the rest is read at start-up, and a change logs that it needs a restart.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Address to serve HTTP on (`127.0.0.1:8080`); unset: HTTP is off unless
+    /// `berth serve --http ADDR` asks for it.
+    #[serde(default)]
+    pub listen: Option<String>,
+    /// Path of the MCP endpoint.
+    #[serde(default = "HttpConfig::default_path")]
+    pub path: String,
+    /// `Host` header values accepted (`name` or `name:port`), against DNS rebinding;
+    /// empty accepts any (only sensible behind a proxy that checks it).
+    #[serde(default = "HttpConfig::default_hosts")]
+    pub allowed_hosts: Vec<String>,
+    /// Browser origins allowed to call (`https://app.example.com`, `http://localhost:*`);
+    /// a request carrying any other `Origin` is refused with 403.
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+    /// Largest request body accepted, in KiB; larger ones get 413.
+    #[serde(default = "HttpConfig::default_body")]
+    pub max_body_kb: u64,
+    /// Sessions open at once; an `initialize` past that gets 503.
+    #[serde(default = "HttpConfig::default_sessions")]
+    pub max_sessions: usize,
+    /// A session without any request for this long is closed.
+    #[serde(default = "HttpConfig::default_idle")]
+    pub session_idle_secs: u64,
+    /// HTTP requests handled at once across all clients; past that, 503 with
+    /// `Retry-After`.
+    #[serde(default = "HttpConfig::default_concurrent")]
+    pub max_concurrent_requests: usize,
+    /// Longest a request may take to be read and answered with a response head; tool
+    /// calls themselves are bounded by `[runtime] call_timeout_ms`.
+    #[serde(default = "HttpConfig::default_request_timeout")]
+    pub request_timeout_ms: u64,
+    /// On SIGTERM or Ctrl-C, how long calls in flight may take to finish before
+    /// sessions are ended anyway.
+    #[serde(default = "HttpConfig::default_grace")]
+    pub shutdown_grace_ms: u64,
+    /// Who may call: bearer tokens and JWTs.
+    #[serde(default)]
+    pub auth: crate::auth::AuthConfig,
+    /// Requests per identity.
+    #[serde(default)]
+    pub rate_limit: crate::ratelimit::RateLimitConfig,
+}
+
+impl HttpConfig {
+    fn default_path() -> String {
+        "/mcp".into()
+    }
+    fn default_hosts() -> Vec<String> {
+        vec!["localhost".into(), "127.0.0.1".into(), "::1".into()]
+    }
+    fn default_body() -> u64 {
+        4096
+    }
+    fn default_sessions() -> usize {
+        1000
+    }
+    fn default_idle() -> u64 {
+        300
+    }
+    fn default_concurrent() -> usize {
+        256
+    }
+    fn default_request_timeout() -> u64 {
+        60_000
+    }
+    fn default_grace() -> u64 {
+        10_000
+    }
+
+    /// The address in `listen`, if set and valid.
+    pub fn listen_addr(&self) -> Option<std::net::SocketAddr> {
+        self.listen.as_deref().and_then(|a| a.parse().ok())
+    }
+
+    /// The settings only a restart applies, to tell whether an edit needs one.
+    pub fn restart_only(&self) -> HttpConfig {
+        HttpConfig {
+            auth: Default::default(),
+            rate_limit: Default::default(),
+            ..self.clone()
+        }
+    }
+
+    /// The first rule broken, as (key suffix, problem).
+    fn problem(&self) -> Option<(String, String)> {
+        let range = |key: &str, value: u64, range: std::ops::RangeInclusive<u64>| {
+            (!range.contains(&value)).then(|| {
+                (
+                    key.to_string(),
+                    format!("must be between {} and {}", range.start(), range.end()),
+                )
+            })
+        };
+        if let Some(listen) = &self.listen
+            && listen.parse::<std::net::SocketAddr>().is_err()
+        {
+            return Some((
+                "listen".into(),
+                format!(
+                    "`{listen}` is not an IP address and port, like \"127.0.0.1:8080\" or \"[::1]:8080\""
+                ),
+            ));
+        }
+        if !self.path.starts_with('/') || self.path.len() < 2 || self.path.ends_with('/') {
+            return Some((
+                "path".into(),
+                "must start with `/`, name a path and not end with `/`, like \"/mcp\"".into(),
+            ));
+        }
+        for (i, origin) in self.allowed_origins.iter().enumerate() {
+            if origin != "null" && !origin.contains("://") {
+                return Some((
+                    format!("allowed_origins[{i}]"),
+                    format!("`{origin}` needs a scheme, like \"https://app.example.com\""),
+                ));
+            }
+        }
+        range("max_body_kb", self.max_body_kb, 1..=1_048_576)
+            .or_else(|| range("max_sessions", self.max_sessions as u64, 1..=1_000_000))
+            .or_else(|| range("session_idle_secs", self.session_idle_secs, 1..=86_400))
+            .or_else(|| {
+                range(
+                    "max_concurrent_requests",
+                    self.max_concurrent_requests as u64,
+                    1..=100_000,
+                )
+            })
+            .or_else(|| range("request_timeout_ms", self.request_timeout_ms, 1..=3_600_000))
+            .or_else(|| range("shutdown_grace_ms", self.shutdown_grace_ms, 0..=3_600_000))
+            .or_else(|| {
+                self.auth
+                    .problem()
+                    .map(|(key, problem)| (format!("auth.{key}"), problem))
+            })
+            .or_else(|| {
+                self.rate_limit
+                    .problem()
+                    .map(|(key, problem)| (format!("rate_limit.{key}"), problem))
+            })
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            listen: None,
+            path: Self::default_path(),
+            allowed_hosts: Self::default_hosts(),
+            allowed_origins: Vec::new(),
+            max_body_kb: Self::default_body(),
+            max_sessions: Self::default_sessions(),
+            session_idle_secs: Self::default_idle(),
+            max_concurrent_requests: Self::default_concurrent(),
+            request_timeout_ms: Self::default_request_timeout(),
+            shutdown_grace_ms: Self::default_grace(),
+            auth: Default::default(),
+            rate_limit: Default::default(),
+        }
+    }
 }
 
 /// `[runtime]`: the limits every plugin's calls run under, unless its
@@ -634,6 +807,12 @@ impl Config {
             if let Some((key, problem)) = plugin.grants.problem() {
                 return Err(invalid(&format!("plugins.{name}.grants.{key}"), &problem));
             }
+        }
+        if let Some((key, problem)) = self.http.problem() {
+            return Err(invalid(&format!("http.{key}"), &problem));
+        }
+        if let Some((key, problem)) = crate::access::roles_problem(&self.roles) {
+            return Err(invalid(&format!("roles.{key}"), &problem));
         }
         Ok(())
     }

@@ -149,8 +149,7 @@ impl PluginEvent {
         }
     }
 
-    /// What plugins are shown of `event`, or `None` for events they never see
-    /// (`RegistryChanged` is bookkeeping for MCP sessions, not a fact about plugins).
+    /// What plugins are shown of `event`, or `None` for events they never see.
     pub fn from_bus(event: &Event, redactor: &PathRedactor) -> Option<PluginEvent> {
         Some(match event {
             Event::PluginLoaded {
@@ -188,7 +187,9 @@ impl PluginEvent {
                 duration_us: u64::try_from(duration.as_micros()).unwrap_or(u64::MAX),
                 outcome: *outcome,
             },
-            Event::RegistryChanged { .. } => return None,
+            // Bookkeeping for sessions, and facts about callers plugins have no business
+            // knowing.
+            Event::RegistryChanged { .. } | Event::AccessDenied { .. } => return None,
         })
     }
 

@@ -2,8 +2,10 @@
 //! component plugins.
 //!
 //! # Layout
+//! - [`access`]: which tools, resources and prompts each role of an HTTP caller may use.
 //! - [`admin`]: the admin socket a running server answers `berth plugins list` on.
 //! - [`app`]: wiring only; builds the parts and runs a transport until shutdown.
+//! - [`auth`]: who an HTTP caller is: static API tokens and JWTs, and the 401 challenge.
 //! - [`bus`]: the typed event bus of past-tense facts, and its lag policy.
 //! - [`cli`]: the command line's shape.
 //! - [`commands`]: `berth inspect` and `berth call`, the plugin author's one-shot tools.
@@ -11,19 +13,23 @@
 //! - [`hooks`]: delivers bus events to the event hooks of plugins that asked for them.
 //! - [`lifecycle`]: keeps the served registry in step with the plugins folder.
 //! - [`manifest`]: what a plugin offers and the results of its calls, in Berth's terms.
+//! - [`metrics`]: Prometheus metrics of calls, plugins, sessions and refusals.
 //! - [`plugins`]: finds plugin files and loads them into registry entries.
 //! - [`policy`]: per-plugin grants, declared needs, and the check between them.
 //! - [`protocol`]: the only place rmcp's types appear; answers MCP requests.
+//! - [`ratelimit`]: per-identity token buckets for HTTP requests.
 //! - [`registry`]: the immutable, indexed snapshot of what is served.
 //! - [`runtime`]: the only place wasmtime appears; compiles, links and calls plugins.
 //! - [`shutdown`]: the shutdown signal and the tasks it waits for.
 //! - [`state`]: the current snapshot, swapped atomically.
-//! - [`transport`]: stdio (and later HTTP) carrying MCP to clients.
+//! - [`transport`]: stdio and Streamable HTTP carrying MCP to clients.
 //! - [`watch`]: turns bursts of file-system events into single rescan ticks.
 
+pub mod access;
 #[cfg(unix)]
 pub mod admin;
 pub mod app;
+pub mod auth;
 pub mod bus;
 pub mod cli;
 pub mod commands;
@@ -31,9 +37,11 @@ pub mod config;
 pub mod hooks;
 pub mod lifecycle;
 pub mod manifest;
+pub mod metrics;
 pub mod plugins;
 pub mod policy;
 pub mod protocol;
+pub mod ratelimit;
 pub mod registry;
 pub mod runtime;
 pub mod shutdown;

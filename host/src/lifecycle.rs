@@ -91,6 +91,7 @@ impl Lifecycle {
         served: Arc<Served>,
         bus: Bus,
     ) -> Self {
+        served.set_access(crate::access::Access::new(&config.roles));
         Self {
             runtime,
             config: arc_swap::ArcSwap::from_pointee(config),
@@ -227,6 +228,13 @@ impl Lifecycle {
                 self.refused(&path, error.to_string());
             }
             self.served.set_page_size(config.protocol.page_size);
+            self.served
+                .set_access(crate::access::Access::new(&config.roles));
+            if config.http.restart_only() != self.config.load().http.restart_only() {
+                tracing::warn!(
+                    "the [http] settings changed; all but `auth` and `rate_limit` take effect at the next start"
+                );
+            }
             self.config.store(Arc::new(config));
             self.publish(&current, registry, facts);
             tracing::info!(unloaded, "config applied");

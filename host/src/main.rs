@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use berth::app::AdminSocketPlace;
-use berth::cli::{Cli, Command, LogFormat, PluginsCommand};
+use berth::cli::{Cli, Command, LogFormat, PluginsCommand, TokenCommand};
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
@@ -43,6 +43,8 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
             plugins,
             config,
             admin_socket,
+            http,
+            stdio,
         } => {
             let shutdown = berth::shutdown::Shutdown::new();
             shutdown.on_signals();
@@ -55,6 +57,8 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
                     "off" => AdminSocketPlace::Off,
                     path => AdminSocketPlace::Path(path.into()),
                 },
+                http,
+                stdio,
             };
             berth::app::run(options, shutdown)
                 .await
@@ -113,6 +117,19 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
                 let tables: Vec<String> = statuses.iter().map(berth::admin::render).collect();
                 print!("{}", tables.join("\n"));
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Token {
+            command: TokenCommand::New { name, roles },
+        } => {
+            let (token, digest) = berth::auth::new_token().context("making a random token")?;
+            let roles: Vec<String> = roles.iter().map(|r| format!("{r:?}")).collect();
+            println!("token (give this to the client; it is not stored anywhere):\n  {token}\n");
+            println!("config entry (add it to the Berth config file):");
+            println!(
+                "[[http.auth.tokens]]\nname = {name:?}\nsha256 = \"{digest}\"\nroles = [{}]",
+                roles.join(", ")
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::DefaultConfig => {

@@ -1,5 +1,8 @@
-//! Explicit shutdown: one root cancellation token that every long-running task watches,
-//! and a tracker that lets `run` wait until those tasks have actually finished.
+//! Explicit shutdown in two steps. Triggering it (a signal, or the stdio client
+//! leaving) stops intake: listeners close, watchers stop, new requests are refused.
+//! Calls already running may then finish within a grace period; ending the sessions
+//! (a second token, which every MCP session and its calls run under) is the hard stop.
+//! A tracker lets `run` wait until every tracked task has actually finished.
 
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -8,6 +11,7 @@ use tokio_util::task::TaskTracker;
 #[derive(Clone, Default)]
 pub struct Shutdown {
     token: CancellationToken,
+    sessions: CancellationToken,
     tracker: TaskTracker,
 }
 
@@ -37,6 +41,17 @@ impl Shutdown {
         self.token.child_token()
     }
 
+    /// A token that ends MCP sessions (and the calls they run) when [`Self::end_sessions`]
+    /// or [`Self::complete`] is called; triggering alone leaves them running.
+    pub fn session_token(&self) -> CancellationToken {
+        self.sessions.child_token()
+    }
+
+    /// Ends every MCP session and cancels the calls still running in them.
+    pub fn end_sessions(&self) {
+        self.sessions.cancel();
+    }
+
     /// Runs `task` as tracked work that shutdown waits for.
     pub fn spawn<F>(&self, task: F) -> tokio::task::JoinHandle<F::Output>
     where
@@ -46,9 +61,10 @@ impl Shutdown {
         self.tracker.spawn(task)
     }
 
-    /// Triggers shutdown and waits for every tracked task to finish.
+    /// Triggers shutdown, ends sessions and waits for every tracked task to finish.
     pub async fn complete(&self) {
         self.trigger();
+        self.end_sessions();
         self.tracker.close();
         self.tracker.wait().await;
     }
@@ -97,5 +113,15 @@ mod tests {
         shutdown.complete().await;
         assert!(shutdown.is_triggered());
         rx.await.unwrap();
+    }
+
+    #[test]
+    fn triggering_leaves_sessions_running_until_they_are_ended() {
+        let shutdown = Shutdown::new();
+        let session = shutdown.session_token();
+        shutdown.trigger();
+        assert!(!session.is_cancelled());
+        shutdown.end_sessions();
+        assert!(session.is_cancelled());
     }
 }

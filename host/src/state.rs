@@ -1,28 +1,36 @@
 //! What is being served right now: the current registry snapshot, swapped atomically,
-//! and the list page size, which the config can change live.
+//! the settings of it that the config changes live (list page size, who may use what),
+//! and the count of calls running, which graceful shutdown waits on.
 //!
 //! Readers take an `Arc` to the snapshot and keep it for as long as their request runs;
 //! a writer publishes a whole new snapshot. No lock is ever held across a plugin call.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use arc_swap::ArcSwap;
+use tokio::sync::Notify;
 
+use crate::access::Access;
 use crate::registry::Registry;
 
 /// The served state shared by every session and transport.
 pub struct Served {
     registry: ArcSwap<Registry>,
     page_size: AtomicUsize,
+    access: ArcSwap<Access>,
+    calls: CallTracker,
 }
 
 impl Served {
-    /// State serving `registry`, listing `page_size` items per page.
+    /// State serving `registry`, listing `page_size` items per page, with no roles.
     pub fn new(registry: Registry, page_size: usize) -> Self {
         Self {
             registry: ArcSwap::from_pointee(registry),
             page_size: AtomicUsize::new(page_size),
+            access: ArcSwap::from_pointee(Access::new(&Default::default())),
+            calls: CallTracker::default(),
         }
     }
 
@@ -45,5 +53,97 @@ impl Served {
     /// Makes `registry` the current snapshot for every request that starts from now on.
     pub fn publish(&self, registry: Registry) {
         self.registry.store(Arc::new(registry));
+    }
+
+    /// The roles authenticated callers are checked against.
+    pub fn access(&self) -> Arc<Access> {
+        self.access.load_full()
+    }
+
+    /// Puts new roles in force for requests that start from now on.
+    pub fn set_access(&self, access: Access) {
+        self.access.store(Arc::new(access));
+    }
+
+    /// The tool calls and resource reads running now.
+    pub fn calls(&self) -> &CallTracker {
+        &self.calls
+    }
+}
+
+/// Counts running calls so shutdown can wait for them to finish.
+#[derive(Default)]
+pub struct CallTracker {
+    running: AtomicUsize,
+    idle: Notify,
+}
+
+/// Marks one call as running until dropped.
+pub struct CallGuard<'a> {
+    tracker: &'a CallTracker,
+    _gauge: crate::metrics::InFlight,
+}
+
+impl CallTracker {
+    /// Marks a call as running until the guard drops.
+    pub fn begin(&self) -> CallGuard<'_> {
+        self.running.fetch_add(1, Ordering::AcqRel);
+        CallGuard {
+            tracker: self,
+            _gauge: crate::metrics::call_started(),
+        }
+    }
+
+    /// Calls running now.
+    pub fn running(&self) -> usize {
+        self.running.load(Ordering::Acquire)
+    }
+
+    /// Waits until no call is running or `limit` has passed; returns the calls still
+    /// running (0 when all finished).
+    pub async fn wait_idle(&self, limit: Duration) -> usize {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            // Register interest before checking, so a call ending in between is seen.
+            let notified = self.idle.notified();
+            let running = self.running();
+            if running == 0 {
+                return 0;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return self.running();
+            }
+        }
+    }
+}
+
+impl Drop for CallGuard<'_> {
+    fn drop(&mut self) {
+        if self.tracker.running.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.tracker.idle.notify_waiters();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn wait_idle_returns_when_the_last_call_ends_or_at_the_limit() {
+        let served = Arc::new(Served::new(Registry::default(), 10));
+        assert_eq!(served.calls().wait_idle(Duration::from_secs(1)).await, 0);
+
+        let (started_tx, started_rx) = tokio::sync::oneshot::channel();
+        let holder = served.clone();
+        let call = tokio::spawn(async move {
+            let _guard = holder.calls().begin();
+            started_tx.send(()).unwrap();
+            tokio::time::sleep(Duration::from_secs(5)).await;
+        });
+        started_rx.await.unwrap();
+        assert_eq!(served.calls().wait_idle(Duration::from_secs(1)).await, 1);
+        assert_eq!(served.calls().wait_idle(Duration::from_secs(10)).await, 0);
+        call.await.unwrap();
     }
 }

@@ -1,8 +1,9 @@
-//! The plugin author's one-shot commands: `berth inspect` and `berth call`.
+//! One-shot commands: `berth inspect` and `berth call` for plugin authors, `berth token new`
+//! for operators.
 
 use serde_json::Value;
 
-use crate::support::{berth, inspect_json};
+use crate::support::{berth, inspect_json, stdout_of};
 
 const ECHO: &str = "berth-plugin-echo";
 
@@ -59,18 +60,13 @@ fn inspect_explains_what_is_wrong() {
 
 #[test]
 fn call_runs_one_tool() {
-    let out = berth()
-        .args(["call"])
-        .arg(berth_test_artifacts::wasm(ECHO))
-        .args(["echo", "--args", r#"{"text":"from the cli"}"#])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = stdout_of(
+        berth()
+            .args(["call"])
+            .arg(berth_test_artifacts::wasm(ECHO))
+            .args(["echo", "--args", r#"{"text":"from the cli"}"#]),
     );
-    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let result: Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(result["content"][0]["text"], "from the cli");
 
     let out = berth()
@@ -104,4 +100,28 @@ fn call_runs_one_tool() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no tool `nope`"));
+}
+
+#[test]
+fn token_new_prints_a_token_and_a_config_entry_that_accepts_it() {
+    let out = stdout_of(berth().args(["token", "new", "--name", "ci", "--role", "reader"]));
+    let stdout = String::from_utf8(out).unwrap();
+    let token = stdout
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("berth_"))
+        .unwrap_or_else(|| panic!("no token in {stdout}"));
+    let entry = &stdout[stdout.find("[[http.auth.tokens]]").expect("an entry")..];
+    assert!(
+        entry.contains(&berth::auth::token_digest(token)),
+        "{stdout}"
+    );
+    // The entry is valid config as printed.
+    let config: berth::config::Config =
+        berth::config::Config::parse(entry, std::path::Path::new("printed")).unwrap();
+    assert_eq!(config.http.auth.tokens[0].name, "ci");
+    assert_eq!(config.http.auth.tokens[0].roles, ["reader"]);
+    // Two tokens are never the same.
+    let again = berth().args(["token", "new"]).output().unwrap();
+    assert!(!String::from_utf8(again.stdout).unwrap().contains(token));
 }

@@ -1,6 +1,7 @@
-//! Interoperability with the official Python MCP SDK: its stdio client lists and calls
-//! tools and lists and reads resources against the real binary. The virtualenv is made
-//! once under `target/` (`python3 -m venv` + `pip install mcp`) and reused.
+//! Interoperability with the official Python MCP SDK: its stdio client and its
+//! Streamable HTTP client list and call tools and list and read resources against the
+//! real binary. The virtualenv is made once under `target/` (`python3 -m venv` +
+//! `pip install mcp`) and reused.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -8,6 +9,9 @@ use std::process::Command;
 const MCP_VERSION_SPEC: &str = "mcp==2.3.0";
 
 fn venv_python() -> PathBuf {
+    // Tests run in parallel; only one may create the virtualenv.
+    static MADE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = MADE.lock().unwrap_or_else(|p| p.into_inner());
     let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/e2e-python");
     let python = target.join("bin/python");
     let marker = target.join(".installed");
@@ -54,4 +58,58 @@ fn python_sdk_client_lists_calls_and_reads() {
         "interop failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
     );
     assert!(stdout.contains("interop ok"), "{stdout}");
+}
+
+#[test]
+fn python_sdk_http_client_with_a_token_sees_what_its_role_grants_and_hears_changes() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let python = venv_python();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/python/interop_http.py");
+    let plugins = crate::support::plugins_dir(&["berth-plugin-echo"]);
+    let token = "berth_python_interop_token";
+    let config = crate::support::config_file(
+        plugins.path(),
+        &format!(
+            "[[http.auth.tokens]]\nname = \"python\"\nsha256 = \"{}\"\nroles = [\"reader\"]\n\n\
+             [roles.reader]\ntools = [\"echo/echo\"]\nresources = [\"echo/*\"]\n",
+            berth::auth::token_digest(token)
+        ),
+    );
+    let server = crate::http_client::HttpServer::start(plugins.path(), Some(&config), &[]);
+    let mut child = Command::new(python)
+        .arg(script)
+        .arg(server.mcp_url())
+        .arg(token)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the interop script runs");
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut seen = Vec::new();
+    for line in stdout.lines() {
+        let line = line.unwrap();
+        if line == "waiting for change" {
+            crate::support::install(
+                plugins.path(),
+                "time.wasm",
+                &crate::support::component("berth-plugin-time"),
+            );
+        }
+        seen.push(line);
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "interop over HTTP failed\nstdout:\n{}\nstderr:\n{stderr}\nserver log:\n{}",
+        seen.join("\n"),
+        server.process.stderr()
+    );
+    assert_eq!(
+        seen.last().map(String::as_str),
+        Some("interop ok"),
+        "{seen:?}"
+    );
 }

@@ -1,5 +1,6 @@
 //! End-to-end tests: the real `berth` binary, real plugins built from `plugins/` in the
-//! same run (by `berth-test-artifacts`), and MCP JSON-RPC over stdio as a client speaks it.
+//! same run (by `berth-test-artifacts`), and MCP JSON-RPC over stdio and Streamable
+//! HTTP as clients speak it.
 
 mod admin;
 mod bad_input;
@@ -9,6 +10,9 @@ mod events;
 mod examples;
 mod grants;
 mod hot_reload;
+mod http;
+mod http_auth;
+mod http_client;
 mod interop;
 mod protocol;
 mod sandbox;

@@ -46,8 +46,19 @@ impl Server {
     /// Starts `berth serve --plugins DIR` with an optional config file and extra
     /// environment variables.
     pub fn start_with_env(plugins: &Path, config: Option<&Path>, env: &[(&str, &str)]) -> Server {
+        Server::start_with_args(plugins, config, &[], env)
+    }
+
+    /// Starts `berth serve --plugins DIR` with an optional config file, extra arguments
+    /// and extra environment variables.
+    pub fn start_with_args(
+        plugins: &Path,
+        config: Option<&Path>,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Server {
         let mut cmd = berth();
-        cmd.arg("serve").arg("--plugins").arg(plugins);
+        cmd.arg("serve").arg("--plugins").arg(plugins).args(args);
         cmd.envs(env.iter().copied());
         if let Some(config) = config {
             cmd.arg("--config").arg(config);
@@ -260,6 +271,25 @@ impl Server {
         }
     }
 
+    /// Sends SIGTERM, as a service manager does, without waiting.
+    pub fn terminate(&self) {
+        // SAFETY: kill(2) with a child pid we own and a valid signal number.
+        let sent = unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
+        assert_eq!(sent, 0, "SIGTERM could not be sent");
+    }
+
+    /// Waits for the process to exit on its own.
+    pub fn wait_exit(&mut self) -> ExitStatus {
+        let deadline = Instant::now() + REPLY_TIMEOUT;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "server did not exit");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Closes stdin, as a client does when it leaves, and waits for the process to exit.
     pub fn close(mut self) -> ExitStatus {
         drop(self.stdin.take());
@@ -284,20 +314,20 @@ impl Drop for Server {
     }
 }
 
-/// What `berth inspect --json FILE` prints for a component, which must load.
-pub fn inspect_json(file: &Path) -> Value {
-    let out = berth()
-        .arg("inspect")
-        .arg(file)
-        .arg("--json")
-        .output()
-        .unwrap();
+/// Runs `command`, which must succeed; returns what it printed on stdout.
+pub fn stdout_of(command: &mut Command) -> Vec<u8> {
+    let out = command.output().unwrap();
     assert!(
         out.status.success(),
-        "{}",
+        "{command:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).unwrap()
+    out.stdout
+}
+
+/// What `berth inspect --json FILE` prints for a component, which must load.
+pub fn inspect_json(file: &Path) -> Value {
+    serde_json::from_slice(&stdout_of(berth().arg("inspect").arg(file).arg("--json"))).unwrap()
 }
 
 /// A temporary plugins folder holding copies of the named plugin packages.

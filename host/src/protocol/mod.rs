@@ -2,7 +2,9 @@
 //!
 //! [`BerthServer`] answers every MCP request from the current registry snapshot and the
 //! runtime. It owns no plugin state of its own, so the same handler type serves every
-//! transport and every client session.
+//! transport and every client session. Who is asking comes from the transport as a
+//! [`Caller`]: lists show an authenticated caller only what its roles grant, and
+//! anything else it asks for is refused.
 
 pub mod convert;
 
@@ -16,10 +18,13 @@ use rmcp::model::{
     PaginatedRequestParams, ProtocolVersion, ReadResourceRequestParams, ReadResourceResponse,
     ServerCapabilities, ServerConfig,
 };
-use rmcp::service::{Peer, RequestContext};
+use rmcp::service::{NotificationContext, Peer, RequestContext};
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 use tokio::sync::broadcast;
+use tokio_util::sync::{CancellationToken, DropGuard};
 
+use crate::access::Kind;
+use crate::auth::Identity;
 use crate::bus::{Bus, CallOutcome, Event};
 use crate::manifest::CallContext;
 use crate::registry::page;
@@ -40,31 +45,185 @@ pub const PROTOCOL_VERSIONS: &[ProtocolVersion] = &[
 const INSTRUCTIONS: &str = "Berth serves tools and resources from sandboxed WebAssembly plugins. \
 Tool names are `<plugin>_<tool>`; each tool's description says what it does.";
 
-/// The MCP request handler shared by every session.
+/// Who is asking, as the transport established it. HTTP puts one into each request's
+/// extensions; a request from HTTP without one is refused everything (fail closed).
+#[derive(Debug, Clone)]
+pub enum Caller {
+    /// May use everything served: the stdio client (it launched this process) or an
+    /// HTTP caller while authentication is off (loopback development only).
+    Trusted,
+    /// An authenticated HTTP caller, limited to what its roles grant.
+    Authenticated(Arc<Identity>),
+    /// An HTTP request that reached the handler without passing authentication; it
+    /// is shown and allowed nothing.
+    Unverified,
+}
+
+impl Caller {
+    /// Who asked, for logs and events.
+    pub fn subject(&self) -> &str {
+        match self {
+            Caller::Trusted => "(trusted)",
+            Caller::Authenticated(identity) => &identity.subject,
+            Caller::Unverified => "(unverified)",
+        }
+    }
+}
+
+/// The caller of the request `context` belongs to.
+fn caller(extensions: &rmcp::model::Extensions) -> Caller {
+    match extensions.get::<http::request::Parts>() {
+        Some(parts) => parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .unwrap_or(Caller::Unverified),
+        None => Caller::Trusted,
+    }
+}
+
+/// The MCP request handler. [`BerthServer::new`] makes a template; each client session
+/// gets its own [`BerthServer::for_session`], which tells that session about list
+/// changes for as long as it lives.
 #[derive(Clone)]
 pub struct BerthServer {
     served: Arc<Served>,
     bus: Bus,
+    session: Arc<SessionScope>,
+}
+
+/// What one session's handler owns: the bus subscription its notifier will use (taken
+/// before the handshake so no change in between goes unannounced), and a token that
+/// stops the notifier when the session's handler is dropped.
+struct SessionScope {
+    events: std::sync::Mutex<Option<broadcast::Receiver<Event>>>,
+    ended: CancellationToken,
+    _end_on_drop: DropGuard,
+}
+
+impl SessionScope {
+    fn new(bus: &Bus) -> Self {
+        let ended = CancellationToken::new();
+        Self {
+            events: std::sync::Mutex::new(Some(bus.subscribe())),
+            _end_on_drop: ended.clone().drop_guard(),
+            ended,
+        }
+    }
 }
 
 impl BerthServer {
     /// A handler answering from `served`; sessions learn of registry changes from `bus`.
     pub fn new(served: Arc<Served>, bus: Bus) -> Self {
-        Self { served, bus }
+        let session = Arc::new(SessionScope::new(&bus));
+        Self {
+            served,
+            bus,
+            session,
+        }
+    }
+
+    /// A handler for one new client session, sharing everything but the session's
+    /// own notifier.
+    pub fn for_session(&self) -> Self {
+        Self::new(self.served.clone(), self.bus.clone())
     }
 
     /// The bus that announces registry changes to sessions.
     pub fn bus(&self) -> &Bus {
         &self.bus
     }
+
+    /// Whether `caller` may use `name` of `kind` from `plugin`.
+    fn allows(&self, caller: &Caller, kind: Kind, plugin: &str, name: &str) -> bool {
+        match caller {
+            Caller::Trusted => true,
+            Caller::Authenticated(identity) => {
+                self.served.access().allows(identity, kind, plugin, name)
+            }
+            Caller::Unverified => false,
+        }
+    }
+
+    /// One page of `items` as `caller` may see them (`identify` names each item's plugin
+    /// and name for the role check), converted. Pages are cut after filtering, so a
+    /// restricted caller's cursor walks its own list.
+    fn visible_page<T, R>(
+        &self,
+        items: &[T],
+        request: &Option<PaginatedRequestParams>,
+        caller: &Caller,
+        kind: Kind,
+        identify: impl Fn(&T) -> (&str, &str),
+        convert: impl Fn(&T) -> R,
+    ) -> Result<(Vec<R>, Option<String>), ErrorData> {
+        let (cursor, size) = (cursor(request), self.served.page_size());
+        if let Caller::Trusted = caller {
+            let (items, next) = page(items, cursor, size).map_err(bad_cursor)?;
+            return Ok((items.iter().map(convert).collect(), next));
+        }
+        let visible = visible(items, |item| {
+            let (plugin, name) = identify(item);
+            self.allows(caller, kind, plugin, name)
+        });
+        let (items, next) = page(&visible, cursor, size).map_err(bad_cursor)?;
+        Ok((items.iter().map(|item| convert(item)).collect(), next))
+    }
+
+    /// The error for a refused request, after logging it and announcing it on the bus.
+    fn refuse(&self, caller: &Caller, kind: Kind, plugin: &str, name: &str) -> ErrorData {
+        let subject = caller.subject();
+        tracing::warn!(%subject, kind = kind.as_str(), %plugin, %name, "access denied");
+        crate::metrics::access_denied(kind.as_str());
+        self.bus.publish(Event::AccessDenied {
+            subject: subject.to_string(),
+            kind: kind.as_str(),
+            plugin: plugin.to_string(),
+            name: name.to_string(),
+        });
+        let access = self.served.access();
+        let roles = access.roles_allowing(kind, plugin, name);
+        let hint = if roles.is_empty() {
+            "no role grants it".to_string()
+        } else {
+            format!("roles that grant it: {}", roles.join(", "))
+        };
+        ErrorData::new(
+            FORBIDDEN,
+            format!(
+                "Forbidden: `{subject}` may not use {} `{name}` of plugin `{plugin}` ({hint})",
+                kind.as_str()
+            ),
+            Some(serde_json::json!({ "kind": kind.as_str(), "plugin": plugin, "name": name })),
+        )
+    }
+}
+
+/// JSON-RPC error code for a request the caller's roles do not allow. MCP defines no
+/// code for it; this one sits in the implementation-defined server error range.
+pub const FORBIDDEN: ErrorCode = ErrorCode(-32003);
+
+/// The items of `items` that `keep` accepts, borrowed; the list is only copied when a
+/// caller is restricted.
+fn visible<T>(items: &[T], keep: impl Fn(&T) -> bool) -> Vec<&T> {
+    items.iter().filter(|item| keep(item)).collect()
 }
 
 /// Tells one client session about every registry change that alters what it can list,
-/// until the session ends. A lagging subscription (see [`crate::bus`]) sends both
-/// notifications: the client then re-lists and sees the current snapshot.
-pub async fn notify_list_changes(peer: Peer<RoleServer>, mut events: broadcast::Receiver<Event>) {
+/// until the session ends (`ended`) or the client stops listening. A lagging
+/// subscription (see [`crate::bus`]) sends both notifications: the client then
+/// re-lists and sees the current snapshot.
+pub async fn notify_list_changes(
+    peer: Peer<RoleServer>,
+    mut events: broadcast::Receiver<Event>,
+    ended: CancellationToken,
+) {
     loop {
-        let (tools, resources) = match events.recv().await {
+        let received = tokio::select! {
+            _ = ended.cancelled() => return,
+            received = events.recv() => received,
+        };
+        let (tools, resources) = match received {
             Ok(Event::RegistryChanged {
                 tools_changed,
                 resources_changed,
@@ -208,15 +367,39 @@ impl ServerHandler for BerthServer {
         Cow::Borrowed(PROTOCOL_VERSIONS)
     }
 
+    async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
+        tracing::debug!("client initialized");
+        let events = self
+            .session
+            .events
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
+        // A session initializes once; a repeated `initialized` starts nothing new.
+        if let Some(events) = events {
+            tokio::spawn(notify_list_changes(
+                context.peer,
+                events,
+                self.session.ended.clone(),
+            ));
+        }
+    }
+
     async fn list_tools(
         &self,
         request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
         let registry = self.served.registry();
-        let (items, next) = page(registry.tools(), cursor(&request), self.served.page_size())
-            .map_err(bad_cursor)?;
-        let mut result = ListToolsResult::with_all_items(items.iter().map(convert::tool).collect());
+        let (tools, next) = self.visible_page(
+            registry.tools(),
+            &request,
+            &caller(&context.extensions),
+            Kind::Tool,
+            |t| (t.plugin.name(), &t.spec.name),
+            convert::tool,
+        )?;
+        let mut result = ListToolsResult::with_all_items(tools);
         result.next_cursor = next;
         Ok(result)
     }
@@ -235,9 +418,19 @@ impl ServerHandler for BerthServer {
                 Some(serde_json::json!({ "tool": request.name })),
             ));
         };
+        let caller = caller(&context.extensions);
+        if !self.allows(&caller, Kind::Tool, tool.plugin.name(), &tool.spec.name) {
+            return Err(self.refuse(&caller, Kind::Tool, tool.plugin.name(), &tool.spec.name));
+        }
         let arguments = serde_json::Value::Object(request.arguments.unwrap_or_default());
         if let Err(problems) = validate_arguments(&tool.validator, &arguments) {
             tracing::info!(tool = %tool.qualified_name, %problems, "arguments refused by the input schema");
+            crate::metrics::record_call(
+                tool.plugin.name(),
+                &tool.spec.name,
+                CallOutcome::InvalidArguments,
+                std::time::Duration::ZERO,
+            );
             self.bus.publish(Event::ToolCalled {
                 plugin: tool.plugin.name().to_string(),
                 tool: tool.spec.name.clone(),
@@ -250,6 +443,7 @@ impl ServerHandler for BerthServer {
             ))
             .into());
         }
+        let _running = self.served.calls().begin();
         let started = Instant::now();
         let outcome = tool
             .plugin
@@ -278,6 +472,7 @@ impl ServerHandler for BerthServer {
                 (convert::call_error(&tool.qualified_name, error), outcome)
             }
         };
+        crate::metrics::record_call(tool.plugin.name(), &tool.spec.name, outcome, duration);
         self.bus.publish(Event::ToolCalled {
             plugin: tool.plugin.name().to_string(),
             tool: tool.spec.name.clone(),
@@ -290,17 +485,18 @@ impl ServerHandler for BerthServer {
     async fn list_resources(
         &self,
         request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, ErrorData> {
         let registry = self.served.registry();
-        let (items, next) = page(
+        let (resources, next) = self.visible_page(
             registry.resources(),
-            cursor(&request),
-            self.served.page_size(),
-        )
-        .map_err(bad_cursor)?;
-        let mut result =
-            ListResourcesResult::with_all_items(items.iter().map(convert::resource).collect());
+            &request,
+            &caller(&context.extensions),
+            Kind::Resource,
+            |r| (r.plugin.name(), &r.spec.uri),
+            convert::resource,
+        )?;
+        let mut result = ListResourcesResult::with_all_items(resources);
         result.next_cursor = next;
         Ok(result)
     }
@@ -308,18 +504,18 @@ impl ServerHandler for BerthServer {
     async fn list_resource_templates(
         &self,
         request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, ErrorData> {
         let registry = self.served.registry();
-        let (items, next) = page(
+        let (templates, next) = self.visible_page(
             registry.templates(),
-            cursor(&request),
-            self.served.page_size(),
-        )
-        .map_err(bad_cursor)?;
-        let mut result = ListResourceTemplatesResult::with_all_items(
-            items.iter().map(convert::template).collect(),
-        );
+            &request,
+            &caller(&context.extensions),
+            Kind::Resource,
+            |t| (t.plugin.name(), &t.spec.uri_template),
+            convert::template,
+        )?;
+        let mut result = ListResourceTemplatesResult::with_all_items(templates);
         result.next_cursor = next;
         Ok(result)
     }
@@ -333,6 +529,11 @@ impl ServerHandler for BerthServer {
         let Some(owner) = registry.resource_owner(&request.uri) else {
             return Err(convert::not_found(&request.uri));
         };
+        let caller = caller(&context.extensions);
+        if !self.allows(&caller, Kind::Resource, owner.name(), &request.uri) {
+            return Err(self.refuse(&caller, Kind::Resource, owner.name(), &request.uri));
+        }
+        let _running = self.served.calls().begin();
         match owner
             .plugin
             .read_resource(&request.uri, &call_context(&context), &context.ct)

@@ -109,8 +109,15 @@ where
 #[error("MCP session over stdio failed to start: {0}")]
 pub struct SessionError(String);
 
-/// Serves one MCP session over `input`/`output` until the input ends or `shutdown` is
-/// triggered; replies already queued are written before it returns.
+impl From<tokio::task::JoinError> for SessionError {
+    fn from(error: tokio::task::JoinError) -> Self {
+        Self(format!("the session task failed: {error}"))
+    }
+}
+
+/// Serves one MCP session over `input`/`output` until the input ends or the session
+/// is ended by `shutdown` ([`Shutdown::end_sessions`]); replies already queued are
+/// written before it returns.
 pub async fn serve<I, O>(
     server: BerthServer,
     input: I,
@@ -122,20 +129,13 @@ where
     O: AsyncWrite + Unpin + Send + 'static,
 {
     let io = screened(input, output);
-    // Subscribe before the session starts so no change between start-up and the
-    // handshake goes unannounced.
-    let events = server.bus().subscribe();
     let session = server
-        .serve_with_ct((io.reader, io.writer), shutdown.child_token())
+        .for_session()
+        .serve_with_ct((io.reader, io.writer), shutdown.session_token())
         .await;
     match session {
         Ok(running) => {
-            let notifier = tokio::spawn(crate::protocol::notify_list_changes(
-                running.peer().clone(),
-                events,
-            ));
             let reason = running.waiting().await;
-            notifier.abort();
             tracing::info!(?reason, "stdio session ended");
         }
         // The client left (or shutdown came) before initializing: not a server failure.
@@ -148,7 +148,6 @@ where
     // go, then let the writer flush every queued reply before the process exits.
     io.input_task.abort();
     let _ = io.output_task.await;
-    shutdown.complete().await;
     Ok(())
 }
 

@@ -1,0 +1,299 @@
+//! Per-identity rate limiting for HTTP requests: owns the `[http.rate_limit]` settings,
+//! and the token buckets (one per caller identity), which it forgets once idle.
+//! Deciding who a caller is, and answering 429, is the HTTP layer's job.
+//!
+//! A keyed limiter (governor's, one GCRA state per key) is the right tool rather than one
+//! shared bucket or a bucket per connection: each identity ("token:ci", "ip:127.0.0.1")
+//! gets its own budget, so a noisy client exhausts only its own and can never spend
+//! another's, and reconnecting does not buy a fresh bucket. A key costs one small map
+//! entry, and [`RateLimiter::forget_idle`] drops entries that are indistinguishable from
+//! a fresh bucket, so memory follows the number of recently active identities.
+
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use governor::Quota;
+use governor::clock::{Clock, DefaultClock};
+use governor::middleware::NoOpMiddleware;
+use governor::state::keyed::DashMapStateStore;
+use serde::Deserialize;
+
+/// Largest allowed `requests_per_minute`.
+pub const MAX_REQUESTS_PER_MINUTE: u32 = 1_000_000;
+
+/// Largest allowed `burst`. Governor multiplies the refill interval by the burst in
+/// nanoseconds, which overflows for a huge burst at a low rate; this bound keeps the
+/// product (at most 60 s × 10⁶) far inside `u64`.
+pub const MAX_BURST: u32 = 1_000_000;
+
+/// `[http.rate_limit]`: per-identity token buckets.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitConfig {
+    /// Requests each identity may make per minute on average; 0 turns rate limiting off.
+    #[serde(default = "RateLimitConfig::default_requests_per_minute")]
+    pub requests_per_minute: u32,
+    /// Requests an identity may make at once after being idle (the bucket size).
+    #[serde(default = "RateLimitConfig::default_burst")]
+    pub burst: u32,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        Self {
+            requests_per_minute: Self::default_requests_per_minute(),
+            burst: Self::default_burst(),
+        }
+    }
+}
+
+impl RateLimitConfig {
+    fn default_requests_per_minute() -> u32 {
+        600
+    }
+
+    fn default_burst() -> u32 {
+        60
+    }
+
+    /// True when these settings limit anything.
+    pub fn is_on(&self) -> bool {
+        self.requests_per_minute > 0
+    }
+
+    /// The first bad value as (key, problem), for config validation to prefix with
+    /// `http.rate_limit.`; `burst` is only checked while limiting is on.
+    pub fn problem(&self) -> Option<(String, String)> {
+        if self.requests_per_minute > MAX_REQUESTS_PER_MINUTE {
+            return Some((
+                "requests_per_minute".into(),
+                format!("must be between 0 (off) and {MAX_REQUESTS_PER_MINUTE}"),
+            ));
+        }
+        if self.is_on() && !(1..=MAX_BURST).contains(&self.burst) {
+            return Some((
+                "burst".into(),
+                format!("must be between 1 and {MAX_BURST} while requests_per_minute is above 0"),
+            ));
+        }
+        None
+    }
+
+    /// The quota these settings describe, or `None` when limiting is off. Out-of-range
+    /// values (a config that skipped validation) are clamped rather than trusted, so
+    /// governor's arithmetic cannot overflow.
+    fn quota(&self) -> Option<Quota> {
+        let per_minute = NonZeroU32::new(self.requests_per_minute.min(MAX_REQUESTS_PER_MINUTE))?;
+        let burst = NonZeroU32::new(self.burst.clamp(1, MAX_BURST)).unwrap_or(NonZeroU32::MIN);
+        Some(Quota::per_minute(per_minute).allow_burst(burst))
+    }
+}
+
+/// Governor's keyed limiter over identity strings.
+type Buckets<C> = governor::RateLimiter<
+    String,
+    DashMapStateStore<String>,
+    C,
+    NoOpMiddleware<<C as Clock>::Instant>,
+>;
+
+/// Keyed token buckets, one per identity string (like "token:ci" or "ip:127.0.0.1").
+///
+/// `C` is the clock; only tests pick another than the default (governor's fake clock).
+pub struct RateLimiter<C: Clock = DefaultClock> {
+    buckets: Buckets<C>,
+}
+
+impl RateLimiter {
+    /// Buckets as `config` describes them, or `None` when the config turns limiting off.
+    pub fn new(config: &RateLimitConfig) -> Option<Self> {
+        Self::with_clock(config, DefaultClock::default())
+    }
+}
+
+impl<C: Clock> RateLimiter<C> {
+    /// Like [`RateLimiter::new`], reading time from `clock`.
+    pub fn with_clock(config: &RateLimitConfig, clock: C) -> Option<Self> {
+        let quota = config.quota()?;
+        Some(Self {
+            buckets: governor::RateLimiter::dashmap_with_clock(quota, clock),
+        })
+    }
+
+    /// Takes one request from `key`'s bucket, or says how long until one is available.
+    pub fn check(&self, key: &str) -> Result<(), RetryAfter> {
+        self.buckets
+            .check_key(&key.to_owned())
+            .map_err(|not_until| RetryAfter(not_until.wait_time_from(self.buckets.clock().now())))
+    }
+
+    /// Forgets buckets that are full again, bounding memory, and returns how many keys
+    /// remain. A forgotten key starts over with a full bucket, which is exactly what it
+    /// had, so forgetting never grants a request that would have been refused.
+    pub fn forget_idle(&self) -> usize {
+        self.buckets.retain_recent();
+        self.buckets.shrink_to_fit();
+        self.buckets.len()
+    }
+}
+
+/// How long a refused caller should wait before its next request can pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryAfter(pub Duration);
+
+impl RetryAfter {
+    /// Whole seconds for the `Retry-After` header, rounded up, at least 1.
+    pub fn header_secs(&self) -> u64 {
+        // Rounding down would invite a retry that is refused again; zero would invite
+        // an immediate one.
+        let secs = self.0.as_secs() + u64::from(self.0.subsec_nanos() > 0);
+        secs.max(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use governor::clock::FakeRelativeClock;
+
+    use super::*;
+
+    fn config(requests_per_minute: u32, burst: u32) -> RateLimitConfig {
+        RateLimitConfig {
+            requests_per_minute,
+            burst,
+        }
+    }
+
+    /// A limiter on a fake clock, which only moves when the test advances it.
+    fn fake(
+        requests_per_minute: u32,
+        burst: u32,
+    ) -> (RateLimiter<FakeRelativeClock>, FakeRelativeClock) {
+        let clock = FakeRelativeClock::default();
+        let limiter = RateLimiter::with_clock(&config(requests_per_minute, burst), clock.clone())
+            .expect("on");
+        (limiter, clock)
+    }
+
+    #[test]
+    fn a_burst_passes_then_the_next_request_waits_for_one_refill() {
+        // 60 a minute: one request refills every second.
+        let (limiter, clock) = fake(60, 3);
+        for _ in 0..3 {
+            assert_eq!(limiter.check("token:ci"), Ok(()));
+        }
+        assert_eq!(
+            limiter.check("token:ci"),
+            Err(RetryAfter(Duration::from_secs(1)))
+        );
+        clock.advance(Duration::from_millis(400));
+        assert_eq!(
+            limiter.check("token:ci"),
+            Err(RetryAfter(Duration::from_millis(600)))
+        );
+        clock.advance(Duration::from_millis(600));
+        assert_eq!(limiter.check("token:ci"), Ok(()));
+        assert!(limiter.check("token:ci").is_err());
+    }
+
+    #[test]
+    fn the_real_clock_refuses_past_the_burst_with_a_positive_wait() {
+        // One a minute: nothing can refill while the test runs.
+        let limiter = RateLimiter::new(&config(1, 2)).expect("on");
+        assert_eq!(limiter.check("ip:127.0.0.1"), Ok(()));
+        assert_eq!(limiter.check("ip:127.0.0.1"), Ok(()));
+        let RetryAfter(wait) = limiter.check("ip:127.0.0.1").unwrap_err();
+        assert!(
+            wait > Duration::ZERO && wait <= Duration::from_secs(60),
+            "{wait:?}"
+        );
+    }
+
+    #[test]
+    fn keys_have_independent_buckets() {
+        let (limiter, _clock) = fake(60, 2);
+        assert!(limiter.check("token:noisy").is_ok());
+        assert!(limiter.check("token:noisy").is_ok());
+        assert!(limiter.check("token:noisy").is_err());
+        // The noisy caller spent only its own budget.
+        assert!(limiter.check("token:quiet").is_ok());
+        assert!(limiter.check("token:quiet").is_ok());
+        assert!(limiter.check("token:quiet").is_err());
+    }
+
+    #[test]
+    fn header_secs_rounds_up_to_at_least_one() {
+        let secs = |d| RetryAfter(d).header_secs();
+        assert_eq!(secs(Duration::ZERO), 1);
+        assert_eq!(secs(Duration::from_millis(200)), 1);
+        assert_eq!(secs(Duration::from_secs(1)), 1);
+        assert_eq!(secs(Duration::from_millis(1200)), 2);
+        assert_eq!(secs(Duration::new(59, 1)), 60);
+    }
+
+    #[test]
+    fn zero_requests_per_minute_turns_limiting_off() {
+        assert!(RateLimiter::new(&config(0, 60)).is_none());
+        // The burst is irrelevant when off, even an invalid one.
+        assert!(RateLimiter::new(&config(0, 0)).is_none());
+        assert!(RateLimiter::new(&RateLimitConfig::default()).is_some());
+    }
+
+    #[test]
+    fn problem_names_the_first_bad_value() {
+        assert_eq!(RateLimitConfig::default().problem(), None);
+        assert_eq!(config(0, 0).problem(), None);
+        assert_eq!(config(MAX_REQUESTS_PER_MINUTE, MAX_BURST).problem(), None);
+        assert_eq!(config(1, 1).problem(), None);
+        let key = |c: RateLimitConfig| c.problem().map(|(key, _)| key);
+        assert_eq!(key(config(10, 0)).as_deref(), Some("burst"));
+        assert_eq!(key(config(10, MAX_BURST + 1)).as_deref(), Some("burst"));
+        assert_eq!(
+            key(config(MAX_REQUESTS_PER_MINUTE + 1, 0)).as_deref(),
+            Some("requests_per_minute")
+        );
+        let (_, problem) = config(10, 0).problem().unwrap();
+        assert!(problem.starts_with("must be between 1 and"), "{problem}");
+    }
+
+    #[test]
+    fn an_invalid_config_is_clamped_instead_of_overflowing() {
+        // One a minute with the largest u32 burst would overflow governor's nanoseconds.
+        let limiter = RateLimiter::new(&config(1, u32::MAX)).expect("on");
+        assert!(limiter.check("k").is_ok());
+        let limiter = RateLimiter::new(&config(5, 0)).expect("on");
+        assert!(limiter.check("k").is_ok());
+        assert!(limiter.check("k").is_err());
+    }
+
+    #[test]
+    fn config_reads_from_toml_with_defaults_and_refuses_unknown_keys() {
+        let empty: RateLimitConfig = toml::from_str("").unwrap();
+        assert_eq!(empty, RateLimitConfig::default());
+        assert_eq!(empty, config(600, 60));
+        let set: RateLimitConfig = toml::from_str("requests_per_minute = 0").unwrap();
+        assert_eq!(set, config(0, 60));
+        let error = toml::from_str::<RateLimitConfig>("requests_per_minit = 5").unwrap_err();
+        assert!(error.to_string().contains("requests_per_minit"), "{error}");
+    }
+
+    #[test]
+    fn forget_idle_drops_refilled_buckets_and_keeps_the_rest() {
+        let (limiter, clock) = fake(60, 2);
+        assert!(limiter.check("token:gone").is_ok());
+        assert!(limiter.check("token:gone").is_ok());
+        // Its bucket is empty, so forgetting it would hand out a free refill.
+        assert_eq!(limiter.forget_idle(), 1);
+        clock.advance(Duration::from_secs(10));
+        assert!(limiter.check("token:busy").is_ok());
+        assert_eq!(
+            limiter.forget_idle(),
+            1,
+            "only the recently used key remains"
+        );
+        // The forgotten key starts with a full bucket: what it had anyway, no more.
+        assert!(limiter.check("token:gone").is_ok());
+        assert!(limiter.check("token:gone").is_ok());
+        assert!(limiter.check("token:gone").is_err());
+    }
+}

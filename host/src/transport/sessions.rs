@@ -1,0 +1,240 @@
+//! HTTP sessions: rmcp's in-memory session manager with a cap on how many may be open,
+//! prompt clean-up when a session ends, and the identity each session belongs to.
+//!
+//! rmcp's `LocalSessionManager` closes an idle session's worker after its keep-alive
+//! (the idle timeout) but keeps the session's handle in its map until a client sends
+//! DELETE, so a count taken from that map only grows. Each session's transport is
+//! therefore wrapped with a guard: the transport lives exactly as long as the session's
+//! MCP service, so dropping it is the one reliable "session over" signal, whatever
+//! ended it (DELETE, idle timeout, shutdown, a broken client). The guard removes the
+//! handle (so the session id answers 404 and the client re-initializes) and the count.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
+
+use futures::Stream;
+use rmcp::RoleServer;
+use rmcp::model::{ClientJsonRpcMessage, ServerJsonRpcMessage};
+use rmcp::service::{RxJsonRpcMessage, TxJsonRpcMessage};
+use rmcp::transport::streamable_http_server::SessionManager;
+use rmcp::transport::streamable_http_server::session::local::{
+    LocalSessionManager, LocalSessionManagerError, LocalSessionWorker,
+};
+use rmcp::transport::streamable_http_server::session::{ServerSseMessage, SessionId};
+use rmcp::transport::{Transport, WorkerTransport};
+
+/// Why a session operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionsError {
+    /// `max_sessions` are open already.
+    #[error(
+        "{max} sessions are open, the most `[http] max_sessions` allows; close one (DELETE) or retry later"
+    )]
+    Full {
+        /// The cap.
+        max: usize,
+    },
+    /// rmcp's session manager refused.
+    #[error(transparent)]
+    Local(#[from] LocalSessionManagerError),
+}
+
+/// Open sessions and, for authenticated ones, the subject that may use them; plus the
+/// handshakes between their count check and their insertion, so concurrent handshakes
+/// cannot overshoot the cap.
+#[derive(Default)]
+struct Open {
+    by_id: HashMap<SessionId, Option<String>>,
+    reserved: usize,
+}
+
+/// The open sessions: at most `max`, each with the subject that opened it.
+pub struct Sessions {
+    local: LocalSessionManager,
+    max: usize,
+    open: Mutex<Open>,
+    /// Handed to each session's guard, which must not keep the manager alive.
+    this: Weak<Sessions>,
+}
+
+impl Sessions {
+    /// At most `max` sessions, each closed after `idle` without a request.
+    pub fn new(max: usize, idle: std::time::Duration) -> Arc<Self> {
+        let mut local = LocalSessionManager::default();
+        local.session_config.keep_alive = Some(idle);
+        Arc::new_cyclic(|this| Self {
+            local,
+            max,
+            open: Mutex::new(Open::default()),
+            this: this.clone(),
+        })
+    }
+
+    fn open(&self) -> std::sync::MutexGuard<'_, Open> {
+        self.open
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Sessions open now.
+    pub fn count(&self) -> usize {
+        self.open().by_id.len()
+    }
+
+    /// Whether a new session would be refused.
+    pub fn is_full(&self) -> bool {
+        self.count() >= self.max
+    }
+
+    /// The cap on open sessions.
+    pub fn max(&self) -> usize {
+        self.max
+    }
+
+    /// Records that session `id` belongs to `subject`; later requests on it from anyone
+    /// else are refused.
+    pub fn bind_owner(&self, id: &str, subject: &str) {
+        if let Some(owner) = self.open().by_id.get_mut(id) {
+            owner.get_or_insert_with(|| subject.to_string());
+        }
+    }
+
+    /// Whether `subject` may use session `id` (an unknown or unbound session is left
+    /// to rmcp, which answers 404 for the former).
+    pub fn may_use(&self, id: &str, subject: &str) -> bool {
+        match self.open().by_id.get(id) {
+            Some(Some(owner)) => owner == subject,
+            _ => true,
+        }
+    }
+}
+
+/// Ends one session's bookkeeping when its transport is dropped.
+struct SessionGuard {
+    sessions: Weak<Sessions>,
+    id: SessionId,
+}
+
+impl Drop for SessionGuard {
+    fn drop(&mut self) {
+        crate::metrics::session_closed();
+        let Some(sessions) = self.sessions.upgrade() else {
+            return;
+        };
+        sessions.open().by_id.remove(&self.id);
+        tracing::debug!(session = %self.id, "session ended");
+        // The handle map sits behind an async lock: remove it from a task.
+        let id = self.id.clone();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                sessions.local.sessions.write().await.remove(&id);
+            });
+        }
+    }
+}
+
+/// A session's transport, carrying the guard that cleans up after it.
+pub struct TrackedTransport {
+    inner: WorkerTransport<LocalSessionWorker>,
+    _guard: SessionGuard,
+}
+
+impl Transport<RoleServer> for TrackedTransport {
+    type Error = <WorkerTransport<LocalSessionWorker> as Transport<RoleServer>>::Error;
+
+    fn send(
+        &mut self,
+        item: TxJsonRpcMessage<RoleServer>,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send + 'static {
+        self.inner.send(item)
+    }
+
+    fn receive(&mut self) -> impl Future<Output = Option<RxJsonRpcMessage<RoleServer>>> + Send {
+        self.inner.receive()
+    }
+
+    fn close(&mut self) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        self.inner.close()
+    }
+}
+
+impl SessionManager for Sessions {
+    type Error = SessionsError;
+    type Transport = TrackedTransport;
+
+    async fn create_session(&self) -> Result<(SessionId, Self::Transport), Self::Error> {
+        {
+            let mut open = self.open();
+            if open.by_id.len() + open.reserved >= self.max {
+                return Err(SessionsError::Full { max: self.max });
+            }
+            open.reserved += 1;
+        }
+        let created = self.local.create_session().await;
+        let mut open = self.open();
+        open.reserved -= 1;
+        let (id, inner) = created?;
+        open.by_id.insert(id.clone(), None);
+        drop(open);
+        crate::metrics::session_opened();
+        let guard = SessionGuard {
+            sessions: self.this.clone(),
+            id: id.clone(),
+        };
+        Ok((
+            id,
+            TrackedTransport {
+                inner,
+                _guard: guard,
+            },
+        ))
+    }
+
+    async fn initialize_session(
+        &self,
+        id: &SessionId,
+        message: ClientJsonRpcMessage,
+    ) -> Result<ServerJsonRpcMessage, Self::Error> {
+        Ok(self.local.initialize_session(id, message).await?)
+    }
+
+    async fn has_session(&self, id: &SessionId) -> Result<bool, Self::Error> {
+        let open = self.open().by_id.contains_key(id);
+        Ok(open && self.local.has_session(id).await?)
+    }
+
+    async fn close_session(&self, id: &SessionId) -> Result<(), Self::Error> {
+        Ok(self.local.close_session(id).await?)
+    }
+
+    async fn create_stream(
+        &self,
+        id: &SessionId,
+        message: ClientJsonRpcMessage,
+    ) -> Result<impl Stream<Item = ServerSseMessage> + Send + Sync + 'static, Self::Error> {
+        Ok(self.local.create_stream(id, message).await?)
+    }
+
+    async fn accept_message(
+        &self,
+        id: &SessionId,
+        message: ClientJsonRpcMessage,
+    ) -> Result<(), Self::Error> {
+        Ok(self.local.accept_message(id, message).await?)
+    }
+
+    async fn create_standalone_stream(
+        &self,
+        id: &SessionId,
+    ) -> Result<impl Stream<Item = ServerSseMessage> + Send + Sync + 'static, Self::Error> {
+        Ok(self.local.create_standalone_stream(id).await?)
+    }
+
+    async fn resume(
+        &self,
+        id: &SessionId,
+        last_event_id: String,
+    ) -> Result<impl Stream<Item = ServerSseMessage> + Send + Sync + 'static, Self::Error> {
+        Ok(self.local.resume(id, last_event_id).await?)
+    }
+}
