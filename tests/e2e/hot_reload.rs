@@ -1,5 +1,5 @@
-//! Live plugin lifecycle over a connected stdio session: files added, upgraded, broken
-//! and removed in the watched folder while the client stays connected.
+//! Live plugin lifecycle over connected sessions: files added, upgraded, broken and
+//! removed in the watched folder while the clients stay connected.
 
 use std::time::{Duration, Instant};
 
@@ -227,22 +227,40 @@ fn flip_answer(reply: &Value, n: u64) -> String {
     version.to_string()
 }
 
-/// Reload under load: calls keep running, eight at a time on one session, while the
-/// plugin file is replaced 50 times with alternating versions, half by atomic rename and
-/// half by rewriting the file in place. No call may fail and no answer may mix builds.
-/// (Several clients on separate sessions need the HTTP transport; this is the stdio
-/// form of the same race.)
+/// Reload under load: calls keep running, eight at a time on a stdio session and four
+/// at a time on each of three HTTP sessions of the same process, while the plugin file
+/// is replaced 50 times with alternating versions, half by atomic rename and half by
+/// rewriting the file in place. No call may fail and no answer may mix builds.
 #[test]
 pub fn flip_one() {
     const SWAPS: usize = 50;
     const IN_FLIGHT: u64 = 8;
+    const HTTP_SESSIONS: u64 = 3;
+    const HTTP_IN_FLIGHT: u64 = 4;
     let dir = tempfile::tempdir().unwrap();
     let builds = [
         component("berth-test-flip-one"),
         component("berth-test-flip-two"),
     ];
     install(dir.path(), "flip.wasm", &builds[0]);
-    let mut server = Server::initialized(dir.path(), None);
+    let config = tempfile::tempdir().unwrap();
+    let config = crate::support::config_file(
+        config.path(),
+        "[http.auth]\nenabled = false\n[http.rate_limit]\nrequests_per_minute = 0\n",
+    );
+    let http = crate::http_client::HttpServer::start(dir.path(), Some(&config), &["--stdio"]);
+    let url = http.mcp_url();
+    let mut server = http.process;
+    let init = server.initialize("2025-11-25");
+    assert_eq!(init["protocolVersion"], "2025-11-25", "{init}");
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let http_calls = {
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Runtime::new().unwrap();
+            runtime.block_on(http_load(url, HTTP_SESSIONS, HTTP_IN_FLIGHT, done))
+        })
+    };
 
     let swapper = {
         let dir = dir.path().to_path_buf();
@@ -280,10 +298,18 @@ pub fn flip_one() {
         calls += IN_FLIGHT;
     }
     swapper.join().unwrap();
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let over_http = http_calls.join().unwrap();
     let log = server.stderr();
     let reloads = log.matches("plugin reloaded").count();
-    eprintln!("{calls} calls, {reloads} reloads, answers by version: {seen:?}");
-    assert!(seen.len() == 2, "both builds served: {seen:?}");
+    eprintln!(
+        "{calls} stdio calls, {reloads} reloads, answers by version: stdio {seen:?}, http {over_http:?}"
+    );
+    assert!(seen.len() == 2, "both builds served over stdio: {seen:?}");
+    assert!(
+        over_http.len() == 2,
+        "both builds served over HTTP: {over_http:?}"
+    );
     // Swaps closer together than the debounce, or landing while a load runs (about a
     // second each for a debug build on a busy 2-core machine), coalesce into one reload
     // by design; what matters is that several happened under load.
@@ -291,6 +317,48 @@ pub fn flip_one() {
         reloads >= 3,
         "the swaps were applied ({reloads} reloads):\n{log}"
     );
+}
+
+/// Calls `flip_version` from `sessions` HTTP sessions, `in_flight` at a time on each,
+/// until `done`; returns how many answers each version gave.
+async fn http_load(
+    url: String,
+    sessions: u64,
+    in_flight: u64,
+    done: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> std::collections::BTreeMap<String, u64> {
+    let mut callers = Vec::new();
+    for _ in 0..sessions {
+        let mut session = crate::http_client::Client::new(&url, None);
+        session.initialize().await;
+        for lane in 0..in_flight {
+            // Ids are per session: each lane numbers its own range.
+            let mut client = session.fork(1_000_000 * (lane + 1));
+            let done = done.clone();
+            callers.push(tokio::spawn(async move {
+                let mut seen = std::collections::BTreeMap::<String, u64>::new();
+                let mut n = lane;
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    let reply = client
+                        .request(
+                            "tools/call",
+                            json!({ "name": "flip_version", "arguments": { "n": n } }),
+                        )
+                        .await;
+                    *seen.entry(flip_answer(&reply, n)).or_default() += 1;
+                    n += in_flight;
+                }
+                seen
+            }));
+        }
+    }
+    let mut all = std::collections::BTreeMap::new();
+    for caller in callers {
+        for (version, count) in caller.await.unwrap() {
+            *all.entry(version).or_default() += count;
+        }
+    }
+    all
 }
 
 /// A downgrade is allowed, and logged as one.

@@ -340,7 +340,10 @@ pub async fn guard_mcp(State(gate): State<Gate>, mut request: Request, next: Nex
                 "rate_limited",
                 format!(
                     "too many requests from `{}`; retry in {} s (limit: [http.rate_limit])",
-                    caller.subject(),
+                    match &caller {
+                        Caller::Authenticated(identity) => identity.subject.as_str(),
+                        _ => key.as_str(),
+                    },
                     retry.header_secs()
                 ),
             );
