@@ -235,6 +235,7 @@ pub async fn call(
         vec![crate::registry::PluginEntry {
             plugin: plugin.clone(),
             path: file.to_path_buf(),
+            tool_prefix: None,
         }],
     );
     let qualified = qualified_tool_name(&m.name, &spec.name);

@@ -98,7 +98,7 @@ pub struct HttpConfig {
     pub allowed_hosts: Vec<String>,
     /// Browser origins allowed to call (`https://app.example.com`, `http://localhost:*`);
     /// a request carrying any other `Origin` is refused with 403.
-    #[serde(default)]
+    #[serde(default = "HttpConfig::default_origins")]
     pub allowed_origins: Vec<String>,
     /// Largest request body accepted, in KiB; larger ones get 413.
     #[serde(default = "HttpConfig::default_body")]
@@ -135,6 +135,11 @@ impl HttpConfig {
     }
     fn default_hosts() -> Vec<String> {
         vec!["localhost".into(), "127.0.0.1".into(), "::1".into()]
+    }
+    fn default_origins() -> Vec<String> {
+        ["http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"]
+            .map(String::from)
+            .to_vec()
     }
     fn default_body() -> u64 {
         4096
@@ -234,7 +239,7 @@ impl Default for HttpConfig {
             listen: None,
             path: Self::default_path(),
             allowed_hosts: Self::default_hosts(),
-            allowed_origins: Vec::new(),
+            allowed_origins: Self::default_origins(),
             max_body_kb: Self::default_body(),
             max_sessions: Self::default_sessions(),
             session_idle_secs: Self::default_idle(),
@@ -366,6 +371,10 @@ pub struct PluginConfig {
     /// What the plugin may reach beyond its sandbox; nothing unless granted here.
     #[serde(default)]
     pub grants: GrantsConfig,
+    /// What its tool names start with instead of `<name>_`; `""` serves them under their
+    /// own names (the plugin is then responsible for names that do not collide).
+    #[serde(default)]
+    pub tool_prefix: Option<String>,
 }
 
 /// `[plugins.NAME.grants]`: folders, environment variables and network destinations
@@ -598,6 +607,7 @@ impl Default for PluginConfig {
             version: None,
             limits: LimitsConfig::default(),
             grants: GrantsConfig::default(),
+            tool_prefix: None,
         }
     }
 }
@@ -806,6 +816,17 @@ impl Config {
             }
             if let Some((key, problem)) = plugin.grants.problem() {
                 return Err(invalid(&format!("plugins.{name}.grants.{key}"), &problem));
+            }
+            if let Some(prefix) = &plugin.tool_prefix
+                && (prefix.len() > crate::manifest::MAX_PLUGIN_NAME_LEN + 1
+                    || !prefix
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+            {
+                return Err(invalid(
+                    &format!("plugins.{name}.tool_prefix"),
+                    "must be at most 33 characters from [a-zA-Z0-9_-] (\"\" for none)",
+                ));
             }
         }
         if let Some((key, problem)) = self.http.problem() {

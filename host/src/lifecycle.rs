@@ -217,6 +217,7 @@ impl Lifecycle {
                 kept.push(PluginEntry {
                     plugin,
                     path: entry.path.clone(),
+                    tool_prefix: plugin_config.tool_prefix.clone(),
                 });
             }
             // Files not served now (disabled, or refused earlier) are looked at again by
@@ -289,11 +290,13 @@ impl Lifecycle {
                     );
                 }
                 Ok(plugin) => {
+                    let tool_prefix = config.plugin(&plugin.manifest().name).tool_prefix;
                     fresh.insert(
                         path.clone(),
                         PluginEntry {
                             plugin,
                             path: path.clone(),
+                            tool_prefix,
                         },
                     );
                 }

@@ -44,6 +44,19 @@ pub enum RegistryError {
         /// The plugin that keeps it.
         other: String,
     },
+    /// The configured `tool_prefix` makes a tool name longer than clients accept.
+    #[error(
+        "plugin `{plugin}` from {file} is refused: with its `tool_prefix` the tool name `{tool}` is longer than {max} characters; shorten `[plugins.{plugin}] tool_prefix`",
+        max = crate::manifest::MAX_TOOL_NAME_LEN
+    )]
+    ToolNameTooLong {
+        /// The refused plugin.
+        plugin: String,
+        /// The refused file.
+        file: String,
+        /// The qualified name.
+        tool: String,
+    },
     /// A resource URI is already served by another plugin.
     #[error(
         "plugin `{plugin}` from {file} is refused: resource `{uri}` is already served by plugin `{other}`"
@@ -67,12 +80,22 @@ pub struct PluginEntry {
     pub plugin: LoadedPlugin,
     /// The file it was loaded from.
     pub path: PathBuf,
+    /// What its tool names start with (`[plugins.NAME] tool_prefix`); `None`: `<name>_`.
+    pub tool_prefix: Option<String>,
 }
 
 impl PluginEntry {
     /// The plugin's name.
     pub fn name(&self) -> &str {
         &self.plugin.manifest().name
+    }
+
+    /// The name clients call its tool `tool` by.
+    pub fn qualified(&self, tool: &str) -> String {
+        match &self.tool_prefix {
+            Some(prefix) => format!("{prefix}{tool}"),
+            None => qualified_tool_name(self.name(), tool),
+        }
     }
 }
 
@@ -162,7 +185,14 @@ impl Registry {
     fn check_collisions(&self, entry: &PluginEntry, file: &str) -> Result<(), RegistryError> {
         let manifest = entry.plugin.manifest();
         for tool in &manifest.tools {
-            let qualified = qualified_tool_name(&manifest.name, &tool.name);
+            let qualified = entry.qualified(&tool.name);
+            if qualified.len() > crate::manifest::MAX_TOOL_NAME_LEN {
+                return Err(RegistryError::ToolNameTooLong {
+                    plugin: manifest.name.clone(),
+                    file: file.to_string(),
+                    tool: qualified,
+                });
+            }
             if let Some(&i) = self.tool_index.get(&qualified) {
                 return Err(RegistryError::ToolCollision {
                     plugin: manifest.name.clone(),
@@ -191,7 +221,7 @@ impl Registry {
     fn add(&mut self, entry: Arc<PluginEntry>) {
         let manifest = entry.plugin.manifest().clone();
         for spec in manifest.tools {
-            let qualified_name = qualified_tool_name(&manifest.name, &spec.name);
+            let qualified_name = entry.qualified(&spec.name);
             let Some((input_schema, validator)) = compile(&spec.input_schema) else {
                 tracing::error!(plugin = %manifest.name, tool = %spec.name, "input schema failed to compile after validation");
                 continue;

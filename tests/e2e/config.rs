@@ -99,3 +99,36 @@ fn a_version_requirement_refuses_files_and_unloads_what_no_longer_matches() {
     let line = server.wait_for_log_line("config rejected", 1);
     assert!(line.contains("line 2"), "{line}");
 }
+
+#[test]
+fn a_tool_prefix_renames_a_plugins_tools_live_and_a_bad_one_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    install(dir.path(), "echo.wasm", &component("berth-plugin-echo"));
+    let config = config_file(dir.path(), "");
+    let mut server = Server::initialized(dir.path(), Some(&config));
+    assert!(server.tool_names().contains(&"echo_echo".to_string()));
+
+    save_config(&config, "[plugins.echo]\ntool_prefix = \"\"\n");
+    server.wait_for_notification("notifications/tools/list_changed");
+    let names = server.tool_names();
+    assert!(names.contains(&"echo".to_string()), "{names:?}");
+    assert!(!names.iter().any(|n| n.starts_with("echo_")), "{names:?}");
+    assert_eq!(
+        text(&server.call("echo", json!({ "text": "bare" }))),
+        "bare"
+    );
+
+    save_config(&config, "[plugins.echo]\ntool_prefix = \"e-\"\n");
+    server.wait_for_notification("notifications/tools/list_changed");
+    assert_eq!(
+        text(&server.call("e-echo", json!({ "text": "dashed" }))),
+        "dashed"
+    );
+
+    save_config(&config, "[plugins.echo]\ntool_prefix = \"not ok\"\n");
+    server.wait_for_log("plugins.echo.tool_prefix");
+    assert_eq!(
+        text(&server.call("e-echo", json!({ "text": "kept" }))),
+        "kept"
+    );
+}

@@ -41,6 +41,17 @@ async fn the_full_mcp_flow_over_http() {
 
     let names = client.tool_names().await;
     assert!(names.contains(&"echo_echo".to_string()), "{names:?}");
+    // By default, pages served from this machine may call; others may not.
+    let mut local_page = server.client(None);
+    local_page
+        .extra
+        .insert("origin", "http://localhost:5173".parse().unwrap());
+    local_page.initialize().await;
+    let mut other_page = server.client(None);
+    other_page
+        .extra
+        .insert("origin", "https://elsewhere.example".parse().unwrap());
+    assert_eq!(other_page.try_initialize().await.0.status, 403);
     let result = client
         .call("echo_echo", json!({ "text": "over http" }))
         .await;
@@ -63,7 +74,7 @@ async fn the_full_mcp_flow_over_http() {
     let (status, ready) = server.get("/ready", None).await;
     assert_eq!(status, 200, "{ready}");
     assert_eq!(ready["counts"]["plugins"], 1, "{ready}");
-    assert_eq!(ready["counts"]["sessions"], 1, "{ready}");
+    assert_eq!(ready["counts"]["sessions"], 2, "{ready}");
     assert!(ready["counts"]["tools"].as_u64().unwrap() >= 10, "{ready}");
     let (status, metrics) = server.get("/metrics", None).await;
     assert_eq!(status, 200);
@@ -77,7 +88,7 @@ async fn the_full_mcp_flow_over_http() {
         metrics.contains("berth_tool_call_duration_seconds_bucket"),
         "{metrics}"
     );
-    assert!(metrics.contains("berth_http_sessions 1"), "{metrics}");
+    assert!(metrics.contains("berth_http_sessions 2"), "{metrics}");
     assert!(metrics.contains("berth_plugins_served 1"), "{metrics}");
     let (status, _) = server.get("/nowhere", None).await;
     assert_eq!(status, 404);
@@ -87,7 +98,7 @@ async fn the_full_mcp_flow_over_http() {
     let (reply, _) = client.send("tools/list", json!({})).await;
     assert_eq!(reply.status, 404, "{}", reply.body);
     let (_, ready) = server.get("/ready", None).await;
-    assert_eq!(ready["counts"]["sessions"], 0, "{ready}");
+    assert_eq!(ready["counts"]["sessions"], 1, "{ready}");
 }
 
 #[tokio::test]

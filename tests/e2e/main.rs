@@ -6,6 +6,7 @@ mod admin;
 mod bad_input;
 mod cli;
 mod config;
+mod conformance;
 mod events;
 mod examples;
 mod grants;
@@ -21,6 +22,7 @@ mod support;
 /// Where `has_test!` looks for each test plugin's test.
 mod plugin_tests {
     pub use crate::bad_input::*;
+    pub use crate::conformance::*;
     pub use crate::events::*;
     pub use crate::grants::*;
     pub use crate::hot_reload::*;

@@ -43,7 +43,8 @@ pub const PROTOCOL_VERSIONS: &[ProtocolVersion] = &[
 ];
 
 const INSTRUCTIONS: &str = "Berth serves tools and resources from sandboxed WebAssembly plugins. \
-Tool names are `<plugin>_<tool>`; each tool's description says what it does.";
+Tool names are `<plugin>_<tool>` unless the operator set another prefix; each tool's \
+description says what it does.";
 
 /// Who is asking, as the transport established it. HTTP puts one into each request's
 /// extensions; a request from HTTP without one is refused everything (fail closed).
