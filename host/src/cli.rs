@@ -49,9 +49,10 @@ pub enum Command {
             default_value = "auto"
         )]
         admin_socket: String,
-        /// Serve MCP over Streamable HTTP on this address (e.g. `127.0.0.1:8080`;
-        /// wins over `[http] listen`). Stdio is then off unless `--stdio` is given.
-        #[arg(long, value_name = "ADDR", env = "BERTH_HTTP")]
+        /// Serve MCP over Streamable HTTP on this address: `IP:PORT`, or a bare port for
+        /// loopback (`8080` is `127.0.0.1:8080`); wins over `[http] listen`. Stdio is
+        /// then off unless `--stdio` is given.
+        #[arg(long, value_name = "ADDR", env = "BERTH_HTTP", value_parser = crate::config::parse_listen)]
         http: Option<std::net::SocketAddr>,
         /// Serve stdio as well as HTTP; the process then ends when the stdio client
         /// closes stdin.
@@ -152,6 +153,33 @@ mod tests {
         assert!(
             Cli::try_parse_from(["berth", "call", "x.wasm", "t", "--config-value", "novalue"])
                 .is_err()
+        );
+    }
+
+    #[test]
+    fn a_bare_http_port_binds_loopback() {
+        let http = |arg: &str| match Cli::try_parse_from([
+            "berth",
+            "serve",
+            "--plugins",
+            "p",
+            "--http",
+            arg,
+        ]) {
+            Ok(Cli {
+                command: Command::Serve { http, .. },
+                ..
+            }) => Ok(http.unwrap().to_string()),
+            Ok(_) => unreachable!("serve parses as serve"),
+            Err(error) => Err(error.to_string()),
+        };
+        assert_eq!(http("8080").unwrap(), "127.0.0.1:8080");
+        assert_eq!(http("0.0.0.0:9000").unwrap(), "0.0.0.0:9000");
+        assert_eq!(http("[::1]:9000").unwrap(), "[::1]:9000");
+        assert!(
+            http("localhost:80")
+                .unwrap_err()
+                .contains("is not a port or an IP address")
         );
     }
 }

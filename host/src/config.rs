@@ -162,7 +162,7 @@ impl HttpConfig {
 
     /// The address in `listen`, if set and valid.
     pub fn listen_addr(&self) -> Option<std::net::SocketAddr> {
-        self.listen.as_deref().and_then(|a| a.parse().ok())
+        self.listen.as_deref().and_then(|a| parse_listen(a).ok())
     }
 
     /// The settings only a restart applies, to tell whether an edit needs one.
@@ -231,6 +231,20 @@ impl HttpConfig {
                     .map(|(key, problem)| (format!("rate_limit.{key}"), problem))
             })
     }
+}
+
+/// An HTTP listen address: `IP:PORT` (`0.0.0.0:8080`, `[::1]:8080`), or a bare port,
+/// which binds loopback (`8080` is `127.0.0.1:8080`), so exposing Berth is always spelled
+/// out.
+pub fn parse_listen(text: &str) -> Result<std::net::SocketAddr, String> {
+    if let Ok(port) = text.parse::<u16>() {
+        return Ok(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    text.parse().map_err(|_| {
+        format!(
+            "`{text}` is not a port or an IP address and port, like \"8080\", \"127.0.0.1:8080\" or \"[::1]:8080\""
+        )
+    })
 }
 
 impl Default for HttpConfig {

@@ -100,7 +100,49 @@ pub struct CallContext {
     pub client_name: Option<String>,
     /// Client version from `initialize`.
     pub client_version: Option<String>,
+    /// Where the plugin's log records during this call go besides the host log: the
+    /// calling client, when it asked for log messages (`logging/setLevel`).
+    pub logs: Option<LogSink>,
 }
+
+/// Severity of a plugin's log record, from most to least verbose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LogLevel {
+    /// Fine detail.
+    Trace,
+    /// Diagnostics.
+    Debug,
+    /// Normal operation.
+    Info,
+    /// Something unexpected that was handled.
+    Warn,
+    /// A failure.
+    Error,
+}
+
+/// One log record a plugin wrote during a call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginLog {
+    /// Its severity.
+    pub level: LogLevel,
+    /// The message.
+    pub message: String,
+    /// Key-value fields, in the plugin's order.
+    pub fields: Vec<(String, String)>,
+}
+
+/// The sending end of a call's log forwarding. Bounded: a plugin that logs faster than
+/// the client reads loses the excess (the host log keeps everything kept by its filter).
+#[derive(Debug, Clone)]
+pub struct LogSink(pub tokio::sync::mpsc::Sender<PluginLog>);
+
+impl PartialEq for LogSink {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.same_channel(&other.0)
+    }
+}
+
+impl Eq for LogSink {}
 
 /// Binary data with its MIME type.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -298,3 +298,38 @@ fn the_server_exits_cleanly_when_the_client_closes_stdin() {
     let status = server.close();
     assert!(status.success(), "exit status {status:?}");
 }
+
+#[test]
+fn plugin_logs_reach_a_client_that_asked_for_them_at_its_level() {
+    let plugins = plugins_dir(&["berth-plugin-echo"]);
+    let mut server = Server::initialized(plugins.path(), None);
+    // Not asked for: nothing is sent.
+    server.call("echo_log_fields", json!({ "message": "unasked" }));
+    // Asked for warnings: an info record is filtered out.
+    assert_eq!(
+        server.ok("logging/setLevel", json!({ "level": "warning" })),
+        json!({})
+    );
+    server.call("echo_log_fields", json!({ "message": "too quiet" }));
+    assert_eq!(server.pending_count("notifications/message"), 0);
+    // Asked for info: the record arrives, before the answer, from logger `echo`.
+    server.ok("logging/setLevel", json!({ "level": "info" }));
+    let id = json!("logged-call");
+    server.send_line(
+        &json!({ "jsonrpc": "2.0", "id": id, "method": "tools/call",
+            "params": { "name": "echo_log_fields", "arguments": { "message": "heard" } } })
+        .to_string(),
+    );
+    let first = server.next_message(std::time::Instant::now() + crate::support::REPLY_TIMEOUT);
+    assert_eq!(first["method"], "notifications/message", "{first}");
+    assert_eq!(first["params"]["level"], "info");
+    assert_eq!(first["params"]["logger"], "echo");
+    assert_eq!(
+        first["params"]["data"],
+        json!({ "message": "heard", "a": "1", "b": "two" })
+    );
+    let answer = server.response_to(id);
+    assert_eq!(text(&answer["result"]), "logged");
+    let log = server.wait_for_log("unasked");
+    assert!(log.contains("too quiet"), "the host log keeps every record");
+}

@@ -203,6 +203,14 @@ impl Server {
     }
 
     /// Forgets notifications received so far.
+    /// How many notifications `method` were read but not yet asked for.
+    pub fn pending_count(&self, method: &str) -> usize {
+        self.pending
+            .iter()
+            .filter(|m| m["method"] == method)
+            .count()
+    }
+
     pub fn clear_notifications(&mut self) {
         self.pending.retain(|m| m.get("id").is_some());
     }

@@ -26,7 +26,7 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 use crate::access::Kind;
 use crate::auth::Identity;
 use crate::bus::{Bus, CallOutcome, Event};
-use crate::manifest::CallContext;
+use crate::manifest::{CallContext, LogLevel, LogSink, PluginLog};
 use crate::registry::page;
 use crate::runtime::{CallError, Limit};
 use crate::state::Served;
@@ -98,6 +98,8 @@ pub struct BerthServer {
 /// stops the notifier when the session's handler is dropped.
 struct SessionScope {
     events: std::sync::Mutex<Option<broadcast::Receiver<Event>>>,
+    /// The client's `logging/setLevel` as a [`level_rank`], or [`LOG_LEVEL_UNSET`].
+    log_level: std::sync::atomic::AtomicU8,
     ended: CancellationToken,
     _end_on_drop: DropGuard,
 }
@@ -107,6 +109,7 @@ impl SessionScope {
         let ended = CancellationToken::new();
         Self {
             events: std::sync::Mutex::new(Some(bus.subscribe())),
+            log_level: std::sync::atomic::AtomicU8::new(LOG_LEVEL_UNSET),
             _end_on_drop: ended.clone().drop_guard(),
             ended,
         }
@@ -133,6 +136,41 @@ impl BerthServer {
     /// The bus that announces registry changes to sessions.
     pub fn bus(&self) -> &Bus {
         &self.bus
+    }
+
+    /// What a call of `plugin` for the request `context` is told, and, when the client
+    /// asked for log messages, the task that forwards the plugin's records to it (await
+    /// it after the call, once the context is dropped, so they precede the answer).
+    fn call_context(
+        &self,
+        context: &RequestContext<RoleServer>,
+        plugin: &str,
+    ) -> (CallContext, Option<tokio::task::JoinHandle<()>>) {
+        let client = context.client_info();
+        let threshold = self
+            .session
+            .log_level
+            .load(std::sync::atomic::Ordering::Relaxed);
+        let (logs, forwarder) = match threshold {
+            LOG_LEVEL_UNSET => (None, None),
+            threshold => {
+                let (sink, records) = tokio::sync::mpsc::channel(LOG_FORWARD_CAPACITY);
+                let forwarder = tokio::spawn(forward_logs(
+                    context.peer.clone(),
+                    plugin.to_string(),
+                    threshold,
+                    records,
+                ));
+                (Some(LogSink(sink)), Some(forwarder))
+            }
+        };
+        let ctx = CallContext {
+            request_id: Some(context.id.to_string()),
+            client_name: client.as_ref().map(|c| c.name.clone()),
+            client_version: client.map(|c| c.version),
+            logs,
+        };
+        (ctx, forwarder)
     }
 
     /// Whether `caller` may use `name` of `kind` from `plugin`.
@@ -249,12 +287,73 @@ pub async fn notify_list_changes(
     }
 }
 
-fn call_context(context: &RequestContext<RoleServer>) -> CallContext {
-    let client = context.client_info();
-    CallContext {
-        request_id: Some(context.id.to_string()),
-        client_name: client.as_ref().map(|c| c.name.clone()),
-        client_version: client.map(|c| c.version),
+/// Log records one call may have waiting for the client; more are dropped (the host
+/// log still has them).
+const LOG_FORWARD_CAPACITY: usize = 256;
+
+/// No `logging/setLevel` yet: plugin log records are not sent to the client.
+const LOG_LEVEL_UNSET: u8 = u8::MAX;
+
+/// An MCP logging level as a rank, most verbose first (rmcp's type has no order).
+// `logging/setLevel` and `notifications/message` are deprecated by SEP-2577 (2026-07-28)
+// but are how 2025-11-25 clients ask for log messages, so Berth serves them.
+#[allow(deprecated)]
+fn level_rank(level: rmcp::model::LoggingLevel) -> u8 {
+    use rmcp::model::LoggingLevel as L;
+    match level {
+        L::Debug => 0,
+        L::Info => 1,
+        L::Notice => 2,
+        L::Warning => 3,
+        L::Error => 4,
+        L::Critical => 5,
+        L::Alert => 6,
+        L::Emergency => 7,
+    }
+}
+
+/// The MCP level of a plugin's log record.
+#[allow(deprecated)]
+fn mcp_level(level: LogLevel) -> rmcp::model::LoggingLevel {
+    use rmcp::model::LoggingLevel as L;
+    match level {
+        LogLevel::Trace | LogLevel::Debug => L::Debug,
+        LogLevel::Info => L::Info,
+        LogLevel::Warn => L::Warning,
+        LogLevel::Error => L::Error,
+    }
+}
+
+/// Sends a call's log records at or above `threshold` to the client as
+/// `notifications/message` from logger `plugin`, until the call drops its sink.
+#[allow(deprecated)]
+async fn forward_logs(
+    peer: Peer<RoleServer>,
+    plugin: String,
+    threshold: u8,
+    mut records: tokio::sync::mpsc::Receiver<PluginLog>,
+) {
+    while let Some(record) = records.recv().await {
+        let level = mcp_level(record.level);
+        if level_rank(level) < threshold {
+            continue;
+        }
+        let data = match record.fields.is_empty() {
+            true => serde_json::Value::String(record.message),
+            false => {
+                let mut object = serde_json::Map::new();
+                object.insert("message".into(), record.message.into());
+                for (key, value) in record.fields {
+                    object.entry(key).or_insert(value.into());
+                }
+                serde_json::Value::Object(object)
+            }
+        };
+        let message = rmcp::model::LoggingMessageNotificationParam::new(level, data)
+            .with_logger(plugin.as_str());
+        if peer.notify_logging_message(message).await.is_err() {
+            return;
+        }
     }
 }
 
@@ -323,6 +422,7 @@ const SERVED_METHODS: &[&str] = &[
     "resources/list",
     "resources/templates/list",
     "resources/read",
+    "logging/setLevel",
 ];
 
 impl ServerHandler for BerthServer {
@@ -350,12 +450,15 @@ impl ServerHandler for BerthServer {
         ))
     }
 
+    // `enable_logging` is deprecated with logging itself (SEP-2577); see `set_level`.
+    #[allow(deprecated)]
     fn get_info(&self) -> ServerConfig {
         let capabilities = ServerCapabilities::builder()
             .enable_tools()
             .enable_tool_list_changed()
             .enable_resources()
             .enable_resources_list_changed()
+            .enable_logging()
             .build();
         ServerConfig::new(capabilities)
             .with_server_info(
@@ -384,6 +487,20 @@ impl ServerHandler for BerthServer {
                 self.session.ended.clone(),
             ));
         }
+    }
+
+    // Deprecated by SEP-2577 (2026-07-28); served for the 2025 revisions' clients.
+    #[allow(deprecated)]
+    async fn set_level(
+        &self,
+        request: rmcp::model::SetLevelRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        let rank = level_rank(request.level);
+        self.session
+            .log_level
+            .store(rank, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
     }
 
     async fn list_tools(
@@ -446,17 +563,17 @@ impl ServerHandler for BerthServer {
         }
         let _running = self.served.calls().begin();
         let started = Instant::now();
+        let (ctx, forwarder) = self.call_context(&context, tool.plugin.name());
         let outcome = tool
             .plugin
             .plugin
-            .call_tool(
-                &tool.spec.name,
-                &arguments.to_string(),
-                &call_context(&context),
-                &context.ct,
-            )
+            .call_tool(&tool.spec.name, &arguments.to_string(), &ctx, &context.ct)
             .await;
         let duration = started.elapsed();
+        drop(ctx);
+        if let Some(forwarder) = forwarder {
+            let _ = forwarder.await;
+        }
         let elapsed_ms = duration.as_secs_f64() * 1000.0;
         let (result, outcome) = match outcome {
             Ok(output) => {
@@ -535,11 +652,16 @@ impl ServerHandler for BerthServer {
             return Err(self.refuse(&caller, Kind::Resource, owner.name(), &request.uri));
         }
         let _running = self.served.calls().begin();
-        match owner
+        let (ctx, forwarder) = self.call_context(&context, owner.name());
+        let read = owner
             .plugin
-            .read_resource(&request.uri, &call_context(&context), &context.ct)
-            .await
-        {
+            .read_resource(&request.uri, &ctx, &context.ct)
+            .await;
+        drop(ctx);
+        if let Some(forwarder) = forwarder {
+            let _ = forwarder.await;
+        }
+        match read {
             Ok(items) => Ok(convert::read_result(items).into()),
             Err(error) => {
                 tracing::warn!(plugin = %owner.name(), uri = %request.uri, %error, "resource read failed");

@@ -133,6 +133,11 @@ impl PerCall {
         }
     }
 
+    /// Sends the plugin's log records during this call to `sink` as well.
+    pub(crate) fn forward_logs(&mut self, sink: Option<crate::manifest::LogSink>) {
+        self.store.data_mut().log.forward_to(sink);
+    }
+
     /// The call's store, for exactly one instantiation and one call.
     pub(crate) fn store(&mut self) -> &mut Store<StoreState> {
         &mut self.store

@@ -349,6 +349,7 @@ impl LoadedPlugin {
         let deadline = self.deadline();
         let _slot = self.enter(deadline, cancel).await?;
         let mut call = PerCall::new(&inner.runtime, &self.target());
+        call.forward_logs(ctx.logs.clone());
         let running = inner
             .callable
             .call_tool(call.store(), tool, arguments_json, ctx);
@@ -382,6 +383,7 @@ impl LoadedPlugin {
         let deadline = self.deadline();
         let _slot = self.enter(deadline, cancel).await?;
         let mut call = PerCall::new(&inner.runtime, &self.target());
+        call.forward_logs(ctx.logs.clone());
         let running = inner.callable.read_resource(call.store(), uri, ctx);
         let outcome = instance::race(running, deadline, inner.limits.call_timeout, cancel).await;
         let contents = self.settle(outcome, &call)?;

@@ -1,4 +1,5 @@
-//! The `log` capability: a plugin's structured log records become `tracing` events.
+//! The `log` capability: a plugin's structured log records become `tracing` events and,
+//! during a call whose client asked for log messages, go to that client too.
 //!
 //! Grant needed: none. Every plugin may log; the operator controls what is kept with
 //! the ordinary tracing filter on target [`PLUGIN_TARGET`] (e.g.
@@ -9,6 +10,7 @@ use std::sync::Arc;
 use wasmtime::component::{HasSelf, Linker};
 
 use super::PLUGIN_TARGET;
+use crate::manifest::{LogLevel, LogSink, PluginLog};
 use crate::runtime::bindings::v0_1::berth::plugin::{log as log_v0_1, types::Level};
 use crate::runtime::bindings::v0_2::berth::plugin::log as log_v0_2;
 
@@ -17,16 +19,43 @@ use crate::runtime::bindings::v0_2::berth::plugin::log as log_v0_2;
 pub(crate) struct LogState {
     /// The plugin's manifest name once known, its file name while it is being described.
     plugin: Arc<str>,
+    /// The calling client's share of the records, if it asked for them.
+    sink: Option<LogSink>,
 }
 
 impl LogState {
     /// Records will carry `plugin = <plugin>`.
     pub(crate) fn new(plugin: Arc<str>) -> Self {
-        Self { plugin }
+        Self { plugin, sink: None }
     }
 
-    /// Emits one guest record as a tracing event at the mapped level.
+    /// Also sends this call's records to `sink`.
+    pub(crate) fn forward_to(&mut self, sink: Option<LogSink>) {
+        self.sink = sink;
+    }
+
+    /// Hands one record to the client's sink, if any; a full sink drops it rather than
+    /// stall the guest.
+    fn forward(&self, level: Level, message: &str, fields: &[(String, String)]) {
+        if let Some(LogSink(sink)) = &self.sink {
+            let level = match level {
+                Level::Trace => LogLevel::Trace,
+                Level::Debug => LogLevel::Debug,
+                Level::Info => LogLevel::Info,
+                Level::Warn => LogLevel::Warn,
+                Level::Error => LogLevel::Error,
+            };
+            let _ = sink.try_send(PluginLog {
+                level,
+                message: message.to_string(),
+                fields: fields.to_vec(),
+            });
+        }
+    }
+
+    /// Emits one guest record as a tracing event at the mapped level (and forwards it).
     fn emit(&self, level: Level, message: &str, fields: &[(String, String)]) {
+        self.forward(level, message, fields);
         // `tracing` needs the level at compile time (it is part of the callsite's static
         // metadata), hence one arm per level. Fields are only joined when the event
         // would be kept, so filtered-out records cost a level check.
@@ -127,6 +156,27 @@ mod tests {
         assert_eq!(
             event.fields.get("message").map(String::as_str),
             Some("disk almost full")
+        );
+    }
+
+    #[test]
+    fn records_go_to_the_calling_clients_sink_too_and_a_full_sink_drops_them() {
+        let (sink, mut records) = tokio::sync::mpsc::channel(1);
+        let mut state = LogState::new("echo".into());
+        state.forward_to(Some(LogSink(sink)));
+        state.log(Level::Info, "first".into(), vec![("k".into(), "v".into())]);
+        state.log(Level::Error, "no room".into(), vec![]);
+        assert_eq!(
+            records.try_recv().unwrap(),
+            PluginLog {
+                level: LogLevel::Info,
+                message: "first".into(),
+                fields: vec![("k".into(), "v".into())],
+            }
+        );
+        assert!(
+            records.try_recv().is_err(),
+            "the second record found the sink full"
         );
     }
 }

@@ -130,6 +130,18 @@ impl JsonSchema for SchemaArgs {
     }
 }
 
+/// Logs three info records about 50 ms apart while it runs (the client asked for them
+/// with `logging/setLevel`), then says it is done.
+#[tool(read_only, idempotent)]
+pub fn test_tool_with_logging() -> &'static str {
+    berth_plugin_sdk::log::info("Tool execution started");
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    berth_plugin_sdk::log::info("Tool processing data");
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    berth_plugin_sdk::log::info("Tool execution completed");
+    "Tool with logging executed successfully"
+}
+
 /// Tool with JSON Schema 2020-12 features
 #[tool(read_only, idempotent)]
 pub fn json_schema_2020_12_tool(#[args] args: SchemaArgs) -> String {
@@ -179,7 +191,8 @@ berth_plugin_sdk::export!(
     name: "conformance",
     tools: [
         test_simple_text, test_image_content, test_audio_content, test_embedded_resource,
-        test_multiple_content_types, test_error_handling, json_schema_2020_12_tool,
+        test_multiple_content_types, test_error_handling, test_tool_with_logging,
+        json_schema_2020_12_tool,
     ],
     resources: [static_text, static_binary],
     templates: [template_data],
@@ -239,6 +252,7 @@ mod tests {
                 "test_embedded_resource",
                 "test_multiple_content_types",
                 "test_error_handling",
+                "test_tool_with_logging",
                 "json_schema_2020_12_tool",
             ]
         );
