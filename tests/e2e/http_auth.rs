@@ -347,3 +347,18 @@ async fn revoking_a_token_in_the_config_applies_live() {
         "the role edit applies too"
     );
 }
+
+#[tokio::test]
+async fn authentication_cannot_be_turned_off_live_on_a_reachable_address() {
+    let plugins = plugins_dir(&["berth-plugin-echo"]);
+    let config = config_file(plugins.path(), &config(""));
+    let server = HttpServer::start_on("0.0.0.0:0", plugins.path(), Some(&config), &[]);
+    save_config(&config, "[http.auth]\nenabled = false\n");
+    server
+        .process
+        .wait_for_log("refused to turn HTTP authentication off on a non-loopback address");
+    let (status, _, _) = initialize_status(&server, None).await;
+    assert_eq!(status, 401, "authentication stays on");
+    let mut admin = server.client(Some(ADMIN_TOKEN));
+    admin.initialize().await;
+}

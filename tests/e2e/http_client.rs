@@ -22,7 +22,18 @@ pub struct HttpServer {
 impl HttpServer {
     /// Starts Berth serving HTTP on a free loopback port with `config`, plus `args`.
     pub fn start(plugins: &Path, config: Option<&Path>, args: &[&str]) -> HttpServer {
-        let mut all = vec!["--http", "127.0.0.1:0"];
+        HttpServer::start_on("127.0.0.1:0", plugins, config, args)
+    }
+
+    /// Starts Berth serving HTTP on `addr` (port 0: a free one) with `config`, plus
+    /// `args`; the client side connects to it over loopback.
+    pub fn start_on(
+        addr: &str,
+        plugins: &Path,
+        config: Option<&Path>,
+        args: &[&str],
+    ) -> HttpServer {
+        let mut all = vec!["--http", addr];
         all.extend_from_slice(args);
         let process = Server::start_with_args(plugins, config, &all, &[]);
         let line = process.wait_for_log_line("serving MCP over HTTP", 1);
@@ -31,6 +42,7 @@ impl HttpServer {
             .find_map(|part| part.strip_prefix("addr="))
             .unwrap_or_else(|| panic!("no addr= in `{line}`"))
             .to_string();
+        let addr = addr.replace("0.0.0.0", "127.0.0.1");
         HttpServer {
             process,
             base: format!("http://{addr}"),

@@ -93,8 +93,9 @@ struct Inner {
 }
 
 impl Gate {
-    /// A gate for `http`'s settings in front of `sessions`.
+    /// A gate for `http`'s settings in front of `sessions`, serving on `addr`.
     pub fn new(
+        addr: SocketAddr,
         served: Arc<Served>,
         sessions: Arc<Sessions>,
         guards: Guards,
@@ -120,9 +121,8 @@ impl Gate {
                 body_limit: usize::try_from(http.max_body_kb)
                     .unwrap_or(usize::MAX)
                     .saturating_mul(1024),
-                loopback_only: http
-                    .listen_addr()
-                    .is_none_or(|addr| addr.ip().is_loopback()),
+                // The address actually served (`--http` may override `[http] listen`).
+                loopback_only: addr.ip().is_loopback(),
                 metrics,
             }),
         }

@@ -119,6 +119,7 @@ pub async fn start(
     );
 
     let gate = Gate::new(
+        local_addr,
         lifecycle.served().clone(),
         sessions.clone(),
         guards,
