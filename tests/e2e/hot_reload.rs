@@ -386,3 +386,36 @@ pub fn flip_two() {
     );
     assert_eq!(flip_answer(&reply, 2), "1.0.0");
 }
+
+/// A client subscribed to a resource hears `notifications/resources/updated` when the
+/// plugin serving it is rebuilt or removed, and nothing once it unsubscribes.
+#[test]
+fn subscribers_hear_of_a_new_build_of_the_plugin_serving_their_resource() {
+    let dir = tempfile::tempdir().unwrap();
+    let echo = component("berth-plugin-echo");
+    install(dir.path(), "echo.wasm", &echo);
+    let mut server = Server::initialized(dir.path(), None);
+    assert_eq!(
+        server.ok("resources/subscribe", json!({ "uri": "echo://hello" })),
+        json!({})
+    );
+    // A URI nothing serves may be subscribed to as well.
+    server.ok("resources/subscribe", json!({ "uri": "later://thing" }));
+
+    // A rebuild (same bytes, new file) may serve new contents: subscribers are told.
+    install(dir.path(), "echo.wasm", &echo);
+    let updated = server.wait_for_notification("notifications/resources/updated");
+    assert_eq!(updated["params"]["uri"], "echo://hello", "{updated}");
+
+    // Removal: the resource is gone, which is a change too.
+    std::fs::remove_file(dir.path().join("echo.wasm")).unwrap();
+    let updated = server.wait_for_notification("notifications/resources/updated");
+    assert_eq!(updated["params"]["uri"], "echo://hello", "{updated}");
+
+    // Unsubscribed: a new build goes unannounced (the log line shows it happened).
+    server.ok("resources/unsubscribe", json!({ "uri": "echo://hello" }));
+    install(dir.path(), "echo.wasm", &echo);
+    server.wait_for_notification("notifications/tools/list_changed");
+    server.ok("ping", json!({}));
+    assert_eq!(server.pending_count("notifications/resources/updated"), 0);
+}

@@ -98,6 +98,9 @@ pub struct BerthServer {
 /// stops the notifier when the session's handler is dropped.
 struct SessionScope {
     events: std::sync::Mutex<Option<broadcast::Receiver<Event>>>,
+    /// Subscribed resource URIs, each with the plugin that served it when last looked
+    /// at (`None`: nothing did).
+    subscriptions: std::sync::Mutex<std::collections::HashMap<String, Option<String>>>,
     /// The client's `logging/setLevel` as a [`level_rank`], or [`LOG_LEVEL_UNSET`].
     log_level: std::sync::atomic::AtomicU8,
     ended: CancellationToken,
@@ -109,10 +112,42 @@ impl SessionScope {
         let ended = CancellationToken::new();
         Self {
             events: std::sync::Mutex::new(Some(bus.subscribe())),
+            subscriptions: Default::default(),
             log_level: std::sync::atomic::AtomicU8::new(LOG_LEVEL_UNSET),
             _end_on_drop: ended.clone().drop_guard(),
             ended,
         }
+    }
+}
+
+impl SessionScope {
+    fn subscriptions(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, Option<String>>> {
+        self.subscriptions
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The subscribed URIs whose contents may have changed now that `plugin` was loaded,
+    /// reloaded or unloaded (every one when `plugin` is `None`): those it served before
+    /// or serves now. Records who serves each one now.
+    fn updated_by(&self, plugin: Option<&str>, served: &Served) -> Vec<String> {
+        let registry = served.registry();
+        let mut updated = Vec::new();
+        for (uri, owner) in self.subscriptions().iter_mut() {
+            let now = registry.resource_owner(uri).map(|o| o.name().to_string());
+            let touched = match plugin {
+                None => true,
+                Some(plugin) => owner.as_deref() == Some(plugin) || now.as_deref() == Some(plugin),
+            };
+            if touched {
+                updated.push(uri.clone());
+            }
+            *owner = now;
+        }
+        updated.sort();
+        updated
     }
 }
 
@@ -248,36 +283,58 @@ fn visible<T>(items: &[T], keep: impl Fn(&T) -> bool) -> Vec<&T> {
     items.iter().filter(|item| keep(item)).collect()
 }
 
-/// Tells one client session about every registry change that alters what it can list,
-/// until the session ends (`ended`) or the client stops listening. A lagging
-/// subscription (see [`crate::bus`]) sends both notifications: the client then
-/// re-lists and sees the current snapshot.
-pub async fn notify_list_changes(
+/// Tells one client session about the changes it cares for, until the session ends
+/// (`ended`) or the client stops listening: registry changes that alter what it can
+/// list, and (for the URIs it subscribed to) a new build of the plugin serving them,
+/// which may serve new contents, or their plugin going away. A lagging subscription
+/// (see [`crate::bus`]) sends everything: both list notifications and an update for
+/// every subscribed URI; the client then re-reads the current snapshot.
+///
+/// It holds the session weakly: the session's handler owns it, and dropping the handler
+/// is what ends the session (and, through `ended`, this task).
+async fn notify_session(
     peer: Peer<RoleServer>,
     mut events: broadcast::Receiver<Event>,
+    session: std::sync::Weak<SessionScope>,
     ended: CancellationToken,
+    served: Arc<Served>,
 ) {
+    let updated_by = |plugin: Option<&str>| match session.upgrade() {
+        Some(session) => session.updated_by(plugin, &served),
+        None => Vec::new(),
+    };
     loop {
         let received = tokio::select! {
             _ = ended.cancelled() => return,
             received = events.recv() => received,
         };
-        let (tools, resources) = match received {
+        let (tools, resources, updated) = match received {
             Ok(Event::RegistryChanged {
                 tools_changed,
                 resources_changed,
                 ..
-            }) => (tools_changed, resources_changed),
+            }) => (tools_changed, resources_changed, Vec::new()),
+            Ok(
+                Event::PluginLoaded { plugin, .. }
+                | Event::PluginReloaded { plugin, .. }
+                | Event::PluginUnloaded { plugin, .. },
+            ) => (false, false, updated_by(Some(&plugin))),
             Ok(_) => continue,
             Err(broadcast::error::RecvError::Lagged(missed)) => {
                 tracing::warn!(
                     missed,
-                    "session fell behind on registry events; sending both list_changed notifications"
+                    "session fell behind on registry events; sending every list and resource notification"
                 );
-                (true, true)
+                (true, true, updated_by(None))
             }
             Err(broadcast::error::RecvError::Closed) => return,
         };
+        for uri in updated {
+            let notice = rmcp::model::ResourceUpdatedNotificationParam::new(uri);
+            if peer.notify_resource_updated(notice).await.is_err() {
+                return;
+            }
+        }
         if tools && peer.notify_tool_list_changed().await.is_err() {
             return;
         }
@@ -423,6 +480,8 @@ const SERVED_METHODS: &[&str] = &[
     "resources/templates/list",
     "resources/read",
     "logging/setLevel",
+    "resources/subscribe",
+    "resources/unsubscribe",
 ];
 
 impl ServerHandler for BerthServer {
@@ -458,6 +517,7 @@ impl ServerHandler for BerthServer {
             .enable_tool_list_changed()
             .enable_resources()
             .enable_resources_list_changed()
+            .enable_resources_subscribe()
             .enable_logging()
             .build();
         ServerConfig::new(capabilities)
@@ -481,10 +541,12 @@ impl ServerHandler for BerthServer {
             .take();
         // A session initializes once; a repeated `initialized` starts nothing new.
         if let Some(events) = events {
-            tokio::spawn(notify_list_changes(
+            tokio::spawn(notify_session(
                 context.peer,
                 events,
+                Arc::downgrade(&self.session),
                 self.session.ended.clone(),
+                self.served.clone(),
             ));
         }
     }
@@ -500,6 +562,36 @@ impl ServerHandler for BerthServer {
         self.session
             .log_level
             .store(rank, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    }
+
+    async fn subscribe(
+        &self,
+        request: rmcp::model::SubscribeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        // A URI nothing serves yet may be subscribed to: a plugin may serve it later.
+        let owner = self
+            .served
+            .registry()
+            .resource_owner(&request.uri)
+            .map(|o| o.name().to_string());
+        if let Some(plugin) = &owner {
+            let caller = caller(&context.extensions);
+            if !self.allows(&caller, Kind::Resource, plugin, &request.uri) {
+                return Err(self.refuse(&caller, Kind::Resource, plugin, &request.uri));
+            }
+        }
+        self.session.subscriptions().insert(request.uri, owner);
+        Ok(())
+    }
+
+    async fn unsubscribe(
+        &self,
+        request: rmcp::model::UnsubscribeRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        self.session.subscriptions().remove(&request.uri);
         Ok(())
     }
 
