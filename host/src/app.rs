@@ -82,6 +82,15 @@ pub enum Error {
 /// Plugins that fail are logged, one line each, and left out; the rest are served.
 pub async fn prepare(options: &ServeOptions, bus: &Bus) -> Result<Arc<Lifecycle>, Error> {
     let config = Config::load(options.config_file.as_deref(), &options.env)?;
+    prepare_with(config, options, bus).await
+}
+
+/// [`prepare`] with the config already loaded.
+async fn prepare_with(
+    config: Config,
+    options: &ServeOptions,
+    bus: &Bus,
+) -> Result<Arc<Lifecycle>, Error> {
     // Every limit is per plugin and travels with its settings (`Config::limits_for`), so
     // nothing in the config shapes the engine itself.
     let runtime = Runtime::new(RuntimeOptions::default())?;
@@ -190,7 +199,7 @@ pub async fn run(options: ServeOptions, shutdown: Shutdown) -> Result<(), Error>
     }
     let metrics = crate::metrics::Metrics::install()?;
     let bus = Bus::new();
-    let lifecycle = prepare(&options, &bus).await?;
+    let lifecycle = prepare_with(config, &options, &bus).await?;
     crate::metrics::spawn_bus_recorder(&bus, lifecycle.served().clone(), &shutdown);
     metrics.spawn_upkeep(&shutdown);
     watch_plugins(lifecycle.clone(), &shutdown)?;

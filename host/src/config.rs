@@ -160,6 +160,13 @@ impl HttpConfig {
         10_000
     }
 
+    /// `max_body_kb` in bytes.
+    pub fn max_body_bytes(&self) -> usize {
+        usize::try_from(self.max_body_kb)
+            .unwrap_or(usize::MAX)
+            .saturating_mul(1024)
+    }
+
     /// The address in `listen`, if set and valid.
     pub fn listen_addr(&self) -> Option<std::net::SocketAddr> {
         self.listen.as_deref().and_then(|a| parse_listen(a).ok())

@@ -344,6 +344,15 @@ async fn notify_session(
     }
 }
 
+/// Ends a call's log forwarding: dropping its context closes the sink, and the forwarder
+/// then sends what is left, so the records reach the client before the call's answer.
+async fn logs_delivered(ctx: CallContext, forwarder: Option<tokio::task::JoinHandle<()>>) {
+    drop(ctx);
+    if let Some(forwarder) = forwarder {
+        let _ = forwarder.await;
+    }
+}
+
 /// Log records one call may have waiting for the client; more are dropped (the host
 /// log still has them).
 const LOG_FORWARD_CAPACITY: usize = 256;
@@ -662,10 +671,7 @@ impl ServerHandler for BerthServer {
             .call_tool(&tool.spec.name, &arguments.to_string(), &ctx, &context.ct)
             .await;
         let duration = started.elapsed();
-        drop(ctx);
-        if let Some(forwarder) = forwarder {
-            let _ = forwarder.await;
-        }
+        logs_delivered(ctx, forwarder).await;
         let elapsed_ms = duration.as_secs_f64() * 1000.0;
         let (result, outcome) = match outcome {
             Ok(output) => {
@@ -749,10 +755,7 @@ impl ServerHandler for BerthServer {
             .plugin
             .read_resource(&request.uri, &ctx, &context.ct)
             .await;
-        drop(ctx);
-        if let Some(forwarder) = forwarder {
-            let _ = forwarder.await;
-        }
+        logs_delivered(ctx, forwarder).await;
         match read {
             Ok(items) => Ok(convert::read_result(items).into()),
             Err(error) => {

@@ -118,9 +118,7 @@ impl Gate {
                     .collect(),
                 path: http.path.clone(),
                 request_timeout: Duration::from_millis(http.request_timeout_ms),
-                body_limit: usize::try_from(http.max_body_kb)
-                    .unwrap_or(usize::MAX)
-                    .saturating_mul(1024),
+                body_limit: http.max_body_bytes(),
                 // The address actually served (`--http` may override `[http] listen`).
                 loopback_only: addr.ip().is_loopback(),
                 metrics,

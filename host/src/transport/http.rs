@@ -109,7 +109,7 @@ pub async fn start(
         // An empty list refuses every request that carries an Origin: browsers must be
         // let in by name.
         .enforce_origin_validation()
-        .with_max_request_body_bytes(body_limit(http))
+        .with_max_request_body_bytes(http.max_body_bytes())
         .with_cancellation_token(sessions_token.clone());
     let template = server.clone();
     let service = StreamableHttpService::new(
@@ -155,13 +155,6 @@ pub async fn start(
     warn_if_auth_off(http, local_addr);
     tracing::info!(addr = %local_addr, path = %http.path, "serving MCP over HTTP");
     Ok(HttpServer { local_addr, gate })
-}
-
-/// The largest request body accepted, in bytes.
-fn body_limit(http: &HttpConfig) -> usize {
-    usize::try_from(http.max_body_kb)
-        .unwrap_or(usize::MAX)
-        .saturating_mul(1024)
 }
 
 /// Refuses, before anything is loaded, the auth settings that must never serve: off on a
