@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::bus::Bus;
+use crate::bus::{Bus, Event};
 use crate::config::{Config, ConfigError, EnvOverride};
 use crate::lifecycle::Lifecycle;
 use crate::plugins::PluginError;
@@ -94,6 +94,15 @@ async fn prepare_with(
     // Every limit is per plugin and travels with its settings (`Config::limits_for`), so
     // nothing in the config shapes the engine itself.
     let runtime = Runtime::new(RuntimeOptions::default())?;
+    // A plugin's "this resource changed" becomes a bus fact; each session decides
+    // whether it subscribed and whether that plugin serves the URI.
+    let changes = bus.clone();
+    runtime.on_resource_changed(Arc::new(move |plugin: &str, uri: &str| {
+        changes.publish(Event::ResourceChanged {
+            plugin: plugin.to_string(),
+            uri: uri.to_string(),
+        });
+    }));
     let served = Arc::new(Served::new(Registry::default(), config.protocol.page_size));
     let lifecycle = Lifecycle::new(
         runtime,

@@ -91,6 +91,16 @@ pub enum Event {
         tools_changed: bool,
         /// Clients would now see a different resource or template list.
         resources_changed: bool,
+        /// Clients would now see a different prompt list.
+        prompts_changed: bool,
+    },
+    /// A plugin said the contents of a resource it serves changed (contract 0.3's
+    /// `resources.changed`); not checked yet: sessions check that it serves `uri`.
+    ResourceChanged {
+        /// The plugin that said so.
+        plugin: String,
+        /// The resource's URI.
+        uri: String,
     },
 }
 
@@ -166,6 +176,7 @@ mod tests {
             generation,
             tools_changed: true,
             resources_changed: false,
+            prompts_changed: false,
         }
     }
 

@@ -84,6 +84,15 @@ pub async fn inspect(file: &Path, json: bool) -> Result<String, CommandError> {
             "uriTemplate": t.uri_template, "name": t.name, "title": t.title,
             "description": t.description, "mimeType": t.mime_type,
         })).collect::<Vec<_>>(),
+        "prompts": m.prompts.iter().map(|p| serde_json::json!({
+            "name": qualified_tool_name(&m.name, &p.name), "title": p.title,
+            "description": p.description,
+            "arguments": p.arguments.iter().map(|a| serde_json::json!({
+                "name": a.name, "title": a.title, "description": a.description,
+                "required": a.required,
+            })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "completions": plugin.completes(),
     });
     if json {
         return Ok(serde_json::to_string_pretty(&value).unwrap_or_default());
@@ -160,6 +169,29 @@ pub async fn inspect(file: &Path, json: bool) -> Result<String, CommandError> {
         m.resource_templates.len(),
         templates,
     );
+    if !m.prompts.is_empty() {
+        let _ = writeln!(out, "\nprompts ({}):", m.prompts.len());
+        for p in &m.prompts {
+            let arguments: Vec<String> = p
+                .arguments
+                .iter()
+                .map(|a| match a.required {
+                    true => a.name.clone(),
+                    false => format!("[{}]", a.name),
+                })
+                .collect();
+            let _ = writeln!(
+                out,
+                "  {}({})  {}",
+                qualified_tool_name(&m.name, &p.name),
+                arguments.join(", "),
+                p.description.as_deref().unwrap_or("")
+            );
+        }
+    }
+    if plugin.completes() {
+        let _ = writeln!(out, "\ncompletions: answered by the plugin");
+    }
     Ok(out)
 }
 

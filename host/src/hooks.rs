@@ -189,7 +189,9 @@ impl PluginEvent {
             },
             // Bookkeeping for sessions, and facts about callers plugins have no business
             // knowing.
-            Event::RegistryChanged { .. } | Event::AccessDenied { .. } => return None,
+            Event::RegistryChanged { .. }
+            | Event::AccessDenied { .. }
+            | Event::ResourceChanged { .. } => return None,
         })
     }
 
@@ -611,7 +613,8 @@ mod tests {
             map(Event::RegistryChanged {
                 generation: 2,
                 tools_changed: true,
-                resources_changed: false
+                resources_changed: false,
+                prompts_changed: false
             }),
             None
         );

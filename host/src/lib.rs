@@ -8,6 +8,7 @@
 //! - [`auth`]: who an HTTP caller is: static API tokens and JWTs, and the 401 challenge.
 //! - [`bus`]: the typed event bus of past-tense facts, and its lag policy.
 //! - [`cli`]: the command line's shape.
+//! - [`client`]: what a running plugin call may send to and ask of its client.
 //! - [`commands`]: `berth inspect` and `berth call`, the plugin author's one-shot tools.
 //! - [`config`]: typed, validated configuration (embedded defaults + a TOML file).
 //! - [`hooks`]: delivers bus events to the event hooks of plugins that asked for them.
@@ -32,6 +33,7 @@ pub mod app;
 pub mod auth;
 pub mod bus;
 pub mod cli;
+pub mod client;
 pub mod commands;
 pub mod config;
 pub mod hooks;

@@ -415,12 +415,14 @@ impl Lifecycle {
     fn publish(&self, current: &Registry, registry: Registry, facts: Vec<Event>) {
         let tools_changed = current.tools_differ(&registry);
         let resources_changed = current.resources_differ(&registry);
+        let prompts_changed = current.prompts_differ(&registry);
         let generation = registry.generation();
         self.served.publish(registry);
         self.bus.publish(Event::RegistryChanged {
             generation,
             tools_changed,
             resources_changed,
+            prompts_changed,
         });
         for fact in facts {
             self.bus.publish(fact);

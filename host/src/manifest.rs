@@ -27,6 +27,94 @@ pub struct Manifest {
     pub resources: Vec<ResourceSpec>,
     /// Resource templates (RFC 6570).
     pub resource_templates: Vec<ResourceTemplateSpec>,
+    /// Prompt templates (contract 0.3's optional `prompts` export; empty before).
+    pub prompts: Vec<PromptSpec>,
+}
+
+/// One prompt as the plugin declares it (its name is not yet namespaced).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PromptSpec {
+    /// Name within the plugin.
+    pub name: String,
+    /// Display name.
+    pub title: Option<String>,
+    /// What the prompt is for.
+    pub description: Option<String>,
+    /// Its arguments, in asking order.
+    pub arguments: Vec<PromptArgument>,
+}
+
+/// One argument of a prompt; values are strings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PromptArgument {
+    /// Name, unique within the prompt.
+    pub name: String,
+    /// Display name.
+    pub title: Option<String>,
+    /// What the value should be.
+    pub description: Option<String>,
+    /// Whether a client must supply it.
+    pub required: bool,
+}
+
+/// Who speaks a message of a prompt or a sampling conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The human side.
+    User,
+    /// The model.
+    Assistant,
+}
+
+/// One message of a prompt or a sampling conversation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// Who speaks it.
+    pub role: Role,
+    /// What it says.
+    pub content: ContentBlock,
+}
+
+/// A filled-in prompt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PromptOutput {
+    /// What this result is, when it differs from the prompt's description.
+    pub description: Option<String>,
+    /// The messages in conversation order.
+    pub messages: Vec<Message>,
+}
+
+/// What a `completion/complete` request completes, in the plugin's own names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CompletionTarget {
+    /// An argument of the plugin's prompt with this plugin-local name.
+    Prompt(String),
+    /// A parameter of the plugin's resource template with this URI template.
+    ResourceTemplate(String),
+}
+
+/// One `completion/complete` request, in the plugin's own names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompletionRequest {
+    /// The prompt or resource template.
+    pub target: CompletionTarget,
+    /// The argument (or template parameter) being completed.
+    pub argument: String,
+    /// What the user typed so far.
+    pub value: String,
+    /// Values of the other arguments already chosen.
+    pub chosen: Vec<(String, String)>,
+}
+
+/// Suggestions a plugin made for one argument.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Completions {
+    /// Candidate values, best first.
+    pub values: Vec<String>,
+    /// How many candidates there are in all, if known.
+    pub total: Option<u32>,
+    /// Whether there are more than `values` holds.
+    pub has_more: bool,
 }
 
 /// One tool as the plugin declares it (its name is not yet namespaced).
@@ -100,9 +188,14 @@ pub struct CallContext {
     pub client_name: Option<String>,
     /// Client version from `initialize`.
     pub client_version: Option<String>,
-    /// Where the plugin's log records during this call go besides the host log: the
-    /// calling client, when it asked for log messages (`logging/setLevel`).
-    pub logs: Option<LogSink>,
+    /// Where the plugin's log records and progress reports during this call go: the
+    /// calling client, when it asked for log messages (`logging/setLevel`) or for
+    /// progress (a progress token). Records always go to the host log as well.
+    pub notices: Option<crate::client::NoticeSink>,
+    /// Whether the client asked for progress of this call.
+    pub progress: bool,
+    /// The client, for sampling and elicitation on the call's behalf.
+    pub client: Option<crate::client::ClientLink>,
 }
 
 /// Severity of a plugin's log record, from most to least verbose.
@@ -130,19 +223,6 @@ pub struct PluginLog {
     /// Key-value fields, in the plugin's order.
     pub fields: Vec<(String, String)>,
 }
-
-/// The sending end of a call's log forwarding. Bounded: a plugin that logs faster than
-/// the client reads loses the excess (the host log keeps everything kept by its filter).
-#[derive(Debug, Clone)]
-pub struct LogSink(pub tokio::sync::mpsc::Sender<PluginLog>);
-
-impl PartialEq for LogSink {
-    fn eq(&self, other: &Self) -> bool {
-        self.0.same_channel(&other.0)
-    }
-}
-
-impl Eq for LogSink {}
 
 /// Binary data with its MIME type.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -229,6 +309,9 @@ pub enum GuestError {
     /// No resource of the plugin has this URI.
     #[error("no resource at `{0}`")]
     ResourceNotFound(String),
+    /// The plugin has no prompt by that name.
+    #[error("the plugin has no prompt named `{0}`")]
+    UnknownPrompt(String),
 }
 
 /// Why a manifest was refused.
@@ -265,6 +348,14 @@ pub enum ManifestError {
         tool: String,
         /// `input` or `output`.
         which: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A prompt is malformed: bad or repeated name, or a bad or repeated argument.
+    #[error("prompt `{prompt}` is invalid: {reason}")]
+    Prompt {
+        /// The prompt's name.
+        prompt: String,
         /// What is wrong.
         reason: String,
     },
@@ -345,6 +436,33 @@ impl Manifest {
                 return Err(bad("declared twice"));
             }
         }
+        let mut prompts = HashSet::new();
+        for prompt in &self.prompts {
+            let bad = |reason: String| ManifestError::Prompt {
+                prompt: prompt.name.clone(),
+                reason,
+            };
+            if !is_valid_name(&prompt.name, MAX_TOOL_NAME_LEN) {
+                return Err(bad(format!(
+                    "use 1 to {MAX_TOOL_NAME_LEN} characters from [a-zA-Z0-9_-]"
+                )));
+            }
+            if !prompts.insert(prompt.name.as_str()) {
+                return Err(bad("declared twice".into()));
+            }
+            let mut arguments = HashSet::new();
+            for argument in &prompt.arguments {
+                if argument.name.trim().is_empty() {
+                    return Err(bad("an argument has an empty name".into()));
+                }
+                if !arguments.insert(argument.name.as_str()) {
+                    return Err(bad(format!(
+                        "argument `{}` is declared twice",
+                        argument.name
+                    )));
+                }
+            }
+        }
         for template in &self.resource_templates {
             berth_uri_template::UriTemplate::parse(&template.uri_template).map_err(|reason| {
                 ManifestError::Template {
@@ -419,6 +537,7 @@ mod tests {
             tools,
             resources: vec![],
             resource_templates: vec![],
+            prompts: vec![],
         }
     }
 
@@ -466,6 +585,36 @@ mod tests {
                 matches!(err, ManifestError::Schema { .. }),
                 "{schema}: {err}"
             );
+        }
+    }
+
+    #[test]
+    fn refuses_malformed_prompts() {
+        let prompt = |name: &str, args: &[&str]| PromptSpec {
+            name: name.into(),
+            title: None,
+            description: Some("d".into()),
+            arguments: args
+                .iter()
+                .map(|a| PromptArgument {
+                    name: (*a).into(),
+                    title: None,
+                    description: None,
+                    required: true,
+                })
+                .collect(),
+        };
+        let mut m = manifest(vec![]);
+        m.prompts = vec![prompt("greet", &["name", "tone"])];
+        m.validate().unwrap();
+        for prompts in [
+            vec![prompt("has space", &[])],
+            vec![prompt("a", &[]), prompt("a", &[])],
+            vec![prompt("a", &["x", "x"])],
+            vec![prompt("a", &[""])],
+        ] {
+            m.prompts = prompts;
+            assert!(matches!(m.validate(), Err(ManifestError::Prompt { .. })));
         }
     }
 

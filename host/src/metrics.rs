@@ -348,7 +348,7 @@ fn record_event(event: &Event, served: &Served) {
         // (or a newer one, which is just as right for a gauge).
         Event::RegistryChanged { .. } => set_served(&served.registry()),
         // The call path records both directly (record_call, access_denied), losslessly.
-        Event::ToolCalled { .. } | Event::AccessDenied { .. } => {}
+        Event::ToolCalled { .. } | Event::AccessDenied { .. } | Event::ResourceChanged { .. } => {}
     }
 }
 
@@ -588,6 +588,7 @@ mod tests {
             generation: 1,
             tools_changed: false,
             resources_changed: false,
+            prompts_changed: false,
         });
         // Counters only grow, so "at least this many more" holds whatever else runs.
         eventually(&m, "the published events", |text| {

@@ -12,7 +12,9 @@ use std::sync::Arc;
 
 use berth_uri_template::UriTemplate;
 
-use crate::manifest::{ResourceSpec, ResourceTemplateSpec, ToolSpec, qualified_tool_name};
+use crate::manifest::{
+    PromptSpec, ResourceSpec, ResourceTemplateSpec, ToolSpec, qualified_tool_name,
+};
 use crate::runtime::LoadedPlugin;
 
 /// Why a plugin could not join a snapshot.
@@ -57,6 +59,20 @@ pub enum RegistryError {
         /// The qualified name.
         tool: String,
     },
+    /// A qualified prompt name is already taken by another plugin.
+    #[error(
+        "plugin `{plugin}` from {file} is refused: its prompt `{prompt}` collides with a prompt of plugin `{other}`"
+    )]
+    PromptCollision {
+        /// The refused plugin.
+        plugin: String,
+        /// The refused file.
+        file: String,
+        /// The colliding qualified name.
+        prompt: String,
+        /// The plugin that keeps it.
+        other: String,
+    },
     /// A resource URI is already served by another plugin.
     #[error(
         "plugin `{plugin}` from {file} is refused: resource `{uri}` is already served by plugin `{other}`"
@@ -90,7 +106,7 @@ impl PluginEntry {
         &self.plugin.manifest().name
     }
 
-    /// The name clients call its tool `tool` by.
+    /// The name clients call its tool (or prompt) `tool` by.
     pub fn qualified(&self, tool: &str) -> String {
         match &self.tool_prefix {
             Some(prefix) => format!("{prefix}{tool}"),
@@ -113,6 +129,18 @@ pub struct ToolEntry {
     pub output_schema: Option<Arc<serde_json::Map<String, serde_json::Value>>>,
     /// The input schema compiled once, so validating arguments costs no parsing per call.
     pub validator: jsonschema::Validator,
+    /// The output schema compiled once, for checking structured results.
+    pub output_validator: Option<jsonschema::Validator>,
+}
+
+/// A prompt as clients see it.
+pub struct PromptEntry {
+    /// The name clients ask for (prefixed like tool names).
+    pub qualified_name: String,
+    /// The plugin that serves it.
+    pub plugin: Arc<PluginEntry>,
+    /// The plugin's declaration.
+    pub spec: PromptSpec,
 }
 
 /// A static resource as clients see it.
@@ -143,6 +171,8 @@ pub struct Registry {
     resources: Vec<ResourceEntry>,
     resource_index: HashMap<String, usize>,
     templates: Vec<TemplateEntry>,
+    prompts: Vec<PromptEntry>,
+    prompt_index: HashMap<String, usize>,
 }
 
 impl Registry {
@@ -202,6 +232,17 @@ impl Registry {
                 });
             }
         }
+        for prompt in &manifest.prompts {
+            let qualified = entry.qualified(&prompt.name);
+            if let Some(&i) = self.prompt_index.get(&qualified) {
+                return Err(RegistryError::PromptCollision {
+                    plugin: manifest.name.clone(),
+                    file: file.to_string(),
+                    prompt: qualified,
+                    other: self.prompts[i].plugin.name().to_string(),
+                });
+            }
+        }
         for resource in &manifest.resources {
             if let Some(&i) = self.resource_index.get(&resource.uri) {
                 return Err(RegistryError::ResourceCollision {
@@ -226,11 +267,11 @@ impl Registry {
                 tracing::error!(plugin = %manifest.name, tool = %spec.name, "input schema failed to compile after validation");
                 continue;
             };
-            let output_schema = spec
-                .output_schema
-                .as_deref()
-                .and_then(|s| serde_json::from_str(s).ok())
-                .map(Arc::new);
+            let (output_schema, output_validator) = match spec.output_schema.as_deref().map(compile)
+            {
+                Some(Some((schema, validator))) => (Some(schema), Some(validator)),
+                _ => (None, None),
+            };
             self.tool_index
                 .insert(qualified_name.clone(), self.tools.len());
             self.tools.push(ToolEntry {
@@ -240,6 +281,7 @@ impl Registry {
                 input_schema,
                 output_schema,
                 validator,
+                output_validator,
             });
         }
         for spec in manifest.resources {
@@ -261,6 +303,16 @@ impl Registry {
                     tracing::error!(plugin = %manifest.name, template = %spec.uri_template, %reason, "resource template failed to parse after validation");
                 }
             }
+        }
+        for spec in manifest.prompts {
+            let qualified_name = entry.qualified(&spec.name);
+            self.prompt_index
+                .insert(qualified_name.clone(), self.prompts.len());
+            self.prompts.push(PromptEntry {
+                qualified_name,
+                plugin: entry.clone(),
+                spec,
+            });
         }
         self.plugins.push(entry);
     }
@@ -293,6 +345,35 @@ impl Registry {
     /// Resource templates in listing order.
     pub fn templates(&self) -> &[TemplateEntry] {
         &self.templates
+    }
+
+    /// Prompts in listing order (plugin order, then declaration order).
+    pub fn prompts(&self) -> &[PromptEntry] {
+        &self.prompts
+    }
+
+    /// The prompt clients ask for as `qualified_name`.
+    pub fn prompt(&self, qualified_name: &str) -> Option<&PromptEntry> {
+        self.prompt_index
+            .get(qualified_name)
+            .map(|&i| &self.prompts[i])
+    }
+
+    /// The resource template written exactly `uri_template`.
+    pub fn template(&self, uri_template: &str) -> Option<&TemplateEntry> {
+        self.templates
+            .iter()
+            .find(|t| t.spec.uri_template == uri_template)
+    }
+
+    /// True when clients would see a different prompt list in `other`.
+    pub fn prompts_differ(&self, other: &Registry) -> bool {
+        self.prompts.len() != other.prompts.len()
+            || self
+                .prompts
+                .iter()
+                .zip(&other.prompts)
+                .any(|(a, b)| a.qualified_name != b.qualified_name || a.spec != b.spec)
     }
 
     /// True when clients would see a different tool list in `other`.

@@ -1,14 +1,16 @@
-//! The call context a tool or resource function can ask for with a `&Context` parameter.
+//! The call context a tool, resource or prompt function can ask for with a `&Context`
+//! parameter.
 //!
-//! It only carries facts the host passes in; it deliberately offers no way to reach the
-//! host (logging and configuration are free functions in `log` and `config`).
+//! It carries the facts the host passes in, plus [`Context::report_progress`], which
+//! belongs to the running call. Other host services stay free functions (`log`, `config`,
+//! `resources`, `client`), usable from any call.
 
 use crate::wit::CallContext;
 
 /// Facts about the request a call serves: the JSON-RPC request id and the client.
 ///
-/// Declare a parameter of type `&Context` on a `#[tool]`, `#[resource]` or
-/// `#[resource_template]` function to receive it. In tests, build one with
+/// Declare a parameter of type `&Context` on a `#[tool]`, `#[resource]`,
+/// `#[resource_template]` or `#[prompt]` function to receive it. In tests, build one with
 /// [`Context::default`] and the `with_*` methods.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Context {
@@ -31,6 +33,13 @@ impl Context {
     /// The version the client gave in its `initialize` request, if known.
     pub fn client_version(&self) -> Option<&str> {
         self.client_version.as_deref()
+    }
+
+    /// Reports that the running call has done `progress` out of `total` (if known), with
+    /// an optional `message`; see [`progress`](crate::progress) for when the client sees it.
+    /// Never blocks and never fails; natively, reports are recorded for tests.
+    pub fn report_progress(&self, progress: f64, total: Option<f64>, message: Option<&str>) {
+        crate::progress::report(progress, total, message);
     }
 
     /// Returns the context with `request_id` set (for tests).

@@ -1,10 +1,11 @@
 //! Write Berth MCP plugins as plain, documented Rust functions.
 //!
 //! A Berth plugin is a WebAssembly component (`wasm32-wasip2`) that implements the
-//! `berth:plugin@0.2.0` contract. This crate hides that contract entirely: you write
+//! `berth:plugin@0.3.0` contract. This crate hides that contract entirely: you write
 //! ordinary functions, put [`#[tool]`](tool), [`#[resource]`](resource),
-//! [`#[resource_template]`](resource_template) or [`#[on_event]`](on_event) on them, and
-//! list them once in [`export!`]. The macros generate the JSON Schemas, the manifest,
+//! [`#[resource_template]`](resource_template), [`#[prompt]`](prompt),
+//! [`#[completion]`](completion) or [`#[on_event]`](on_event) on them, and list them once
+//! in [`export!`]. The macros generate the JSON Schemas, the manifest,
 //! argument parsing, result conversion and the component exports. Plugins never depend on
 //! `wit-bindgen`.
 //!
@@ -123,6 +124,45 @@
 //! * **Host events**: a function marked [`#[on_event(tool_called, …)]`](on_event) and listed
 //!   in `export!(events: [..])` observes what happens in the host; see [`events`]. A plugin
 //!   that lists none is never called for events.
+//! * **Prompts and completion** are optional too: a plugin that lists none answers with no
+//!   prompts and no suggestions.
+//!
+//! # Prompts
+//!
+//! A function marked [`#[prompt]`](prompt) and listed in `export!(prompts: [..])` is a prompt
+//! template the client lists and fills in. Its doc comment is the description; its `String`
+//! parameters are required arguments and its `Option<String>` ones optional (or one
+//! `#[args]` struct holds them); it returns text (one user message), [`Message`]s or a
+//! [`PromptResult`], or a [`PromptError`]. Messages hold any [`Content`]: text, images,
+//! audio, resource links or embedded resources. See [`prompts`].
+//!
+//! # Completion
+//!
+//! A function marked [`#[completion(prompt = "…")]`](completion) or
+//! `#[completion(template = "…")]` and listed in `export!(completions: [..])` suggests
+//! values while the user types an argument of that prompt or a variable of that resource
+//! template: `fn(argument: &str, value: &str, chosen: &Chosen) -> Vec<String>` (or
+//! [`Completions`]). Targets nothing answers get no values. See [`completions`].
+//!
+//! # Progress
+//!
+//! A long call reports how far it got with [`Context::report_progress`] (or
+//! [`progress::report`]); the host forwards it when the client asked for progress. Natively,
+//! reports are recorded for tests ([`progress::take_for_test`]).
+//!
+//! # Resource change notices
+//!
+//! [`resources::changed(uri)`](resources::changed) tells clients subscribed to one of the
+//! plugin's resources that its contents changed. Natively, the URIs are recorded for tests.
+//!
+//! # Requests to the client
+//!
+//! During a call, [`client::sample`] asks the client's LLM for a completion (build the
+//! request with [`client::SamplingRequest`]) and [`client::elicit`] asks its user to fill
+//! in a form described by a JSON Schema ([`client::elicit_as`] derives the schema from a
+//! type and reads the answer back). Both wait for the answer and fail with a
+//! [`client::ClientError`] when there is no client to ask, which is always so natively
+//! unless a test installs an answer.
 //!
 //! # Your own argument and result types
 //!
@@ -140,10 +180,14 @@
 //!   becomes.
 //! * [`ToolOutput`], [`ResourceContents`], [`ResourceLink`] — rich results: content blocks,
 //!   structured JSON, resource bodies.
-//! * [`Context`] — facts about the request a call serves.
+//! * [`Context`] — facts about the request a call serves, and its progress reports.
 //! * [`Plugin`] — the exported plugin: manifest, dispatch and validation; also the handle
 //!   unit tests use.
-//! * [`log`], [`config`] — the host imports, with native stand-ins.
+//! * [`Message`], [`Content`], [`Role`] — conversation messages, for prompts and sampling.
+//! * [`prompts`] — [`PromptResult`], [`PromptError`] and how prompts are listed and filled.
+//! * [`completions`] — [`Completions`], [`Chosen`] and how completion requests dispatch.
+//! * [`log`], [`config`], [`progress`], [`resources`], [`client`] — the host imports, with
+//!   native stand-ins.
 //! * [`events`] — [`Event`] and the kinds of event a hook can handle.
 //! * [`wit`] — the raw contract types, for tests that inspect results.
 //! * [`uri_template`] — the RFC 6570 matcher behind resource templates.
@@ -157,22 +201,31 @@
 extern crate self as berth_plugin_sdk;
 
 mod args;
+mod chat;
 mod context;
 mod convert;
 mod error;
 mod output;
 mod plugin;
 
+pub mod client;
+pub mod completions;
 pub mod config;
 pub mod events;
 pub mod log;
 pub mod needs;
+pub mod progress;
+pub mod prompts;
+pub mod resources;
 
+pub use chat::{Content, Message, Role};
+pub use completions::{Chosen, Completions};
 pub use context::Context;
 pub use error::{ResourceError, ResourceErrorKind, ToolError, ToolErrorKind};
 pub use events::Event;
 pub use output::{ResourceContents, ResourceLink, ToolOutput};
 pub use plugin::Plugin;
+pub use prompts::{PromptError, PromptErrorKind, PromptResult};
 
 /// The RFC 6570 URI-template matcher that dispatches `read-resource` to templates.
 pub use berth_uri_template as uri_template;
@@ -184,9 +237,10 @@ pub use serde;
 /// `serde_json`, for building structured results and test arguments.
 pub use serde_json;
 
-/// Declares the plugin: lists its tools, resources, resource templates and event hooks,
-/// and generates the component exports (`describe`, `call-tool`, `read-resource`,
-/// `interests`, `on-event`).
+/// Declares the plugin: lists its tools, resources, resource templates, event hooks,
+/// prompts and completions, and generates the component exports (`describe`, `call-tool`,
+/// `read-resource`, `interests`, `on-event`, `needs`, `list-prompts`, `get-prompt`,
+/// `complete`).
 ///
 /// ```text
 /// berth_plugin_sdk::export!(
@@ -194,21 +248,26 @@ pub use serde_json;
 ///     resources: [guide],              // paths of #[resource] functions
 ///     templates: [note],               // paths of #[resource_template] functions
 ///     events: [audit],                 // paths of #[on_event] functions
+///     prompts: [review],               // paths of #[prompt] functions
+///     completions: [note_names],       // paths of #[completion] functions
+///     needs: Needs::new().env("LANG"), // what it needs from the operator (see `needs`)
 ///     name: "notes",                   // default: the Cargo package name
 ///     description: "Keeps notes",      // default: the Cargo package description
 /// );
 /// ```
 ///
 /// Every entry is optional and they may come in any order. Use it once per plugin, at
-/// the crate root. Tools are listed in the order given; an event goes to every listed
-/// hook that handles its kind, in the order given.
+/// the crate root. Tools and prompts are listed in the order given; an event goes to every
+/// listed hook that handles its kind, in the order given; a completion request goes to the
+/// first listed completion function that answers for it.
 ///
 /// Besides the exports (which exist only on `wasm32`), it defines in the invoking module:
 ///
 /// * `fn berth_plugin() -> &'static Plugin` — the plugin exactly as the host sees it, so
 ///   unit tests can check the manifest ([`Plugin::validate`]), call tools by name
-///   ([`Plugin::call`]), read resources ([`Plugin::read`]) and deliver events
-///   ([`Plugin::on_event`]) natively;
+///   ([`Plugin::call`]), read resources ([`Plugin::read`]), deliver events
+///   ([`Plugin::on_event`]), fill prompts in ([`Plugin::get_prompt`]) and ask for
+///   completions ([`Plugin::complete`]) natively;
 /// * a compile-time check that the default plugin name (the package name) is valid.
 ///
 /// It also stamps the SDK and contract versions into a `berth:sdk` custom section of the
@@ -403,20 +462,204 @@ pub use berth_plugin_sdk_macros::resource_template;
 /// See [`events`] for how and when events arrive.
 pub use berth_plugin_sdk_macros::on_event;
 
-/// The contract's own types (`berth:plugin/types@0.2.0`), as the generated bindings define
-/// them.
+/// Turns a documented function into an MCP prompt: a template the client lists and fills
+/// in with string arguments.
+///
+/// ```
+/// use berth_plugin_sdk::prelude::*;
+///
+/// /// Asks the model to explain a topic to a given audience.
+/// #[prompt(title = "Explain")]
+/// fn explain(
+///     /// What to explain.
+///     topic: String,
+///     /// Who it is for (default: a beginner).
+///     audience: Option<String>,
+/// ) -> String {
+///     let audience = audience.as_deref().unwrap_or("a beginner");
+///     format!("Explain {topic} to {audience}.")
+/// }
+///
+/// /// Arguments of `compare`.
+/// #[derive(Deserialize, JsonSchema)]
+/// #[serde(rename_all = "camelCase")]
+/// struct CompareArgs {
+///     /// The first thing.
+///     left_side: String,
+///     /// The second thing.
+///     right_side: String,
+/// }
+///
+/// /// Compares two things, with a picture.
+/// #[prompt]
+/// fn compare(#[args] args: CompareArgs) -> Result<PromptResult, PromptError> {
+///     if args.left_side == args.right_side {
+///         return Err(PromptError::invalid_arguments("`rightSide` must differ from `leftSide`"));
+///     }
+///     Ok(PromptResult::new()
+///         .user(Content::image(vec![0x89, b'P', b'N', b'G'], "image/png"))
+///         .user(format!("Compare {} with {}.", args.left_side, args.right_side)))
+/// }
+///
+/// berth_plugin_sdk::export!(prompts: [explain, compare]);
+/// # fn main() {
+/// let prompts = berth_plugin().prompts();
+/// assert_eq!(prompts[0].arguments[1].description.as_deref(), Some("Who it is for (default: a beginner)."));
+/// assert_eq!(prompts[1].arguments[0].name, "leftSide");
+/// let filled = berth_plugin().get_prompt("explain", &[("topic", "WIT")]).unwrap();
+/// assert_eq!(filled.text(), "Explain WIT to a beginner.");
+/// # }
+/// ```
+///
+/// # Options
+///
+/// | option | meaning |
+/// |---|---|
+/// | `name = "…"` | prompt name (default: the function name); `[a-zA-Z0-9_-]{1,64}` |
+/// | `title = "…"` | human-readable display name |
+///
+/// The description is the doc comment; a prompt without one is a compile error.
+///
+/// # Parameters
+///
+/// Argument values are always strings. Either:
+///
+/// * **plain parameters**: `String` (or `&str`) ones are required arguments, `Option<String>`
+///   ones optional; each is named after the parameter, and a doc comment on it becomes the
+///   argument's description; or
+/// * **one `#[args]` parameter** whose type derives `Deserialize + JsonSchema`: its
+///   top-level properties are the arguments (in field order, serde renames applied), field
+///   doc comments their descriptions, and those the schema requires are required. The SDK
+///   deserialises it from a JSON object of the string values, so fields are `String` or
+///   `Option<String>` (or anything that deserialises from a string).
+///
+/// A `&Context` parameter (any position) receives the [`Context`]. A call with a missing
+/// required argument, or one the prompt does not declare, fails with `invalid-arguments`
+/// before the function runs.
+///
+/// # Return types
+///
+/// | return type | result |
+/// |---|---|
+/// | `String`, `&'static str`, `Cow<str>` | one user message with the text |
+/// | [`Message`] / `Vec<Message>` | those messages |
+/// | [`PromptResult`] | its messages and description |
+/// | `Result<T, E>` with `E: Into<PromptError>` | `Ok` as above; `Err` as described on [`PromptError`] |
+pub use berth_plugin_sdk_macros::prompt;
+
+/// Turns a function into a completion provider: it suggests values for an argument of one
+/// of the plugin's prompts, or a variable of one of its resource templates.
+///
+/// ```
+/// use berth_plugin_sdk::prelude::*;
+///
+/// /// A city guide.
+/// #[prompt]
+/// fn guide(city: String, season: Option<String>) -> String {
+///     format!("Write a guide to {city} in {}.", season.as_deref().unwrap_or("summer"))
+/// }
+///
+/// /// Suggests cities (and seasons, once a city is chosen).
+/// #[completion(prompt = "guide")]
+/// fn guide_values(argument: &str, value: &str, chosen: &Chosen) -> Vec<String> {
+///     match argument {
+///         "city" => Completions::matching(["Paris", "Prague", "Porto"], value).values,
+///         "season" if chosen.get("city").is_some() => vec!["spring".into(), "autumn".into()],
+///         _ => Vec::new(),
+///     }
+/// }
+///
+/// /// One weather report by city.
+/// #[resource_template(uri_template = "weather://{city}")]
+/// fn weather(city: String) -> String {
+///     format!("Sunny in {city}")
+/// }
+///
+/// /// Suggests cities for weather reports.
+/// #[completion(template = "weather://{city}", argument = "city")]
+/// fn weather_cities(_argument: &str, value: &str, _chosen: &Chosen) -> Result<Completions, String> {
+///     Ok(Completions::matching(["Paris", "Lyon"], value).total(2))
+/// }
+///
+/// berth_plugin_sdk::export!(
+///     prompts: [guide],
+///     templates: [weather],
+///     completions: [guide_values, weather_cities],
+/// );
+/// # fn main() {
+/// use berth_plugin_sdk::completions::Target;
+/// berth_plugin().validate().unwrap();
+/// let cities = berth_plugin().complete(Target::prompt("guide"), "city", "Pr", &[]).unwrap();
+/// assert_eq!(cities.values, ["Prague"]);
+/// let seasons = berth_plugin()
+///     .complete(Target::prompt("guide"), "season", "", &[("city", "Paris")])
+///     .unwrap();
+/// assert_eq!(seasons.values.len(), 2);
+/// let weather = berth_plugin().complete(Target::template("weather://{city}"), "city", "L", &[]).unwrap();
+/// assert_eq!((weather.values, weather.total), (vec!["Lyon".to_string()], Some(2)));
+/// # }
+/// ```
+///
+/// # Options
+///
+/// | option | meaning |
+/// |---|---|
+/// | `prompt = "…"` | complete arguments of the plugin's prompt with this (plugin-local) name |
+/// | `template = "…"` | complete variables of the plugin's resource template with this URI template |
+/// | `argument = "…"` | only this argument or variable (default: every one) |
+///
+/// Exactly one of `prompt` and `template`. [`Plugin::validate`] checks that the prompt or
+/// template is listed in [`export!`] and has the named argument.
+///
+/// # Signature
+///
+/// `fn(argument: &str, value: &str, chosen: &Chosen) -> R`: the argument being completed,
+/// what the user typed so far, and the values already chosen for the other arguments. `R` is
+/// `Vec<String>`, `Vec<&str>`, [`Completions`] (to set `total` or `has_more`), or
+/// `Result<_, E>` of one of those with `E: Display`, whose message the client sees. At most
+/// 100 values are sent (see [`Completions`]).
+///
+/// A request goes to the first function in `export!(completions: [..])` whose target (and
+/// `argument`) matches; when none does, the answer is no values.
+pub use berth_plugin_sdk_macros::completion;
+
+/// The contract's own types (`berth:plugin/types@0.3.0`, and the prompt and completion
+/// types in their submodules), as the generated bindings define them.
 ///
 /// Plugins rarely need these: the macros convert to and from them. They appear in the
 /// results of [`Plugin`]'s methods, which unit tests use to check what the host would see.
 pub mod wit {
     pub use crate::__private::bindings::berth::plugin::types::*;
+
+    /// The contract's `chat` types (`berth:plugin/chat@0.3.0`), inside prompt results.
+    pub mod chat {
+        pub use crate::__private::bindings::berth::plugin::chat::{Message, Role};
+    }
+
+    /// The contract's `prompts` types (`berth:plugin/prompts@0.3.0`), as
+    /// [`Plugin::prompts`](crate::Plugin::prompts) and
+    /// [`Plugin::get_prompt`](crate::Plugin::get_prompt) return them.
+    pub mod prompts {
+        pub use crate::__private::bindings::exports::berth::plugin::prompts::{
+            Argument, Prompt, PromptError, PromptResult,
+        };
+    }
+
+    /// The contract's `completion` types (`berth:plugin/completion@0.3.0`), as
+    /// [`Plugin::complete`](crate::Plugin::complete) returns them.
+    pub mod completion {
+        pub use crate::__private::bindings::exports::berth::plugin::completion::{
+            Completions, Target,
+        };
+    }
 }
 
 /// Everything a plugin usually needs: `use berth_plugin_sdk::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        Context, Event, ResourceContents, ResourceError, ResourceLink, ToolError, ToolOutput,
-        config, log, on_event, resource, resource_template, tool,
+        Chosen, Completions, Content, Context, Event, Message, PromptError, PromptResult,
+        ResourceContents, ResourceError, ResourceLink, ToolError, ToolOutput, client, completion,
+        config, log, on_event, progress, prompt, resource, resource_template, resources, tool,
     };
     pub use schemars::JsonSchema;
     pub use serde::{Deserialize, Serialize};
@@ -431,6 +674,7 @@ pub mod __private {
     pub use wit_bindgen;
 
     pub use crate::args::{parse_args, template_arg, template_opt_arg};
+    pub use crate::completions::{CompletionDef, TargetDef, completion_outcome, guest_complete};
     pub use crate::convert::{
         IntoResourceContents, IntoToolError, TextReturn, ToolReturn, input_schema, kinds,
     };
@@ -441,15 +685,27 @@ pub mod __private {
         guest_call_tool, guest_interests, guest_on_event, guest_read_resource, non_empty,
         tool_error_outcome,
     };
+    pub use crate::prompts::arguments::{
+        args_arguments, optional_prompt_arg, plain_argument, prompt_args, required_prompt_arg,
+    };
+    pub use crate::prompts::{PromptDef, guest_get_prompt, guest_list_prompts, prompt_outcome};
+    pub use bindings::exports::berth::plugin::completion::Guest as CompletionGuest;
     pub use bindings::exports::berth::plugin::events::Guest as EventsGuest;
     pub use bindings::exports::berth::plugin::guest::Guest;
     pub use bindings::exports::berth::plugin::needs::Guest as NeedsGuest;
+    pub use bindings::exports::berth::plugin::prompts::Guest as PromptsGuest;
 
     /// The contract's `needs` types, for the expansions' signatures.
     pub use bindings::exports::berth::plugin::needs as wit_needs;
 
     /// The contract's `events` types, for the expansions' signatures.
     pub use bindings::exports::berth::plugin::events as wit_events;
+
+    /// The contract's `prompts` types, for the expansions' signatures.
+    pub use bindings::exports::berth::plugin::prompts as wit_prompts;
+
+    /// The contract's `completion` types, for the expansions' signatures.
+    pub use bindings::exports::berth::plugin::completion as wit_completion;
 
     /// The contract types, for the expansions' signatures.
     pub use crate::wit;
@@ -459,7 +715,7 @@ pub mod __private {
     const STAMP_TEXT: &str = concat!(
         "berth-plugin-sdk ",
         env!("CARGO_PKG_VERSION"),
-        "; contract berth:plugin@0.2.0"
+        "; contract berth:plugin@0.3.0"
     );
     /// The bytes `export!` writes into the component's `berth:sdk` custom section. A custom
     /// section, not an exported symbol, so it costs nothing at run time and cannot clash
@@ -475,21 +731,25 @@ pub mod __private {
         out
     };
 
-    /// Bindings generated from `wit/berth-plugin/v0.2`, world `full`: every SDK plugin
-    /// exports the event hook and the needs declaration; one that lists no hooks answers
-    /// `interests` with nothing, so the host never calls it for events, and one that
-    /// declares nothing needs nothing. The export macro is private
+    /// Bindings generated from `wit/berth-plugin/v0.3`, world `full`: every SDK plugin
+    /// exports the event hook, the needs declaration, prompts and completion; one that
+    /// lists no hooks answers `interests` with nothing, so the host never calls it for
+    /// events, one that declares nothing needs nothing, and one without prompts or
+    /// completions lists no prompts and suggests no values. The export macro is private
     /// (`__export_plugin`) because plugins call [`crate::export!`] instead.
     #[allow(missing_docs, clippy::all)]
     pub mod bindings {
         wit_bindgen::generate!({
-            path: "../wit/berth-plugin/v0.2",
+            path: "../wit/berth-plugin/v0.3",
             world: "full",
             pub_export_macro: true,
             export_macro_name: "__export_plugin",
             default_bindings_module: "::berth_plugin_sdk::__private::bindings",
             runtime_path: "::berth_plugin_sdk::__private::wit_bindgen::rt",
             additional_derives: [Clone, PartialEq, Eq],
+            // These two hold `f64`s, which are not `Eq`. Only the SDK builds them (from its
+            // own `client::SamplingRequest`), right before the call, so they need no derives.
+            additional_derives_ignore: ["model-preferences", "sampling-request"],
         });
     }
 }

@@ -164,7 +164,7 @@ impl ResourceLink {
         self
     }
 
-    fn into_wit(self) -> wit::ResourceLink {
+    pub(crate) fn into_wit(self) -> wit::ResourceLink {
         wit::ResourceLink {
             uri: self.uri,
             name: self.name,

@@ -1,5 +1,6 @@
 //! The exported plugin: the tables `export!` builds, the manifest, and the dispatch of
-//! `call-tool`, `read-resource` and `on-event` to the right function.
+//! `call-tool`, `read-resource` and `on-event` to the right function. (Prompts and
+//! completion dispatch live beside their types, in `prompts` and `completions`.)
 //!
 //! Everything here is plain Rust over the contract's types, so it runs natively in unit
 //! tests exactly as in the component. It does not touch the host imports.
@@ -7,8 +8,10 @@
 use berth_uri_template::UriTemplate;
 
 use crate::__private::bindings::exports::berth::plugin::events as wit_events;
+use crate::completions::CompletionDef;
 use crate::convert::is_object_schema;
 use crate::events::{Event, EventHookDef, EventKind};
+use crate::prompts::PromptDef;
 use crate::wit::{self, CallContext, CallError, Manifest, ReadError, ToolResult};
 use crate::{Context, ToolError};
 
@@ -87,7 +90,7 @@ pub struct TemplateDef {
 }
 
 /// A plugin as [`export!`](crate::export) declares it: its name, version, tools, resources,
-/// templates and event hooks.
+/// templates, event hooks, prompts and completions.
 ///
 /// The component's exports delegate to it, and `export!` also defines
 /// `berth_plugin() -> &'static Plugin` so unit tests can drive the plugin natively:
@@ -111,20 +114,26 @@ pub struct TemplateDef {
 /// assert_eq!(result.text(), "Hello, Ada!");
 /// # }
 /// ```
+///
+/// Prompts and completions have their own methods: [`Plugin::prompts`],
+/// [`Plugin::get_prompt`] and [`Plugin::complete`].
 #[derive(Debug)]
 pub struct Plugin {
-    name: &'static str,
+    pub(crate) name: &'static str,
     version: &'static str,
     description: Option<&'static str>,
     tools: &'static [ToolDef],
     resources: &'static [ResourceDef],
-    templates: &'static [TemplateDef],
+    pub(crate) templates: &'static [TemplateDef],
     hooks: &'static [EventHookDef],
+    pub(crate) prompts: &'static [PromptDef],
+    pub(crate) completions: &'static [CompletionDef],
 }
 
 impl Plugin {
     /// Used by `export!`.
     #[doc(hidden)]
+    #[allow(clippy::too_many_arguments)]
     pub const fn __new(
         name: &'static str,
         version: &'static str,
@@ -133,6 +142,8 @@ impl Plugin {
         resources: &'static [ResourceDef],
         templates: &'static [TemplateDef],
         hooks: &'static [EventHookDef],
+        prompts: &'static [PromptDef],
+        completions: &'static [CompletionDef],
     ) -> Self {
         Plugin {
             name,
@@ -142,6 +153,8 @@ impl Plugin {
             resources,
             templates,
             hooks,
+            prompts,
+            completions,
         }
     }
 
@@ -155,8 +168,9 @@ impl Plugin {
         self.checked_manifest().0
     }
 
-    /// Checks what the macros cannot check at compile time: duplicate tool names or
-    /// resource URIs, argument schemas that are not objects, template syntax. Returns every
+    /// Checks what the macros cannot check at compile time: duplicate tool or prompt names
+    /// or resource URIs, argument schemas that are not objects, template syntax, completions
+    /// of prompts or templates the plugin does not have. Returns every
     /// problem found. `describe` panics with the same list, so the host refuses to load
     /// the plugin and logs why; call this in a unit test to find out before that.
     pub fn validate(&self) -> Result<(), Vec<String>> {
@@ -314,6 +328,8 @@ impl Plugin {
                 ));
             }
         }
+        self.prompt_problems(&mut problems);
+        self.completion_problems(&mut problems);
         let manifest = Manifest {
             name: self.name.to_string(),
             version: self.version.to_string(),
@@ -347,8 +363,8 @@ impl Plugin {
     }
 }
 
-/// Checks a plugin or tool name against `[a-zA-Z0-9_-]{1,max}`.
-fn check_name(name: &str, max: usize) -> Result<(), String> {
+/// Checks a plugin, tool or prompt name against `[a-zA-Z0-9_-]{1,max}`.
+pub(crate) fn check_name(name: &str, max: usize) -> Result<(), String> {
     if name.is_empty() || name.len() > max {
         return Err(format!("must be 1 to {max} characters long"));
     }
@@ -782,7 +798,8 @@ mod tests {
                 call,
             },
         ];
-        static BAD: Plugin = Plugin::__new("bad name", "1.0.0", None, &TOOLS, &[], &[], &[]);
+        static BAD: Plugin =
+            Plugin::__new("bad name", "1.0.0", None, &TOOLS, &[], &[], &[], &[], &[]);
         let problems = BAD.validate().unwrap_err();
         assert_eq!(problems.len(), 4, "{problems:#?}");
         assert!(problems[0].contains("plugin name `bad name`"));

@@ -11,7 +11,7 @@ const ECHO: &str = "berth-plugin-echo";
 fn inspect_prints_the_manifest() {
     let manifest = inspect_json(&berth_test_artifacts::wasm(ECHO));
     assert_eq!(manifest["name"], "echo");
-    assert_eq!(manifest["contract"], "berth:plugin@0.2.0");
+    assert_eq!(manifest["contract"], "berth:plugin@0.3.0");
     assert_eq!(
         manifest["events"],
         serde_json::json!(["plugin-loaded", "tool-called"])

@@ -69,7 +69,7 @@ fn inspect(package: &str) -> Value {
 }
 
 /// A plugin built for contract 0.1 loads and is callable in the same server as SDK
-/// plugins of contract 0.2, and its calls are events for them.
+/// plugins of contract 0.3, and its calls are events for them.
 #[test]
 pub fn legacy() {
     let manifest = inspect("berth-test-legacy");

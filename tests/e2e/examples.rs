@@ -52,8 +52,65 @@ fn every_example_loads_and_answers() {
         contract["contents"][0]["text"]
             .as_str()
             .unwrap()
-            .contains("package berth:plugin@0.2.0")
+            .contains("package berth:plugin@0.3.0")
     );
+
+    // The docs plugin's prompt, filled in with a topic that completion suggested.
+    let prompts = server.ok("prompts/list", json!({}));
+    let write = prompts["prompts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "docs_write_plugin")
+        .unwrap_or_else(|| panic!("no docs_write_plugin in {prompts}"));
+    assert_eq!(write["arguments"][0]["name"], "task", "{write}");
+    assert_eq!(write["arguments"][0]["required"], true, "{write}");
+    let suggested = server.ok(
+        "completion/complete",
+        json!({
+            "ref": { "type": "ref/prompt", "name": "docs_write_plugin" },
+            "argument": { "name": "topic", "value": "er" },
+        }),
+    );
+    assert_eq!(
+        suggested["completion"]["values"],
+        json!(["errors"]),
+        "{suggested}"
+    );
+    let filled = server.ok(
+        "prompts/get",
+        json!({ "name": "docs_write_plugin", "arguments": { "task": "sum numbers", "topic": "errors" } }),
+    );
+    let messages = filled["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 3, "{filled}");
+    assert_eq!(messages[0]["content"]["type"], "resource", "{filled}");
+    assert_eq!(
+        messages[1]["content"]["resource"]["uri"],
+        "berth://docs/topics/errors"
+    );
+    assert!(
+        text_of_message(&messages[2]).contains("sum numbers"),
+        "{filled}"
+    );
+    let missing = server.request("prompts/get", json!({ "name": "docs_write_plugin" }));
+    assert_eq!(missing["error"]["code"], -32602, "{missing}");
+    assert!(
+        missing["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("needs argument `task`"),
+        "{missing}"
+    );
+    let bad_topic = server.request(
+        "prompts/get",
+        json!({ "name": "docs_write_plugin", "arguments": { "task": "x", "topic": "nope" } }),
+    );
+    assert_eq!(bad_topic["error"]["code"], -32602, "{bad_topic}");
+}
+
+/// The text of a prompt message whose content is text.
+fn text_of_message(message: &Value) -> &str {
+    message["content"]["text"].as_str().unwrap_or_default()
 }
 
 /// Serves the examples as `scripts/serve` does: embedded defaults, and the `files` plugin

@@ -1,6 +1,7 @@
 //! Interoperability with the official Python MCP SDK: its stdio client and its
 //! Streamable HTTP client list and call tools and list and read resources against the
-//! real binary. The virtualenv is made once under `target/` (`python3 -m venv` +
+//! real binary, and drive every capability plugins can offer (prompts, completion,
+//! logging, progress, sampling, elicitation, resource change notices) over both. The virtualenv is made once under `target/` (`python3 -m venv` +
 //! `pip install mcp`) and reused.
 
 use std::path::{Path, PathBuf};
@@ -112,4 +113,54 @@ fn python_sdk_http_client_with_a_token_sees_what_its_role_grants_and_hears_chang
         Some("interop ok"),
         "{seen:?}"
     );
+}
+
+/// Runs `tests/python/capabilities.py` with `args` and fails with its output unless it
+/// finished every check.
+fn run_capabilities(args: &[&std::ffi::OsStr], server_log: impl Fn() -> String) {
+    let python = venv_python();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/python/capabilities.py");
+    let out = Command::new(python)
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("the capabilities script runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("capabilities ok"),
+        "capabilities failed\nstdout:\n{stdout}\nstderr:\n{}\nserver log:\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        server_log()
+    );
+}
+
+/// The conformance plugin with its own tool names, as the capability checks call them.
+const CONFORMANCE_CONFIG: &str = "[plugins.conformance]\ntool_prefix = \"\"\n";
+
+#[test]
+fn python_sdk_drives_every_capability_over_stdio() {
+    let plugins = crate::support::plugins_dir(&["berth-test-conformance"]);
+    let config = crate::support::config_file(plugins.path(), CONFORMANCE_CONFIG);
+    let binary = std::ffi::OsStr::new(env!("CARGO_BIN_EXE_berth"));
+    run_capabilities(
+        &[
+            "stdio".as_ref(),
+            binary,
+            plugins.path().as_os_str(),
+            config.as_os_str(),
+        ],
+        String::new,
+    );
+}
+
+#[test]
+fn python_sdk_drives_every_capability_over_http() {
+    let plugins = crate::support::plugins_dir(&["berth-test-conformance"]);
+    let config = crate::support::config_file(
+        plugins.path(),
+        &format!("[http.auth]\nenabled = false\n\n{CONFORMANCE_CONFIG}"),
+    );
+    let server = crate::http_client::HttpServer::start(plugins.path(), Some(&config), &[]);
+    let url = server.mcp_url();
+    run_capabilities(&["http".as_ref(), url.as_ref()], || server.process.stderr());
 }

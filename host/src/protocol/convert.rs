@@ -7,12 +7,14 @@ use std::sync::Arc;
 use base64::Engine as _;
 use rmcp::ErrorData;
 use rmcp::model::{
-    CallToolResult, ContentBlock as McpContent, ReadResourceResult, Resource,
+    CallToolResult, ContentBlock as McpContent, GetPromptResult, ReadResourceResult, Resource,
     ResourceContents as McpContents, ResourceTemplate, Tool, ToolAnnotations,
 };
 
-use crate::manifest::{ContentBlock, GuestError, ResourceBody, ResourceContents, ToolOutput};
-use crate::registry::{ResourceEntry, TemplateEntry, ToolEntry};
+use crate::manifest::{
+    ContentBlock, GuestError, PromptOutput, ResourceBody, ResourceContents, Role, ToolOutput,
+};
+use crate::registry::{PromptEntry, ResourceEntry, TemplateEntry, ToolEntry};
 use crate::runtime::CallError;
 
 fn base64(bytes: &[u8]) -> String {
@@ -115,6 +117,85 @@ fn content(block: ContentBlock) -> McpContent {
             }
             McpContent::resource_link(r)
         }
+    }
+}
+
+/// One content block as MCP JSON (`{"type": "text", …}`), for messages Berth builds as
+/// JSON: prompt messages and sampling requests.
+pub fn content_json(block: ContentBlock) -> serde_json::Value {
+    serde_json::to_value(content(block)).unwrap_or_default()
+}
+
+/// The MCP description of a registered prompt.
+pub fn prompt(entry: &PromptEntry) -> rmcp::model::Prompt {
+    let spec = &entry.spec;
+    let arguments = (!spec.arguments.is_empty()).then(|| {
+        spec.arguments
+            .iter()
+            .map(|a| {
+                let mut argument =
+                    rmcp::model::PromptArgument::new(a.name.clone()).with_required(a.required);
+                if let Some(title) = &a.title {
+                    argument = argument.with_title(title.clone());
+                }
+                if let Some(description) = &a.description {
+                    argument = argument.with_description(description.clone());
+                }
+                argument
+            })
+            .collect()
+    });
+    let mut prompt = rmcp::model::Prompt::new(
+        entry.qualified_name.clone(),
+        spec.description.clone(),
+        arguments,
+    );
+    if let Some(title) = &spec.title {
+        prompt = prompt.with_title(title.clone());
+    }
+    prompt
+}
+
+/// A filled-in prompt as an MCP result. Built as MCP JSON and parsed, so a message rmcp
+/// cannot represent (e.g. audio, which `prompts/get` does not carry before 2025-06-18)
+/// becomes an error naming it instead of a malformed answer.
+pub fn prompt_output(qualified: &str, output: PromptOutput) -> Result<GetPromptResult, ErrorData> {
+    let messages: Vec<serde_json::Value> = output
+        .messages
+        .into_iter()
+        .map(|m| {
+            let role = match m.role {
+                Role::User => "user",
+                Role::Assistant => "assistant",
+            };
+            serde_json::json!({ "role": role, "content": content_json(m.content) })
+        })
+        .collect();
+    let mut result = serde_json::json!({ "messages": messages });
+    if let Some(description) = output.description {
+        result["description"] = description.into();
+    }
+    serde_json::from_value(result).map_err(|e| {
+        ErrorData::internal_error(
+            format!("prompt {qualified} returned a message MCP cannot carry: {e}"),
+            None,
+        )
+    })
+}
+
+/// A failed `prompts/get` as a JSON-RPC error: what the client got wrong is `-32602`,
+/// everything else `-32603`.
+pub fn prompt_error(qualified: &str, error: CallError) -> ErrorData {
+    let data = Some(serde_json::json!({ "prompt": qualified }));
+    match error {
+        CallError::Guest(GuestError::UnknownPrompt(_)) => {
+            ErrorData::invalid_params(format!("Unknown prompt: {qualified}"), data)
+        }
+        CallError::Guest(GuestError::InvalidArguments(m)) => ErrorData::invalid_params(
+            format!("prompt {qualified} rejected its arguments: {m}"),
+            data,
+        ),
+        other => ErrorData::internal_error(format!("prompt {qualified}: {other}"), data),
     }
 }
 

@@ -7,6 +7,8 @@
 //! anything else it asks for is refused.
 
 pub mod convert;
+mod notices;
+mod prompts;
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -26,8 +28,8 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 use crate::access::Kind;
 use crate::auth::Identity;
 use crate::bus::{Bus, CallOutcome, Event};
-use crate::manifest::{CallContext, LogLevel, LogSink, PluginLog};
-use crate::registry::page;
+use crate::manifest::ToolOutput;
+use crate::registry::{ToolEntry, page};
 use crate::runtime::{CallError, Limit};
 use crate::state::Served;
 
@@ -113,7 +115,7 @@ impl SessionScope {
         Self {
             events: std::sync::Mutex::new(Some(bus.subscribe())),
             subscriptions: Default::default(),
-            log_level: std::sync::atomic::AtomicU8::new(LOG_LEVEL_UNSET),
+            log_level: std::sync::atomic::AtomicU8::new(notices::LOG_LEVEL_UNSET),
             _end_on_drop: ended.clone().drop_guard(),
             ended,
         }
@@ -173,39 +175,12 @@ impl BerthServer {
         &self.bus
     }
 
-    /// What a call of `plugin` for the request `context` is told, and, when the client
-    /// asked for log messages, the task that forwards the plugin's records to it (await
-    /// it after the call, once the context is dropped, so they precede the answer).
-    fn call_context(
-        &self,
-        context: &RequestContext<RoleServer>,
-        plugin: &str,
-    ) -> (CallContext, Option<tokio::task::JoinHandle<()>>) {
-        let client = context.client_info();
-        let threshold = self
-            .session
+    /// The session's `logging/setLevel` threshold (a [`notices::level_rank`]), or
+    /// [`notices::LOG_LEVEL_UNSET`].
+    fn log_threshold(&self) -> u8 {
+        self.session
             .log_level
-            .load(std::sync::atomic::Ordering::Relaxed);
-        let (logs, forwarder) = match threshold {
-            LOG_LEVEL_UNSET => (None, None),
-            threshold => {
-                let (sink, records) = tokio::sync::mpsc::channel(LOG_FORWARD_CAPACITY);
-                let forwarder = tokio::spawn(forward_logs(
-                    context.peer.clone(),
-                    plugin.to_string(),
-                    threshold,
-                    records,
-                ));
-                (Some(LogSink(sink)), Some(forwarder))
-            }
-        };
-        let ctx = CallContext {
-            request_id: Some(context.id.to_string()),
-            client_name: client.as_ref().map(|c| c.name.clone()),
-            client_version: client.map(|c| c.version),
-            logs,
-        };
-        (ctx, forwarder)
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Whether `caller` may use `name` of `kind` from `plugin`.
@@ -286,7 +261,8 @@ fn visible<T>(items: &[T], keep: impl Fn(&T) -> bool) -> Vec<&T> {
 /// Tells one client session about the changes it cares for, until the session ends
 /// (`ended`) or the client stops listening: registry changes that alter what it can
 /// list, and (for the URIs it subscribed to) a new build of the plugin serving them,
-/// which may serve new contents, or their plugin going away. A lagging subscription
+/// which may serve new contents, their plugin going away, or their plugin saying they
+/// changed. A lagging subscription
 /// (see [`crate::bus`]) sends everything: both list notifications and an update for
 /// every subscribed URI; the client then re-reads the current snapshot.
 ///
@@ -308,24 +284,44 @@ async fn notify_session(
             _ = ended.cancelled() => return,
             received = events.recv() => received,
         };
-        let (tools, resources, updated) = match received {
+        let (tools, resources, prompts, updated) = match received {
             Ok(Event::RegistryChanged {
                 tools_changed,
                 resources_changed,
+                prompts_changed,
                 ..
-            }) => (tools_changed, resources_changed, Vec::new()),
+            }) => (
+                tools_changed,
+                resources_changed,
+                prompts_changed,
+                Vec::new(),
+            ),
             Ok(
                 Event::PluginLoaded { plugin, .. }
                 | Event::PluginReloaded { plugin, .. }
                 | Event::PluginUnloaded { plugin, .. },
-            ) => (false, false, updated_by(Some(&plugin))),
+            ) => (false, false, false, updated_by(Some(&plugin))),
+            Ok(Event::ResourceChanged { plugin, uri }) => {
+                let subscribed = session
+                    .upgrade()
+                    .is_some_and(|s| s.subscriptions().contains_key(&uri));
+                // A plugin speaks only for the URIs it serves now.
+                let serves = served
+                    .registry()
+                    .resource_owner(&uri)
+                    .is_some_and(|owner| owner.name() == plugin);
+                match subscribed && serves {
+                    true => (false, false, false, vec![uri]),
+                    false => continue,
+                }
+            }
             Ok(_) => continue,
             Err(broadcast::error::RecvError::Lagged(missed)) => {
                 tracing::warn!(
                     missed,
                     "session fell behind on registry events; sending every list and resource notification"
                 );
-                (true, true, updated_by(None))
+                (true, true, true, updated_by(None))
             }
             Err(broadcast::error::RecvError::Closed) => return,
         };
@@ -341,83 +337,7 @@ async fn notify_session(
         if resources && peer.notify_resource_list_changed().await.is_err() {
             return;
         }
-    }
-}
-
-/// Ends a call's log forwarding: dropping its context closes the sink, and the forwarder
-/// then sends what is left, so the records reach the client before the call's answer.
-async fn logs_delivered(ctx: CallContext, forwarder: Option<tokio::task::JoinHandle<()>>) {
-    drop(ctx);
-    if let Some(forwarder) = forwarder {
-        let _ = forwarder.await;
-    }
-}
-
-/// Log records one call may have waiting for the client; more are dropped (the host
-/// log still has them).
-const LOG_FORWARD_CAPACITY: usize = 256;
-
-/// No `logging/setLevel` yet: plugin log records are not sent to the client.
-const LOG_LEVEL_UNSET: u8 = u8::MAX;
-
-/// An MCP logging level as a rank, most verbose first (rmcp's type has no order).
-// `logging/setLevel` and `notifications/message` are deprecated by SEP-2577 (2026-07-28)
-// but are how 2025-11-25 clients ask for log messages, so Berth serves them.
-#[allow(deprecated)]
-fn level_rank(level: rmcp::model::LoggingLevel) -> u8 {
-    use rmcp::model::LoggingLevel as L;
-    match level {
-        L::Debug => 0,
-        L::Info => 1,
-        L::Notice => 2,
-        L::Warning => 3,
-        L::Error => 4,
-        L::Critical => 5,
-        L::Alert => 6,
-        L::Emergency => 7,
-    }
-}
-
-/// The MCP level of a plugin's log record.
-#[allow(deprecated)]
-fn mcp_level(level: LogLevel) -> rmcp::model::LoggingLevel {
-    use rmcp::model::LoggingLevel as L;
-    match level {
-        LogLevel::Trace | LogLevel::Debug => L::Debug,
-        LogLevel::Info => L::Info,
-        LogLevel::Warn => L::Warning,
-        LogLevel::Error => L::Error,
-    }
-}
-
-/// Sends a call's log records at or above `threshold` to the client as
-/// `notifications/message` from logger `plugin`, until the call drops its sink.
-#[allow(deprecated)]
-async fn forward_logs(
-    peer: Peer<RoleServer>,
-    plugin: String,
-    threshold: u8,
-    mut records: tokio::sync::mpsc::Receiver<PluginLog>,
-) {
-    while let Some(record) = records.recv().await {
-        let level = mcp_level(record.level);
-        if level_rank(level) < threshold {
-            continue;
-        }
-        let data = match record.fields.is_empty() {
-            true => serde_json::Value::String(record.message),
-            false => {
-                let mut object = serde_json::Map::new();
-                object.insert("message".into(), record.message.into());
-                for (key, value) in record.fields {
-                    object.entry(key).or_insert(value.into());
-                }
-                serde_json::Value::Object(object)
-            }
-        };
-        let message = rmcp::model::LoggingMessageNotificationParam::new(level, data)
-            .with_logger(plugin.as_str());
-        if peer.notify_logging_message(message).await.is_err() {
+        if prompts && peer.notify_prompt_list_changed().await.is_err() {
             return;
         }
     }
@@ -457,13 +377,44 @@ pub fn validate_arguments(
     validator: &jsonschema::Validator,
     arguments: &serde_json::Value,
 ) -> Result<(), String> {
+    schema_problems(validator, arguments, "(the arguments object)")
+}
+
+/// Checks a tool's structured result against its compiled output schema. MCP requires
+/// a tool that declares an output schema to return structured content that conforms,
+/// so a result that does not is the plugin's bug, reported as one.
+pub fn validate_structured(tool: &ToolEntry, output: &ToolOutput) -> Result<(), String> {
+    let Some(validator) = &tool.output_validator else {
+        return Ok(());
+    };
+    if output.is_error {
+        return Ok(());
+    }
+    let Some(text) = &output.structured else {
+        return Err("it declares an output schema but returned no structured content".into());
+    };
+    // Text that is not JSON is reported by the conversion, which sees it anyway.
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else {
+        return Ok(());
+    };
+    schema_problems(validator, &value, "(the structured result)")
+        .map_err(|problems| format!("its structured content breaks its output schema: {problems}"))
+}
+
+/// Every violation of `validator` by `value` (at most ten), by field and rule; `whole`
+/// names the value itself when the violation is at its root.
+fn schema_problems(
+    validator: &jsonschema::Validator,
+    value: &serde_json::Value,
+    whole: &str,
+) -> Result<(), String> {
     let problems: Vec<String> = validator
-        .iter_errors(arguments)
+        .iter_errors(value)
         .take(10)
         .map(|e| {
             let field = e.instance_path().to_string();
             let field = if field.is_empty() {
-                "(the arguments object)".to_string()
+                whole.to_string()
             } else {
                 format!("`{field}`")
             };
@@ -491,6 +442,9 @@ const SERVED_METHODS: &[&str] = &[
     "logging/setLevel",
     "resources/subscribe",
     "resources/unsubscribe",
+    "prompts/list",
+    "prompts/get",
+    "completion/complete",
 ];
 
 impl ServerHandler for BerthServer {
@@ -527,6 +481,9 @@ impl ServerHandler for BerthServer {
             .enable_resources()
             .enable_resources_list_changed()
             .enable_resources_subscribe()
+            .enable_prompts()
+            .enable_prompts_list_changed()
+            .enable_completions()
             .enable_logging()
             .build();
         ServerConfig::new(capabilities)
@@ -567,7 +524,7 @@ impl ServerHandler for BerthServer {
         request: rmcp::model::SetLevelRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
-        let rank = level_rank(request.level);
+        let rank = notices::level_rank(request.level);
         self.session
             .log_level
             .store(rank, std::sync::atomic::Ordering::Relaxed);
@@ -664,24 +621,35 @@ impl ServerHandler for BerthServer {
         }
         let _running = self.served.calls().begin();
         let started = Instant::now();
-        let (ctx, forwarder) = self.call_context(&context, tool.plugin.name());
+        let (ctx, forwarder) =
+            notices::call_context(&context, tool.plugin.name(), self.log_threshold());
         let outcome = tool
             .plugin
             .plugin
             .call_tool(&tool.spec.name, &arguments.to_string(), &ctx, &context.ct)
             .await;
         let duration = started.elapsed();
-        logs_delivered(ctx, forwarder).await;
+        notices::notices_delivered(ctx, forwarder).await;
         let elapsed_ms = duration.as_secs_f64() * 1000.0;
         let (result, outcome) = match outcome {
-            Ok(output) => {
-                tracing::debug!(tool = %tool.qualified_name, elapsed_ms, is_error = output.is_error, "tool called");
-                let outcome = match output.is_error {
-                    true => CallOutcome::ToolError,
-                    false => CallOutcome::Success,
-                };
-                (convert::tool_output(tool.plugin.name(), output), outcome)
-            }
+            Ok(output) => match validate_structured(tool, &output) {
+                Err(problem) => {
+                    tracing::warn!(tool = %tool.qualified_name, elapsed_ms, %problem, "tool result refused");
+                    let message = format!(
+                        "{} returned an invalid result: {problem}",
+                        tool.qualified_name
+                    );
+                    (convert::error_result(message), CallOutcome::ToolError)
+                }
+                Ok(()) => {
+                    tracing::debug!(tool = %tool.qualified_name, elapsed_ms, is_error = output.is_error, "tool called");
+                    let outcome = match output.is_error {
+                        true => CallOutcome::ToolError,
+                        false => CallOutcome::Success,
+                    };
+                    (convert::tool_output(tool.plugin.name(), output), outcome)
+                }
+            },
             Err(error) => {
                 tracing::warn!(tool = %tool.qualified_name, elapsed_ms, %error, "tool call failed");
                 let outcome = call_outcome(&error);
@@ -696,6 +664,30 @@ impl ServerHandler for BerthServer {
             outcome,
         });
         Ok(result.into())
+    }
+
+    async fn list_prompts(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::ListPromptsResult, ErrorData> {
+        self.prompt_page(&request, &context)
+    }
+
+    async fn get_prompt(
+        &self,
+        request: rmcp::model::GetPromptRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::GetPromptResponse, ErrorData> {
+        Ok(self.fill_prompt(request, &context).await?.into())
+    }
+
+    async fn complete(
+        &self,
+        request: rmcp::model::CompleteRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::CompleteResult, ErrorData> {
+        self.suggest(request, &context).await
     }
 
     async fn list_resources(
@@ -750,12 +742,12 @@ impl ServerHandler for BerthServer {
             return Err(self.refuse(&caller, Kind::Resource, owner.name(), &request.uri));
         }
         let _running = self.served.calls().begin();
-        let (ctx, forwarder) = self.call_context(&context, owner.name());
+        let (ctx, forwarder) = notices::call_context(&context, owner.name(), self.log_threshold());
         let read = owner
             .plugin
             .read_resource(&request.uri, &ctx, &context.ct)
             .await;
-        logs_delivered(ctx, forwarder).await;
+        notices::notices_delivered(ctx, forwarder).await;
         match read {
             Ok(items) => Ok(convert::read_result(items).into()),
             Err(error) => {

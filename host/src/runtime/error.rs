@@ -63,7 +63,7 @@ pub enum LoadError {
         origin: String,
         /// The contract version the component exports.
         found: semver::Version,
-        /// The versions this host supports, for display (e.g. `berth:plugin@0.1.x, berth:plugin@0.2.x`).
+        /// The versions this host supports, for display (e.g. `berth:plugin@0.1.x, berth:plugin@0.3.x`).
         supported: String,
     },
     /// wasmtime refused to compile the component.

@@ -22,8 +22,11 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use super::RuntimeInner;
 use super::bindings::Failure;
+use super::capabilities::client::ClientState;
 use super::capabilities::config::ConfigState;
 use super::capabilities::log::LogState;
+use super::capabilities::progress::ProgressState;
+use super::capabilities::resources::ResourceState;
 use super::capabilities::stdio::{CapturedOutput, Stream};
 use super::limits::{MemoryCap, PluginLimits};
 
@@ -34,6 +37,9 @@ pub(crate) struct StoreState {
     limits: MemoryCap,
     pub(crate) log: LogState,
     pub(crate) config: ConfigState,
+    pub(crate) progress: ProgressState,
+    pub(crate) resources: ResourceState,
+    pub(crate) client: ClientState,
     http: WasiHttpCtx,
     /// Checks every outgoing HTTP request against the plugin's grants.
     http_policy: HttpPolicy,
@@ -112,6 +118,12 @@ impl PerCall {
             limits: MemoryCap::new(limits.max_memory_bytes),
             log: LogState::new(Arc::clone(target.log_name)),
             config: target.config.clone(),
+            progress: ProgressState::default(),
+            resources: ResourceState::new(
+                Arc::clone(target.log_name),
+                runtime.resource_listener.get().cloned(),
+            ),
+            client: ClientState::default(),
             http: WasiHttpCtx::new(),
             http_policy: HttpPolicy::new(target.log_name, target.grants),
         };
@@ -133,9 +145,13 @@ impl PerCall {
         }
     }
 
-    /// Sends the plugin's log records during this call to `sink` as well.
-    pub(crate) fn forward_logs(&mut self, sink: Option<crate::manifest::LogSink>) {
-        self.store.data_mut().log.forward_to(sink);
+    /// Connects the call to the client it serves: its log records and progress reports
+    /// go to the context's notice sink, and its requests to the context's client.
+    pub(crate) fn serve(&mut self, ctx: &crate::manifest::CallContext) {
+        let state = self.store.data_mut();
+        state.log.forward_to(ctx.notices.clone());
+        state.progress.forward_to(ctx.notices.clone(), ctx.progress);
+        state.client.connect(ctx.client.clone());
     }
 
     /// The call's store, for exactly one instantiation and one call.

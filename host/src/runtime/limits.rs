@@ -13,7 +13,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 
-use crate::manifest::{ContentBlock, ResourceBody, ResourceContents, ToolOutput};
+use crate::manifest::{ContentBlock, PromptOutput, ResourceBody, ResourceContents, ToolOutput};
 
 /// The limits one plugin's calls run under; every field has a documented default.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -276,6 +276,12 @@ pub(crate) fn tool_output_size(output: &ToolOutput) -> usize {
 /// Bytes of a resource read's contents, counted like [`tool_output_size`].
 pub(crate) fn contents_size(contents: &[ResourceContents]) -> usize {
     contents.iter().map(resource_size).sum()
+}
+
+/// Bytes of a filled-in prompt, counted like [`tool_output_size`].
+pub(crate) fn prompt_output_size(output: &PromptOutput) -> usize {
+    let messages: usize = output.messages.iter().map(|m| block_size(&m.content)).sum();
+    messages + output.description.as_ref().map_or(0, String::len)
 }
 
 fn block_size(block: &ContentBlock) -> usize {

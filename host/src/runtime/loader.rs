@@ -160,7 +160,14 @@ pub(crate) async fn load(
         origin,
         callable: &*callable,
     };
-    let manifest = at_load.call("", |c, store| c.describe(store)).await?;
+    let mut manifest = at_load.call("", |c, store| c.describe(store)).await?;
+    // Prompts are part of the manifest, read once like it (contract 0.3 lists them in an
+    // export of their own so that `describe`'s record stays 0.1's).
+    manifest.prompts = at_load
+        .call("its `list-prompts` failed: ", |c, store| {
+            c.list_prompts(store)
+        })
+        .await?;
 
     // The hook's interests are part of what the plugin says about itself, read once
     // here; a plugin that cannot state them is refused like one that cannot describe
@@ -206,6 +213,7 @@ pub(crate) async fn load(
         version = %manifest.version,
         contract = %contract,
         tools = manifest.tools.len(),
+        prompts = manifest.prompts.len(),
         events = ?interests,
         elapsed_ms = instance::elapsed_ms(start),
         "plugin described"
@@ -373,7 +381,10 @@ mod tests {
             panic!("expected UnsupportedContract, got {err:?}");
         };
         assert_eq!(*found, semver::Version::new(1, 0, 0));
-        assert_eq!(supported, "berth:plugin@0.1.x, berth:plugin@0.2.x");
+        assert_eq!(
+            supported,
+            "berth:plugin@0.1.x, berth:plugin@0.2.x, berth:plugin@0.3.x"
+        );
     }
 
     #[tokio::test]

@@ -43,10 +43,14 @@ pub use error::{CallError, Limit, LoadError};
 pub use limits::PluginLimits;
 
 use crate::hooks::{EventKind, PluginEvent};
-use crate::manifest::{CallContext, GuestError, Manifest, ResourceContents, ToolOutput};
+use crate::manifest::{
+    CallContext, CompletionRequest, Completions, GuestError, Manifest, PromptOutput,
+    ResourceContents, ToolOutput,
+};
 use crate::policy::{Grants, Needs};
 use bindings::{CallablePlugin, Failure};
 use capabilities::config::ConfigState;
+pub use capabilities::resources::ResourceListener;
 use instance::{CallTarget, PerCall, Stopped, StoreState};
 use limits::{Admission, Gate, Slot};
 
@@ -94,6 +98,8 @@ pub(crate) struct RuntimeInner {
     /// and reloads), so its limit counts every call of the plugin. Weak, so a plugin's
     /// gate goes when its last handle does.
     gates: Mutex<HashMap<Arc<str>, Weak<Gate>>>,
+    /// Who hears a plugin say one of its resources changed; set once by the app.
+    pub(crate) resource_listener: std::sync::OnceLock<ResourceListener>,
     /// Ticks for as long as any `Runtime` clone or `LoadedPlugin` is alive: a plugin
     /// outliving its runtime still needs ticks, or its calls could not be timed out.
     _ticker: engine::EpochTicker,
@@ -143,6 +149,7 @@ impl Runtime {
                 linker,
                 options,
                 gates: Mutex::default(),
+                resource_listener: std::sync::OnceLock::new(),
                 _ticker: ticker,
             }),
         })
@@ -182,6 +189,15 @@ impl Runtime {
         settings: PluginSettings,
     ) -> Result<LoadedPlugin, LoadError> {
         loader::load(Arc::clone(&self.inner), origin, bytes, settings).await
+    }
+
+    /// Installs who hears a plugin say one of its resources changed (contract 0.3's
+    /// `resources.changed`). Set once; a second listener is ignored, and without one the
+    /// notices go nowhere.
+    pub fn on_resource_changed(&self, listener: ResourceListener) {
+        if self.inner.resource_listener.set(listener).is_err() {
+            tracing::warn!("a resource-change listener was already installed; keeping it");
+        }
     }
 
     /// Contract versions this host can load (e.g. `>=0.1.0, <0.2.0`), for checks and
@@ -345,18 +361,40 @@ impl LoadedPlugin {
         ctx: &CallContext,
         cancel: &CancellationToken,
     ) -> Result<ToolOutput, CallError> {
-        let inner = &*self.inner;
-        let deadline = self.deadline();
-        let _slot = self.enter(deadline, cancel).await?;
-        let mut call = PerCall::new(&inner.runtime, &self.target());
-        call.forward_logs(ctx.logs.clone());
-        let running = inner
+        let (mut call, deadline, _slot) = self.begin(ctx, cancel).await?;
+        let running = self
+            .inner
             .callable
             .call_tool(call.store(), tool, arguments_json, ctx);
-        let outcome = instance::race(running, deadline, inner.limits.call_timeout, cancel).await;
+        let outcome = self.race(running, deadline, cancel).await;
         let output = self.settle(outcome, &call)?;
         self.check_result_size(limits::tool_output_size(&output))?;
         Ok(output)
+    }
+
+    /// Starts a client-facing call the way every one starts: a slot of the plugin's
+    /// concurrency gate (held until the returned slot drops) and a fresh store connected
+    /// to the calling client (`ctx`); the deadline counts from arrival.
+    async fn begin(
+        &self,
+        ctx: &CallContext,
+        cancel: &CancellationToken,
+    ) -> Result<(PerCall, tokio::time::Instant, Option<Slot>), CallError> {
+        let deadline = self.deadline();
+        let slot = self.enter(deadline, cancel).await?;
+        let mut call = PerCall::new(&self.inner.runtime, &self.target());
+        call.serve(ctx);
+        Ok((call, deadline, slot))
+    }
+
+    /// Runs a started call until it ends, `deadline` passes or `cancel` fires.
+    async fn race<T>(
+        &self,
+        running: bindings::CallFuture<'_, T>,
+        deadline: tokio::time::Instant,
+        cancel: &CancellationToken,
+    ) -> Result<T, Stopped> {
+        instance::race(running, deadline, self.inner.limits.call_timeout, cancel).await
     }
 
     /// Reads the resource at `uri` (a static resource of the plugin or a URI matching
@@ -379,16 +417,70 @@ impl LoadedPlugin {
         ctx: &CallContext,
         cancel: &CancellationToken,
     ) -> Result<Vec<ResourceContents>, CallError> {
-        let inner = &*self.inner;
-        let deadline = self.deadline();
-        let _slot = self.enter(deadline, cancel).await?;
-        let mut call = PerCall::new(&inner.runtime, &self.target());
-        call.forward_logs(ctx.logs.clone());
-        let running = inner.callable.read_resource(call.store(), uri, ctx);
-        let outcome = instance::race(running, deadline, inner.limits.call_timeout, cancel).await;
+        let (mut call, deadline, _slot) = self.begin(ctx, cancel).await?;
+        let running = self.inner.callable.read_resource(call.store(), uri, ctx);
+        let outcome = self.race(running, deadline, cancel).await;
         let contents = self.settle(outcome, &call)?;
         self.check_result_size(limits::contents_size(&contents))?;
         Ok(contents)
+    }
+
+    /// Fills in prompt `name` (its plugin-local name) with `arguments`. Same isolation
+    /// and limits as [`LoadedPlugin::call_tool`].
+    pub async fn get_prompt(
+        &self,
+        name: &str,
+        arguments: &[(String, String)],
+        ctx: &CallContext,
+        cancel: &CancellationToken,
+    ) -> Result<PromptOutput, CallError> {
+        let start = Instant::now();
+        let result = async {
+            let (mut call, deadline, _slot) = self.begin(ctx, cancel).await?;
+            let running = self
+                .inner
+                .callable
+                .get_prompt(call.store(), name, arguments, ctx);
+            let outcome = self.race(running, deadline, cancel).await;
+            let output = self.settle(outcome, &call)?;
+            self.check_result_size(limits::prompt_output_size(&output))?;
+            Ok(output)
+        }
+        .await;
+        self.log_outcome("prompt", Some(name), None, start, &result);
+        result
+    }
+
+    /// Whether the plugin answers `completion/complete` (it exports `completion`).
+    pub fn completes(&self) -> bool {
+        self.inner.callable.completes()
+    }
+
+    /// Asks the plugin for suggestions. Same isolation and limits as
+    /// [`LoadedPlugin::call_tool`]; a plugin without completions suggests nothing
+    /// without running.
+    pub async fn complete(
+        &self,
+        request: &CompletionRequest,
+        ctx: &CallContext,
+        cancel: &CancellationToken,
+    ) -> Result<Completions, CallError> {
+        if !self.completes() {
+            return Ok(Completions::default());
+        }
+        let start = Instant::now();
+        let result = async {
+            let (mut call, deadline, _slot) = self.begin(ctx, cancel).await?;
+            let running = self.inner.callable.complete(call.store(), request);
+            let outcome = self.race(running, deadline, cancel).await;
+            let completions = self.settle(outcome, &call)?;
+            let size = completions.values.iter().map(String::len).sum();
+            self.check_result_size(size)?;
+            Ok(completions)
+        }
+        .await;
+        self.log_outcome("completion", None, None, start, &result);
+        result
     }
 
     /// The deadline of a call arriving now: its whole call timeout, queue wait included,
@@ -797,7 +889,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn contracts_0_1_and_0_2_with_and_without_a_hook_share_one_runtime() {
+    async fn contracts_0_1_0_2_and_0_3_with_and_without_a_hook_share_one_runtime() {
         let rt = runtime();
         let load = |package: &str| {
             let rt = rt.clone();
@@ -809,7 +901,8 @@ mod tests {
         let echo = load(ECHO).await;
         assert_eq!(legacy.contract_version(), &semver::Version::new(0, 1, 0));
         assert_eq!(no_hook.contract_version(), &semver::Version::new(0, 2, 0));
-        assert_eq!(echo.contract_version(), &semver::Version::new(0, 2, 0));
+        // The SDK builds the newest contract.
+        assert_eq!(echo.contract_version(), &semver::Version::new(0, 3, 0));
         for (plugin, pong) in [
             (&legacy, "pong from contract 0.1"),
             (&no_hook, "pong from contract 0.2"),

@@ -1,4 +1,4 @@
-//! What the three attributes share: doc-comment descriptions, name checks, `key = "value"`
+//! What the attributes share: doc-comment descriptions, name checks, `key = "value"`
 //! options, and the classification of a function's parameters.
 //!
 //! Errors are collected rather than returned at the first one, so a user sees every problem
@@ -131,6 +131,12 @@ pub(crate) struct Options {
     pub(crate) uri_template: Option<LitStr>,
     /// `mime_type = "…"`.
     pub(crate) mime_type: Option<LitStr>,
+    /// `prompt = "…"` (`#[completion]`).
+    pub(crate) prompt: Option<LitStr>,
+    /// `template = "…"` (`#[completion]`).
+    pub(crate) template: Option<LitStr>,
+    /// `argument = "…"` (`#[completion]`).
+    pub(crate) argument: Option<LitStr>,
     /// Flags given as `flag` or `flag = bool`, by name.
     pub(crate) flags: Vec<(String, bool)>,
 }
@@ -167,6 +173,9 @@ pub(crate) fn parse_options(
                 "title" => &mut options.title,
                 "uri" => &mut options.uri,
                 "uri_template" => &mut options.uri_template,
+                "prompt" => &mut options.prompt,
+                "template" => &mut options.template,
+                "argument" => &mut options.argument,
                 _ => &mut options.mime_type,
             };
             if slot.is_some() {

@@ -1,11 +1,11 @@
 //! The `export!` expansion: the plugin's static tables, `berth_plugin()` for tests, the
-//! `Guest` implementations (`guest`, `events` and `needs`), the component exports (wasm32 only) and
-//! the SDK version stamp.
+//! `Guest` implementations (`guest`, `events`, `needs`, `prompts` and `completion`), the
+//! component exports (wasm32 only) and the SDK version stamp.
 //!
-//! It only refers to the companions `#[tool]`, `#[resource]`, `#[resource_template]` and
-//! `#[on_event]` generate, by rewriting the last segment of each listed path; it never sees their
-//! definitions, so a wrong kind of item is reported by rustc as a missing or mistyped
-//! constant at the listed path.
+//! It only refers to the companions `#[tool]`, `#[resource]`, `#[resource_template]`,
+//! `#[on_event]`, `#[prompt]` and `#[completion]` generate, by rewriting the last segment of
+//! each listed path; it never sees their definitions, so a wrong kind of item is reported
+//! by rustc as a missing or mistyped constant at the listed path.
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -22,6 +22,8 @@ struct ExportInput {
     resources: Option<Vec<Path>>,
     templates: Option<Vec<Path>>,
     events: Option<Vec<Path>>,
+    prompts: Option<Vec<Path>>,
+    completions: Option<Vec<Path>>,
     needs: Option<syn::Expr>,
     name: Option<LitStr>,
     description: Option<LitStr>,
@@ -35,7 +37,8 @@ impl Parse for ExportInput {
             input.parse::<Token![:]>()?;
             let duplicate = || syn::Error::new(key.span(), format!("`{key}` is given twice"));
             match key.to_string().as_str() {
-                list @ ("tools" | "resources" | "templates" | "events") => {
+                list @ ("tools" | "resources" | "templates" | "events" | "prompts"
+                | "completions") => {
                     let content;
                     bracketed!(content in input);
                     let paths: Punctuated<Path, Token![,]> =
@@ -44,6 +47,8 @@ impl Parse for ExportInput {
                         "tools" => &mut parsed.tools,
                         "resources" => &mut parsed.resources,
                         "templates" => &mut parsed.templates,
+                        "prompts" => &mut parsed.prompts,
+                        "completions" => &mut parsed.completions,
                         _ => &mut parsed.events,
                     };
                     if slot.is_some() {
@@ -81,7 +86,8 @@ impl Parse for ExportInput {
                         key.span(),
                         format!(
                             "unknown key `{other}`; expected `tools`, `resources`, `templates`, \
-                             `events`, `needs`, `name` or `description`"
+                             `events`, `prompts`, `completions`, `needs`, `name` or \
+                             `description`"
                         ),
                     ));
                 }
@@ -124,6 +130,14 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
         .map(|path| companion(path, "__berth_template_"));
     let events = input.events.unwrap_or_default();
     let events = events.iter().map(|path| companion(path, "__berth_hook_"));
+    let prompts = input.prompts.unwrap_or_default();
+    let prompts = prompts
+        .iter()
+        .map(|path| companion(path, "__berth_prompt_"));
+    let completions = input.completions.unwrap_or_default();
+    let completions = completions
+        .iter()
+        .map(|path| companion(path, "__berth_completion_"));
 
     let needs = match &input.needs {
         Some(expr) => quote!(#expr),
@@ -162,10 +176,12 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
             &[#(#resources),*],
             &[#(#templates),*],
             &[#(#events),*],
+            &[#(#prompts),*],
+            &[#(#completions),*],
         );
 
         /// The plugin this crate exports, as the host sees it: use it in tests to check the
-        /// manifest and to call tools and read resources by name.
+        /// manifest, call tools, read resources, fill prompts in and ask for completions.
         #[allow(dead_code)]
         pub(crate) fn berth_plugin() -> &'static ::berth_plugin_sdk::Plugin {
             &__BERTH_PLUGIN
@@ -223,6 +239,45 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
             }
         }
 
+        // Every SDK plugin exports prompts; without `prompts` listed it has none.
+        impl ::berth_plugin_sdk::__private::PromptsGuest for __BerthGuest {
+            fn list_prompts(
+            ) -> ::std::vec::Vec<::berth_plugin_sdk::__private::wit_prompts::Prompt> {
+                ::berth_plugin_sdk::__private::guest_list_prompts(&__BERTH_PLUGIN)
+            }
+
+            fn get_prompt(
+                name: ::std::string::String,
+                arguments: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+                context: ::berth_plugin_sdk::__private::wit::CallContext,
+            ) -> ::core::result::Result<
+                ::berth_plugin_sdk::__private::wit_prompts::PromptResult,
+                ::berth_plugin_sdk::__private::wit_prompts::PromptError,
+            > {
+                ::berth_plugin_sdk::__private::guest_get_prompt(
+                    &__BERTH_PLUGIN, name, arguments, context,
+                )
+            }
+        }
+
+        // Every SDK plugin exports completion; without `completions` listed every request
+        // gets no values.
+        impl ::berth_plugin_sdk::__private::CompletionGuest for __BerthGuest {
+            fn complete(
+                target: ::berth_plugin_sdk::__private::wit_completion::Target,
+                argument: ::std::string::String,
+                value: ::std::string::String,
+                chosen: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+            ) -> ::core::result::Result<
+                ::berth_plugin_sdk::__private::wit_completion::Completions,
+                ::std::string::String,
+            > {
+                ::berth_plugin_sdk::__private::guest_complete(
+                    &__BERTH_PLUGIN, target, argument, value, chosen,
+                )
+            }
+        }
+
         // The exports exist only in the component: their names (`berth:plugin/guest@…`)
         // are not valid native symbol names, and native builds serve tests only.
         #[cfg(target_arch = "wasm32")]
@@ -243,10 +298,15 @@ mod tests {
 
     #[test]
     fn lists_are_optional_and_unordered() {
-        let output =
-            expand(quote!(templates: [t], name: "x", tools: [a, m::b,], events: [h],)).to_string();
+        let output = expand(quote!(
+            templates: [t], name: "x", tools: [a, m::b,], events: [h], prompts: [p],
+            completions: [c::d],
+        ))
+        .to_string();
         assert!(!output.contains("compile_error"), "{output}");
         assert!(output.contains("__berth_hook_h"));
+        assert!(output.contains("__berth_prompt_p"));
+        assert!(output.contains("c :: __berth_completion_d"));
         assert!(output.contains("__berth_tool_a"));
         assert!(output.contains("m :: __berth_tool_b"));
         assert!(output.contains("__berth_template_t"));
@@ -268,9 +328,14 @@ mod tests {
                 .contains("invalid plugin name")
         );
         assert!(
-            expand(quote!(prompts: [p]))
+            expand(quote!(prompts: [p], prompts: [q]))
                 .to_string()
-                .contains("unknown key `prompts`")
+                .contains("given twice")
+        );
+        assert!(
+            expand(quote!(roots: [p]))
+                .to_string()
+                .contains("unknown key `roots`")
         );
     }
 }

@@ -1,5 +1,5 @@
 //! Procedural macros of `berth-plugin-sdk`: `#[tool]`, `#[resource]`,
-//! `#[resource_template]`, `#[on_event]` and `export!`.
+//! `#[resource_template]`, `#[prompt]`, `#[completion]`, `#[on_event]` and `export!`.
 //!
 //! Use them through `berth_plugin_sdk` (or its prelude), which documents them in full;
 //! their expansions name items of that crate by absolute path. Each attribute leaves the
@@ -11,14 +11,18 @@
 //! * `common` — doc comments, names, attribute options and parameter classification.
 //! * `tool` — the `#[tool]` expansion.
 //! * `resource` — the `#[resource]` and `#[resource_template]` expansions.
+//! * `prompt` — the `#[prompt]` expansion.
+//! * `completion` — the `#[completion]` expansion.
 //! * `event` — the `#[on_event]` expansion.
 //! * `export` — the `export!` expansion.
 
 use proc_macro::TokenStream;
 
 mod common;
+mod completion;
 mod event;
 mod export;
+mod prompt;
 mod resource;
 mod tool;
 
@@ -42,14 +46,27 @@ pub fn resource_template(attr: TokenStream, item: TokenStream) -> TokenStream {
     resource::expand_template(attr.into(), item.into()).into()
 }
 
+/// Turns a documented function into an MCP prompt. See `berth_plugin_sdk::prompt`.
+#[proc_macro_attribute]
+pub fn prompt(attr: TokenStream, item: TokenStream) -> TokenStream {
+    prompt::expand(attr.into(), item.into()).into()
+}
+
+/// Turns a function into a completion provider for a prompt or a resource template. See
+/// `berth_plugin_sdk::completion`.
+#[proc_macro_attribute]
+pub fn completion(attr: TokenStream, item: TokenStream) -> TokenStream {
+    completion::expand(attr.into(), item.into()).into()
+}
+
 /// Turns a function into an event hook. See `berth_plugin_sdk::on_event`.
 #[proc_macro_attribute]
 pub fn on_event(attr: TokenStream, item: TokenStream) -> TokenStream {
     event::expand(attr.into(), item.into()).into()
 }
 
-/// Declares the plugin's tools, resources, templates and event hooks and generates the
-/// component's exports. See `berth_plugin_sdk::export`.
+/// Declares the plugin's tools, resources, templates, event hooks, prompts and completions
+/// and generates the component's exports. See `berth_plugin_sdk::export`.
 #[proc_macro]
 pub fn export(input: TokenStream) -> TokenStream {
     export::expand(input.into()).into()

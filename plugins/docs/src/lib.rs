@@ -1,6 +1,7 @@
 //! `docs`: the documentation an AI client needs to write Berth plugins, served as MCP
 //! resources — the WIT contract, a plugin guide, the CLI reference and one page per topic —
-//! plus a `search` tool over all of it.
+//! plus a `search` tool over all of it, a `write_plugin` prompt that starts the work with
+//! the guide attached, and completion of topic names.
 //!
 //! The pages are Markdown files under `content/`, compiled in with `include_str!`, so the
 //! plugin needs no files at run time. It only reads; it keeps no state.
@@ -23,7 +24,7 @@ const TOPICS: [(&str, &str); 6] = [
     ("testing", include_str!("../content/topics/testing.md")),
 ];
 
-const CONTRACT: &str = include_str!("../../../wit/berth-plugin/v0.2/plugin.wit");
+const CONTRACT: &str = include_str!("../../../wit/berth-plugin/v0.3/plugin.wit");
 const GUIDE: &str = include_str!("../content/plugin-guide.md");
 const CLI: &str = include_str!("../content/cli.md");
 
@@ -64,10 +65,10 @@ fn title(page: &Page) -> String {
         .lines()
         .find_map(|line| line.strip_prefix("# "))
         .map(str::to_string)
-        .unwrap_or_else(|| "The berth:plugin@0.2.0 WIT contract".to_string())
+        .unwrap_or_else(|| "The berth:plugin@0.3.0 WIT contract".to_string())
 }
 
-/// The plugin contract (WIT package `berth:plugin@0.2.0`): the types, the `log` and `config`
+/// The plugin contract (WIT package `berth:plugin@0.3.0`): the types, the `log` and `config`
 /// imports, the `guest` interface every plugin exports and the optional `events` hook. The
 /// SDK implements it for you.
 #[resource(
@@ -203,11 +204,59 @@ pub fn search(
     Ok(scored.into_iter().map(|(_, hit)| hit).collect())
 }
 
+/// Starts writing a Berth plugin that does `task`: the plugin guide (and, when given, one
+/// SDK topic page) attached as resources, and the request to write the plugin.
+#[prompt(title = "Write a Berth plugin")]
+pub fn write_plugin(
+    /// What the plugin should do, e.g. `convert Markdown tables to CSV`.
+    task: String,
+    /// An SDK topic to attach as well: tools, resources, errors, config, logging or testing.
+    topic: Option<String>,
+) -> Result<Vec<Message>, PromptError> {
+    let guide = ResourceContents::text(GUIDE).with_mime_type("text/markdown");
+    let mut messages = vec![Message::user(Content::embedded_resource(
+        "berth://docs/plugin-guide",
+        guide,
+    ))];
+    if let Some(topic_name) = topic {
+        let page = self::topic(topic_name.clone())
+            .map_err(|e| PromptError::invalid_arguments(e.message()))?;
+        messages.push(Message::user(Content::embedded_resource(
+            format!("berth://docs/topics/{topic_name}"),
+            ResourceContents::text(page).with_mime_type("text/markdown"),
+        )));
+    }
+    messages.push(Message::user(format!(
+        "Using the Berth plugin SDK as the guide above describes, write a complete plugin \
+         (Cargo.toml and src/lib.rs, with unit tests) that does this: {task}"
+    )));
+    Ok(messages)
+}
+
+/// Suggests topic names for the `write_plugin` prompt and the topic pages.
+#[completion(prompt = "write_plugin", argument = "topic")]
+pub fn complete_prompt_topic(_argument: &str, value: &str, _chosen: &Chosen) -> Completions {
+    topic_names(value)
+}
+
+/// Suggests topic names for `berth://docs/topics/{topic}`.
+#[completion(template = "berth://docs/topics/{topic}", argument = "topic")]
+pub fn complete_template_topic(_argument: &str, value: &str, _chosen: &Chosen) -> Completions {
+    topic_names(value)
+}
+
+/// The topic names that start with `prefix`.
+fn topic_names(prefix: &str) -> Completions {
+    Completions::matching(TOPICS.iter().map(|(name, _)| *name), prefix)
+}
+
 berth_plugin_sdk::export!(
     name: "docs",
     tools: [search],
     resources: [contract, plugin_guide, cli],
     templates: [topic],
+    prompts: [write_plugin],
+    completions: [complete_prompt_topic, complete_template_topic],
 );
 
 #[cfg(test)]
@@ -245,7 +294,7 @@ mod tests {
             contract[0]
                 .as_text()
                 .unwrap()
-                .contains("package berth:plugin@0.2.0;")
+                .contains("package berth:plugin@0.3.0;")
         );
         assert_eq!(contract[0].mime_type.as_deref(), Some("text/plain"));
         let guide = plugin.read("berth://docs/plugin-guide").unwrap();
@@ -309,5 +358,44 @@ mod tests {
         let hits: Vec<berth_plugin_sdk::serde_json::Value> =
             berth_plugin_sdk::serde_json::from_str(&result.text()).unwrap();
         assert!(hits.iter().any(|hit| hit["uri"] == "berth://docs/contract"));
+    }
+
+    #[test]
+    fn the_write_plugin_prompt_attaches_the_guide_and_a_topic() {
+        let plugin = berth_plugin();
+        let filled = plugin
+            .get_prompt(
+                "write_plugin",
+                &[("task", "sum numbers"), ("topic", "tools")],
+            )
+            .unwrap();
+        assert_eq!(filled.messages.len(), 3);
+        assert!(filled.text().contains("sum numbers"), "{filled:?}");
+        let unknown = plugin
+            .get_prompt("write_plugin", &[("task", "x"), ("topic", "nope")])
+            .unwrap_err();
+        assert!(
+            matches!(&unknown, berth_plugin_sdk::wit::prompts::PromptError::InvalidArguments(m) if m.contains("tools")),
+            "{unknown:?}"
+        );
+    }
+
+    #[test]
+    fn topics_complete_for_the_prompt_and_the_template() {
+        use berth_plugin_sdk::completions::Target;
+        let plugin = berth_plugin();
+        let prompt = plugin
+            .complete(Target::prompt("write_plugin"), "topic", "te", &[])
+            .unwrap();
+        assert_eq!(prompt.values, ["testing"]);
+        let template = plugin
+            .complete(
+                Target::template("berth://docs/topics/{topic}"),
+                "topic",
+                "",
+                &[],
+            )
+            .unwrap();
+        assert_eq!(template.values.len(), TOPICS.len());
     }
 }

@@ -11,8 +11,10 @@
 //! `capabilities/` adds both. This module does not detect a component's version (the
 //! loader does) and does not own stores or limits (`instance.rs` does).
 
+mod since_0_2;
 pub(crate) mod v0_1;
 pub(crate) mod v0_2;
+pub(crate) mod v0_3;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -22,7 +24,10 @@ use wasmtime::Store;
 use wasmtime::component::{Component, Linker};
 
 use crate::hooks::{EventKind, PluginEvent};
-use crate::manifest::{CallContext, GuestError, Manifest, ResourceContents, ToolOutput};
+use crate::manifest::{
+    CallContext, CompletionRequest, Completions, GuestError, Manifest, PromptOutput, PromptSpec,
+    ResourceContents, ToolOutput,
+};
 use crate::policy::Needs;
 use crate::runtime::instance::StoreState;
 
@@ -31,7 +36,7 @@ use crate::runtime::instance::StoreState;
     unused_imports,
     reason = "the alias is the documented name for new code"
 )]
-pub(crate) use v0_2 as latest;
+pub(crate) use v0_3 as latest;
 
 /// Package and interface of the export that carries the contract version, as
 /// `berth:plugin/guest@X.Y.Z`.
@@ -103,6 +108,42 @@ pub(crate) trait CallablePlugin: Send + Sync + 'static {
         Box::pin(async { Ok(Needs::default()) })
     }
 
+    /// Calls `list-prompts` (contract 0.3's optional `prompts`). The default is none,
+    /// without instantiating anything.
+    fn list_prompts<'a>(
+        &'a self,
+        _store: &'a mut Store<StoreState>,
+    ) -> CallFuture<'a, Vec<PromptSpec>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
+    /// Calls `get-prompt`; the inner `Result` is the plugin's own verdict. The default
+    /// (a plugin without prompts) knows no prompt.
+    fn get_prompt<'a>(
+        &'a self,
+        _store: &'a mut Store<StoreState>,
+        name: &'a str,
+        _arguments: &'a [(String, String)],
+        _ctx: &'a CallContext,
+    ) -> CallFuture<'a, Result<PromptOutput, GuestError>> {
+        Box::pin(async move { Ok(Err(GuestError::UnknownPrompt(name.to_string()))) })
+    }
+
+    /// Whether the plugin exports `completion` (contract 0.3's optional suggestions).
+    fn completes(&self) -> bool {
+        false
+    }
+
+    /// Calls `complete`; the inner `Result` is the plugin's own verdict. The default
+    /// suggests nothing.
+    fn complete<'a>(
+        &'a self,
+        _store: &'a mut Store<StoreState>,
+        _request: &'a CompletionRequest,
+    ) -> CallFuture<'a, Result<Completions, GuestError>> {
+        Box::pin(async { Ok(Ok(Completions::default())) })
+    }
+
     /// Calls `on-event` with `event`. The default does nothing.
     fn on_event<'a>(
         &'a self,
@@ -142,6 +183,12 @@ pub(crate) const CONTRACTS: &[Contract] = &[
         display: v0_2::DISPLAY,
         add_to_linker: v0_2::add_to_linker,
         prepare: v0_2::prepare,
+    },
+    Contract {
+        req: v0_3::VERSION_REQ,
+        display: v0_3::DISPLAY,
+        add_to_linker: v0_3::add_to_linker,
+        prepare: v0_3::prepare,
     },
 ];
 
@@ -200,11 +247,13 @@ mod tests {
         assert_eq!(contract_for(&v("0.2.0")).unwrap().req, v0_2::VERSION_REQ);
         assert_eq!(contract_for(&v("0.2.4")).unwrap().req, v0_2::VERSION_REQ);
         assert!(contract_for(&v("0.2.0-rc.1")).is_none());
-        assert!(contract_for(&v("0.3.0")).is_none());
+        assert_eq!(contract_for(&v("0.3.0")).unwrap().req, v0_3::VERSION_REQ);
+        assert_eq!(contract_for(&v("0.3.2")).unwrap().req, v0_3::VERSION_REQ);
+        assert!(contract_for(&v("0.4.0")).is_none());
         assert!(contract_for(&v("1.0.0")).is_none());
         assert_eq!(
             supported_display(),
-            "berth:plugin@0.1.x, berth:plugin@0.2.x"
+            "berth:plugin@0.1.x, berth:plugin@0.2.x, berth:plugin@0.3.x"
         );
     }
 }

@@ -138,6 +138,7 @@ impl From<wit::Manifest> for manifest::Manifest {
             tools: m.tools.into_iter().map(Into::into).collect(),
             resources: m.resources.into_iter().map(Into::into).collect(),
             resource_templates: m.resource_templates.into_iter().map(Into::into).collect(),
+            prompts: Vec::new(),
         }
     }
 }

@@ -12,6 +12,7 @@ use wasmtime::component::{HasSelf, Linker};
 
 use crate::runtime::bindings::v0_1::berth::plugin::config as config_v0_1;
 use crate::runtime::bindings::v0_2::berth::plugin::config as config_v0_2;
+use crate::runtime::bindings::v0_3::berth::plugin::config as config_v0_3;
 
 /// Per-store state of the `config` capability: the plugin's values, shared read-only by
 /// every store of that plugin.
@@ -41,8 +42,18 @@ impl config_v0_1::Host for ConfigState {
     }
 }
 
-// Contract 0.2's `config` is the same interface under another instance name.
+// Contracts 0.2 and 0.3 have the same interface under other instance names.
 impl config_v0_2::Host for ConfigState {
+    fn get(&mut self, key: String) -> Option<String> {
+        config_v0_1::Host::get(self, key)
+    }
+
+    fn entries(&mut self) -> Vec<(String, String)> {
+        config_v0_1::Host::entries(self)
+    }
+}
+
+impl config_v0_3::Host for ConfigState {
     fn get(&mut self, key: String) -> Option<String> {
         config_v0_1::Host::get(self, key)
     }
@@ -59,7 +70,8 @@ pub(crate) fn add_to_linker<T: 'static>(
     get: fn(&mut T) -> &mut ConfigState,
 ) -> wasmtime::Result<()> {
     config_v0_1::add_to_linker::<T, HasSelf<ConfigState>>(linker, get)?;
-    config_v0_2::add_to_linker::<T, HasSelf<ConfigState>>(linker, get)
+    config_v0_2::add_to_linker::<T, HasSelf<ConfigState>>(linker, get)?;
+    config_v0_3::add_to_linker::<T, HasSelf<ConfigState>>(linker, get)
 }
 
 #[cfg(test)]

@@ -10,17 +10,19 @@ use std::sync::Arc;
 use wasmtime::component::{HasSelf, Linker};
 
 use super::PLUGIN_TARGET;
-use crate::manifest::{LogLevel, LogSink, PluginLog};
+use crate::client::{Notice, NoticeSink};
+use crate::manifest::{LogLevel, PluginLog};
 use crate::runtime::bindings::v0_1::berth::plugin::{log as log_v0_1, types::Level};
 use crate::runtime::bindings::v0_2::berth::plugin::log as log_v0_2;
+use crate::runtime::bindings::v0_3::berth::plugin::log as log_v0_3;
 
 /// Per-store state of the `log` capability: whom the records are attributed to.
 #[derive(Debug, Clone)]
 pub(crate) struct LogState {
     /// The plugin's manifest name once known, its file name while it is being described.
     plugin: Arc<str>,
-    /// The calling client's share of the records, if it asked for them.
-    sink: Option<LogSink>,
+    /// The calling client's share of the records, if it may want them.
+    sink: Option<NoticeSink>,
 }
 
 impl LogState {
@@ -30,14 +32,14 @@ impl LogState {
     }
 
     /// Also sends this call's records to `sink`.
-    pub(crate) fn forward_to(&mut self, sink: Option<LogSink>) {
+    pub(crate) fn forward_to(&mut self, sink: Option<NoticeSink>) {
         self.sink = sink;
     }
 
     /// Hands one record to the client's sink, if any; a full sink drops it rather than
     /// stall the guest.
     fn forward(&self, level: Level, message: &str, fields: &[(String, String)]) {
-        if let Some(LogSink(sink)) = &self.sink {
+        if let Some(NoticeSink(sink)) = &self.sink {
             let level = match level {
                 Level::Trace => LogLevel::Trace,
                 Level::Debug => LogLevel::Debug,
@@ -45,11 +47,11 @@ impl LogState {
                 Level::Warn => LogLevel::Warn,
                 Level::Error => LogLevel::Error,
             };
-            let _ = sink.try_send(PluginLog {
+            let _ = sink.try_send(Notice::Log(PluginLog {
                 level,
                 message: message.to_string(),
                 fields: fields.to_vec(),
-            });
+            }));
         }
     }
 
@@ -102,9 +104,15 @@ impl log_v0_1::Host for LogState {
     }
 }
 
-// Contract 0.2's `log` is the same function under another instance name; its `level`
-// is 0.1's Rust type (see `bindings/v0_2.rs`), so both impls are one line.
+// Contracts 0.2 and 0.3 have the same function under other instance names; their
+// `level` is 0.1's Rust type (see `bindings/v0_2.rs`), so every impl is one line.
 impl log_v0_2::Host for LogState {
+    fn log(&mut self, level: Level, message: String, fields: Vec<(String, String)>) {
+        self.emit(level, &message, &fields);
+    }
+}
+
+impl log_v0_3::Host for LogState {
     fn log(&mut self, level: Level, message: String, fields: Vec<(String, String)>) {
         self.emit(level, &message, &fields);
     }
@@ -117,7 +125,8 @@ pub(crate) fn add_to_linker<T: 'static>(
     get: fn(&mut T) -> &mut LogState,
 ) -> wasmtime::Result<()> {
     log_v0_1::add_to_linker::<T, HasSelf<LogState>>(linker, get)?;
-    log_v0_2::add_to_linker::<T, HasSelf<LogState>>(linker, get)
+    log_v0_2::add_to_linker::<T, HasSelf<LogState>>(linker, get)?;
+    log_v0_3::add_to_linker::<T, HasSelf<LogState>>(linker, get)
 }
 
 #[cfg(test)]
@@ -163,16 +172,16 @@ mod tests {
     fn records_go_to_the_calling_clients_sink_too_and_a_full_sink_drops_them() {
         let (sink, mut records) = tokio::sync::mpsc::channel(1);
         let mut state = LogState::new("echo".into());
-        state.forward_to(Some(LogSink(sink)));
+        state.forward_to(Some(NoticeSink(sink)));
         state.log(Level::Info, "first".into(), vec![("k".into(), "v".into())]);
         state.log(Level::Error, "no room".into(), vec![]);
         assert_eq!(
             records.try_recv().unwrap(),
-            PluginLog {
+            Notice::Log(PluginLog {
                 level: LogLevel::Info,
                 message: "first".into(),
                 fields: vec![("k".into(), "v".into())],
-            }
+            })
         );
         assert!(
             records.try_recv().is_err(),

@@ -7,9 +7,12 @@
 //! against the operator's grants happen where the state is built, not in the `Host`
 //! impls.
 
+pub(crate) mod client;
 pub(crate) mod config;
 pub(crate) mod http;
 pub(crate) mod log;
+pub(crate) mod progress;
+pub(crate) mod resources;
 pub(crate) mod stdio;
 pub(crate) mod wasi;
 
@@ -26,6 +29,9 @@ pub const PLUGIN_TARGET: &str = "berth::plugin";
 pub(crate) fn add_to_linker(linker: &mut Linker<StoreState>) -> wasmtime::Result<()> {
     log::add_to_linker(linker, |state| &mut state.log)?;
     config::add_to_linker(linker, |state| &mut state.config)?;
+    progress::add_to_linker(linker, |state| &mut state.progress)?;
+    resources::add_to_linker(linker, |state| &mut state.resources)?;
+    client::add_to_linker(linker, |state| &mut state.client)?;
     Ok(())
 }
 

@@ -1,16 +1,27 @@
 //! `conformance`: the server fixture of the official MCP conformance suite
-//! (`@modelcontextprotocol/conformance`). It provides exactly the tools and resources the
-//! suite's server scenarios call — text, image, audio, embedded-resource, mixed and error
-//! results, a tool whose input schema uses JSON Schema 2020-12 features, two static
-//! resources and a resource template — with the names, contents and MIME types the scenarios
-//! check. Berth serves it with `tool_prefix = ""`, so its tools keep their own names.
+//! (`@modelcontextprotocol/conformance`). It provides exactly the tools, resources, prompts
+//! and completions the suite's server scenarios call, with the names, contents and MIME
+//! types the scenarios check:
 //!
-//! Every answer is deterministic. It is written with the public SDK only.
+//! * tools returning text, image, audio, embedded-resource, mixed and error results, a tool
+//!   whose input schema uses JSON Schema 2020-12 features, one that logs and one that
+//!   reports progress;
+//! * tools that ask the client: `test_sampling` (an LLM completion) and three elicitations
+//!   (`test_elicitation`, the SEP-1034 defaults and the SEP-1330 enum forms);
+//! * two static resources and a resource template;
+//! * four prompts (plain, with arguments, with an embedded resource, with an image) and
+//!   completions for the prompt's arguments and the template's `id`.
+//!
+//! Berth serves it with `tool_prefix = ""`, so everything keeps its own name. Every answer
+//! is deterministic, except what the client says back. It is written with the public SDK
+//! only.
 
 use std::borrow::Cow;
 
+use berth_plugin_sdk::client::{self, ClientError, Elicitation, SamplingRequest};
 use berth_plugin_sdk::prelude::*;
 use berth_plugin_sdk::schemars::{Schema, SchemaGenerator, json_schema};
+use berth_plugin_sdk::serde_json::{Value, json};
 
 /// A 1×1 PNG (one red pixel, 8-bit RGB), the image the scenarios ask for.
 pub const RED_PIXEL_PNG: [u8; 69] = [
@@ -152,6 +163,147 @@ pub fn json_schema_2020_12_tool(#[args] args: SchemaArgs) -> String {
     }
 }
 
+/// Reports progress 0, 50 and 100 out of 100, about 50 ms apart, then says it is done
+/// (scenario `tools-call-with-progress`).
+#[tool(read_only, idempotent)]
+pub fn test_tool_with_progress(ctx: &Context) -> &'static str {
+    ctx.report_progress(0.0, Some(100.0), Some("Starting"));
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    ctx.report_progress(50.0, Some(100.0), Some("Halfway"));
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    ctx.report_progress(100.0, Some(100.0), Some("Done"));
+    "Tool with progress executed successfully"
+}
+
+/// Asks the client's LLM to answer `prompt` and returns what it said (scenario
+/// `tools-call-sampling`).
+#[tool(read_only)]
+pub fn test_sampling(
+    /// The prompt to send to the LLM.
+    prompt: String,
+) -> Result<String, ToolError> {
+    let response = client::sample(SamplingRequest::new(100).user(prompt))
+        .map_err(|error| client_failure("Sampling", error))?;
+    Ok(format!(
+        "LLM response: {}",
+        response.text().unwrap_or("(not text)")
+    ))
+}
+
+/// Asks the user for a username and an email address (scenario `tools-call-elicitation`).
+#[tool(read_only)]
+pub fn test_elicitation(
+    /// The message to show the user.
+    message: String,
+) -> Result<String, ToolError> {
+    let schema = json!({
+        "type": "object",
+        "properties": {
+            "username": {"type": "string", "description": "User's response"},
+            "email": {"type": "string", "description": "User's email address", "format": "email"}
+        },
+        "required": ["username", "email"]
+    });
+    let answer = client::elicit(&message, schema).map_err(|e| client_failure("Elicitation", e))?;
+    Ok(format!("User response: {}", describe(&answer)))
+}
+
+/// The schema of `test_elicitation_sep1034_defaults`: one field of each primitive type,
+/// each with a default.
+pub fn sep1034_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "name": {"type": "string", "description": "User name", "default": "John Doe"},
+            "age": {"type": "integer", "description": "User age", "default": 30},
+            "score": {"type": "number", "description": "User score", "default": 95.5},
+            "status": {
+                "type": "string",
+                "description": "User status",
+                "enum": ["active", "inactive", "pending"],
+                "default": "active"
+            },
+            "verified": {"type": "boolean", "description": "Verification status", "default": true}
+        }
+    })
+}
+
+/// Asks the user to confirm fields that all have defaults (scenario
+/// `elicitation-sep1034-defaults`).
+#[tool(read_only)]
+pub fn test_elicitation_sep1034_defaults() -> Result<String, ToolError> {
+    let answer = client::elicit("Please confirm or change these values", sep1034_schema())
+        .map_err(|e| client_failure("Elicitation", e))?;
+    Ok(format!("Elicitation completed: {}", describe(&answer)))
+}
+
+/// The schema of `test_elicitation_sep1330_enums`: the five enum forms of SEP-1330.
+pub fn sep1330_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "untitledSingle": {
+                "type": "string",
+                "description": "Pick one option",
+                "enum": ["option1", "option2", "option3"]
+            },
+            "titledSingle": {
+                "type": "string",
+                "description": "Pick one titled option",
+                "oneOf": [
+                    {"const": "value1", "title": "First Option"},
+                    {"const": "value2", "title": "Second Option"},
+                    {"const": "value3", "title": "Third Option"}
+                ]
+            },
+            "legacyEnum": {
+                "type": "string",
+                "description": "Pick one option (legacy titles)",
+                "enum": ["opt1", "opt2", "opt3"],
+                "enumNames": ["Option One", "Option Two", "Option Three"]
+            },
+            "untitledMulti": {
+                "type": "array",
+                "description": "Pick any options",
+                "items": {"type": "string", "enum": ["option1", "option2", "option3"]}
+            },
+            "titledMulti": {
+                "type": "array",
+                "description": "Pick any titled options",
+                "items": {
+                    "anyOf": [
+                        {"const": "value1", "title": "First Choice"},
+                        {"const": "value2", "title": "Second Choice"},
+                        {"const": "value3", "title": "Third Choice"}
+                    ]
+                }
+            }
+        }
+    })
+}
+
+/// Asks the user to choose from the five enum forms (scenario `elicitation-sep1330-enums`).
+#[tool(read_only)]
+pub fn test_elicitation_sep1330_enums() -> Result<String, ToolError> {
+    let answer = client::elicit("Please choose some options", sep1330_schema())
+        .map_err(|e| client_failure("Elicitation", e))?;
+    Ok(format!("Elicitation completed: {}", describe(&answer)))
+}
+
+/// `action=<action>, content=<JSON>` (`null` without content).
+fn describe(answer: &Elicitation) -> String {
+    let content = answer
+        .content
+        .as_ref()
+        .map_or_else(|| "null".to_string(), Value::to_string);
+    format!("action={}, content={content}", answer.action)
+}
+
+/// An error result naming what failed and why, for the model to read.
+fn client_failure(what: &str, error: ClientError) -> ToolError {
+    ToolError::result(format!("{what} failed: {error}"))
+}
+
 /// A fixed text resource (scenario `resources-read-text`).
 #[resource(uri = "test://static-text", mime_type = "text/plain")]
 pub fn static_text() -> &'static str {
@@ -187,234 +339,98 @@ pub fn template_data(id: String) -> Result<String, ToolError> {
     })?)
 }
 
+/// A simple prompt without arguments (scenario `prompts-get-simple`).
+#[prompt]
+pub fn test_simple_prompt() -> &'static str {
+    "This is a simple prompt for testing."
+}
+
+/// A prompt that puts its two arguments into its message (scenario `prompts-get-with-args`).
+#[prompt]
+pub fn test_prompt_with_arguments(
+    /// First test argument.
+    arg1: String,
+    /// Second test argument.
+    arg2: String,
+) -> String {
+    format!("Prompt with arguments: arg1='{arg1}', arg2='{arg2}'")
+}
+
+/// Arguments of `test_prompt_with_embedded_resource`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(crate = "berth_plugin_sdk::schemars")]
+pub struct EmbeddedResourceArgs {
+    /// URI of the resource to embed.
+    pub resource_uri: String,
+}
+
+/// A prompt that embeds a text resource at the given URI (scenario
+/// `prompts-get-embedded-resource`).
+#[prompt]
+pub fn test_prompt_with_embedded_resource(#[args] args: EmbeddedResourceArgs) -> Vec<Message> {
+    vec![
+        Message::user(Content::embedded_resource(
+            args.resource_uri,
+            ResourceContents::text("Embedded resource content for testing.")
+                .with_mime_type("text/plain"),
+        )),
+        Message::user("Please process the embedded resource above."),
+    ]
+}
+
+/// A prompt with a 1×1 red PNG (scenario `prompts-get-with-image`).
+#[prompt]
+pub fn test_prompt_with_image() -> Vec<Message> {
+    vec![
+        Message::user(Content::image(RED_PIXEL_PNG, "image/png")),
+        Message::user("Please analyze the image above."),
+    ]
+}
+
+/// Suggests values for `arg1` and `arg2` of `test_prompt_with_arguments` that start with
+/// what the user typed (scenario `completion-complete`).
+#[completion(prompt = "test_prompt_with_arguments")]
+pub fn complete_prompt_arguments(argument: &str, value: &str, _chosen: &Chosen) -> Completions {
+    let candidates: &[&str] = match argument {
+        "arg1" => &["paris", "park", "party"],
+        "arg2" => &["hello", "help", "world"],
+        _ => &[],
+    };
+    Completions::matching(candidates, value)
+}
+
+/// Says the resource at `uri` changed, so clients subscribed to it are told (Berth's own
+/// check of `resources.changed`; the host ignores a URI this plugin does not serve).
+#[tool(idempotent)]
+pub fn test_notify_resource_changed(uri: String) -> String {
+    berth_plugin_sdk::resources::changed(&uri);
+    format!("announced a change to {uri}")
+}
+
+/// Suggests ids for `test://template/{id}/data` that start with what the user typed.
+#[completion(template = "test://template/{id}/data", argument = "id")]
+pub fn complete_template_id(_argument: &str, value: &str, _chosen: &Chosen) -> Completions {
+    Completions::matching(["1", "2", "3", "42", "123"], value)
+}
+
 berth_plugin_sdk::export!(
     name: "conformance",
     tools: [
         test_simple_text, test_image_content, test_audio_content, test_embedded_resource,
         test_multiple_content_types, test_error_handling, test_tool_with_logging,
-        json_schema_2020_12_tool,
+        json_schema_2020_12_tool, test_tool_with_progress, test_sampling, test_elicitation,
+        test_elicitation_sep1034_defaults, test_elicitation_sep1330_enums,
+        test_notify_resource_changed,
     ],
     resources: [static_text, static_binary],
     templates: [template_data],
+    prompts: [
+        test_simple_prompt, test_prompt_with_arguments, test_prompt_with_embedded_resource,
+        test_prompt_with_image,
+    ],
+    completions: [complete_prompt_arguments, complete_template_id],
 );
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use berth_plugin_sdk::serde_json::{Value, json};
-    use berth_plugin_sdk::wit::{ContentBlock, Media, ResourceBody, ResourceContents};
-
-    fn media(data: &[u8], mime_type: &str) -> Media {
-        Media {
-            data: data.to_vec(),
-            mime_type: mime_type.into(),
-        }
-    }
-
-    fn text_resource(uri: &str, mime_type: &str, text: &str) -> ContentBlock {
-        ContentBlock::Resource(ResourceContents {
-            uri: uri.into(),
-            mime_type: Some(mime_type.into()),
-            body: ResourceBody::Text(text.into()),
-        })
-    }
-
-    #[test]
-    fn the_media_are_what_they_claim() {
-        // PNG signature, then an IHDR of 1×1, 8-bit RGB; the IDAT holds one red pixel.
-        assert_eq!(RED_PIXEL_PNG[..8], *b"\x89PNG\r\n\x1a\n");
-        assert_eq!(RED_PIXEL_PNG[12..16], *b"IHDR");
-        assert_eq!(RED_PIXEL_PNG[16..26], [0, 0, 0, 1, 0, 0, 0, 1, 8, 2]);
-        assert_eq!(RED_PIXEL_PNG[RED_PIXEL_PNG.len() - 8..][..4], *b"IEND");
-        // RIFF/WAVE with a 16-byte PCM fmt chunk and a data chunk of the remaining bytes.
-        assert_eq!(TINY_WAV[..4], *b"RIFF");
-        let riff_len = u32::from_le_bytes(TINY_WAV[4..8].try_into().unwrap()) as usize;
-        assert_eq!(riff_len, TINY_WAV.len() - 8);
-        assert_eq!(TINY_WAV[8..16], *b"WAVEfmt ");
-        assert_eq!(TINY_WAV[20..22], [1, 0]);
-        assert_eq!(TINY_WAV[36..40], *b"data");
-        let data_len = u32::from_le_bytes(TINY_WAV[40..44].try_into().unwrap()) as usize;
-        assert_eq!(data_len, TINY_WAV.len() - 44);
-    }
-
-    #[test]
-    fn manifest_lists_the_scenarios_names() {
-        berth_plugin().validate().unwrap();
-        let manifest = berth_plugin().manifest();
-        assert_eq!(manifest.name, "conformance");
-        let names: Vec<&str> = manifest.tools.iter().map(|t| t.name.as_str()).collect();
-        assert_eq!(
-            names,
-            [
-                "test_simple_text",
-                "test_image_content",
-                "test_audio_content",
-                "test_embedded_resource",
-                "test_multiple_content_types",
-                "test_error_handling",
-                "test_tool_with_logging",
-                "json_schema_2020_12_tool",
-            ]
-        );
-        let uris: Vec<&str> = manifest.resources.iter().map(|r| r.uri.as_str()).collect();
-        assert_eq!(uris, ["test://static-text", "test://static-binary"]);
-        assert_eq!(
-            manifest.resources[1].mime_type.as_deref(),
-            Some("image/png")
-        );
-        let template = &manifest.resource_templates[0];
-        assert_eq!(template.uri_template, "test://template/{id}/data");
-        assert_eq!(template.mime_type.as_deref(), Some("application/json"));
-    }
-
-    #[test]
-    fn the_2020_12_tool_lists_the_scenarios_schema() {
-        let manifest = berth_plugin().manifest();
-        let tool = manifest
-            .tools
-            .iter()
-            .find(|t| t.name == "json_schema_2020_12_tool")
-            .unwrap();
-        assert_eq!(tool.description, "Tool with JSON Schema 2020-12 features");
-        let schema: Value = berth_plugin_sdk::serde_json::from_str(&tool.input_schema).unwrap();
-        assert_eq!(
-            schema,
-            json!({
-                "$schema": "https://json-schema.org/draft/2020-12/schema",
-                "type": "object",
-                "$defs": {
-                    "address": {
-                        "type": "object",
-                        "properties": {
-                            "street": {"type": "string"},
-                            "city": {"type": "string"}
-                        }
-                    }
-                },
-                "properties": {
-                    "name": {"type": "string"},
-                    "address": {"$ref": "#/$defs/address"}
-                },
-                "additionalProperties": false
-            })
-        );
-        assert!(tool.output_schema.is_none());
-    }
-
-    #[test]
-    fn the_2020_12_tool_takes_its_arguments() {
-        let plugin = berth_plugin();
-        let call = |args| {
-            plugin
-                .call("json_schema_2020_12_tool", args)
-                .unwrap()
-                .text()
-        };
-        assert_eq!(call(json!({})), "Hello, nobody.");
-        assert_eq!(
-            call(json!({"name": "Ada", "address": {"street": "1 Main St", "city": "Paris"}})),
-            "Hello, Ada from Paris."
-        );
-        assert!(
-            plugin
-                .call("json_schema_2020_12_tool", json!({"nickname": "x"}))
-                .is_err()
-        );
-    }
-
-    #[test]
-    fn tools_answer_as_the_scenarios_expect() {
-        let plugin = berth_plugin();
-        let call = |name| plugin.call(name, json!({})).unwrap();
-
-        let simple = call("test_simple_text");
-        assert!(!simple.is_error);
-        assert_eq!(
-            simple.content,
-            [ContentBlock::Text(
-                "This is a simple text response for testing.".into()
-            )]
-        );
-
-        let image = call("test_image_content");
-        assert_eq!(
-            image.content,
-            [ContentBlock::Image(media(&RED_PIXEL_PNG, "image/png"))]
-        );
-
-        let audio = call("test_audio_content");
-        assert_eq!(
-            audio.content,
-            [ContentBlock::Audio(media(&TINY_WAV, "audio/wav"))]
-        );
-
-        let embedded = call("test_embedded_resource");
-        assert_eq!(
-            embedded.content,
-            [text_resource(
-                "test://embedded-resource",
-                "text/plain",
-                "This is an embedded resource content."
-            )]
-        );
-
-        let mixed = call("test_multiple_content_types");
-        assert_eq!(
-            mixed.content,
-            [
-                ContentBlock::Text("Multiple content types test:".into()),
-                ContentBlock::Image(media(&RED_PIXEL_PNG, "image/png")),
-                text_resource(
-                    "test://mixed-content-resource",
-                    "application/json",
-                    r#"{"test":"data","value":123}"#
-                ),
-            ]
-        );
-
-        let error = call("test_error_handling");
-        assert!(error.is_error);
-        assert_eq!(
-            error.content,
-            [ContentBlock::Text(
-                "This tool intentionally returns an error for testing".into()
-            )]
-        );
-
-        for result in [simple, image, audio, embedded, mixed, error] {
-            assert_eq!(result.structured, None);
-        }
-    }
-
-    #[test]
-    fn resources_read() {
-        let plugin = berth_plugin();
-        let text = plugin.read("test://static-text").unwrap();
-        assert_eq!(text.len(), 1);
-        assert_eq!(text[0].uri, "test://static-text");
-        assert_eq!(text[0].mime_type.as_deref(), Some("text/plain"));
-        assert_eq!(
-            text[0].as_text(),
-            Some("This is the content of the static text resource.")
-        );
-
-        let binary = plugin.read("test://static-binary").unwrap();
-        assert_eq!(binary[0].mime_type.as_deref(), Some("image/png"));
-        assert_eq!(binary[0].as_blob(), Some(&RED_PIXEL_PNG[..]));
-
-        let data = plugin.read("test://template/123/data").unwrap();
-        assert_eq!(data.len(), 1);
-        assert_eq!(data[0].uri, "test://template/123/data");
-        assert_eq!(data[0].mime_type.as_deref(), Some("application/json"));
-        assert_eq!(
-            data[0].as_text(),
-            Some(r#"{"id":"123","templateTest":true,"data":"Data for ID: 123"}"#)
-        );
-        // Any id, escaped as JSON.
-        assert_eq!(
-            template_data(r#"a"b"#.into()).unwrap(),
-            r#"{"id":"a\"b","templateTest":true,"data":"Data for ID: a\"b"}"#
-        );
-        assert!(plugin.read("test://nope").is_err());
-    }
-}
+mod tests;
