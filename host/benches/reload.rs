@@ -5,7 +5,8 @@
 //!    2.0.0 builds, and the time from the rename to the first snapshot serving the new
 //!    version is measured. It includes the watcher's debounce, which is printed apart.
 //! 2. The load alone (compile + pre-instantiate + `describe`) of the same build, so the
-//!    latency can be split into debounce + load + the rest.
+//!    latency can be split into debounce + load + the rest; and the same load from a
+//!    warm compilation cache.
 //! 3. The call path's cost of a swap: taking the current snapshot (one atomic load and a
 //!    reference-count increment), with and without a writer swapping continuously.
 //!
@@ -71,6 +72,8 @@ fn main() {
         config_file: None,
         env: Vec::new(),
         admin_socket: AdminSocketPlace::Off,
+        // Every reload compiles: this measures the uncached path.
+        compile_cache: None,
         http: None,
         stdio: false,
     };
@@ -121,6 +124,35 @@ fn main() {
         })
         .collect();
     report("load alone (compile + pre-instantiate + describe)", loads);
+
+    // 2b. The same load from a warm compilation cache (a restart, or a rollback to a
+    // build seen before): checksum + deserialize instead of compiling.
+    let cache_dir = tempfile::tempdir().expect("cache dir");
+    let cached = Runtime::new(RuntimeOptions {
+        compile_cache: Some(cache_dir.path().to_path_buf()),
+        ..RuntimeOptions::default()
+    })
+    .expect("runtime");
+    for build in &builds {
+        rt.block_on(cached.load_bytes("flip.wasm", build.clone(), PluginSettings::default()))
+            .expect("flip loads");
+    }
+    let warm: Vec<Duration> = (0..10)
+        .map(|i| {
+            let started = Instant::now();
+            rt.block_on(cached.load_bytes(
+                "flip.wasm",
+                builds[i % 2].clone(),
+                PluginSettings::default(),
+            ))
+            .expect("flip loads");
+            started.elapsed()
+        })
+        .collect();
+    report(
+        "load from a warm compilation cache (checksum + deserialize + pre-instantiate + describe)",
+        warm,
+    );
 
     // 3. Taking a snapshot, quiet and under continuous swaps.
     let entries = served

@@ -31,6 +31,8 @@ pub struct ServeOptions {
     pub env: Vec<EnvOverride>,
     /// Where the admin socket listens, if anywhere.
     pub admin_socket: AdminSocketPlace,
+    /// Where compiled plugins are kept between runs; `None`: compile on every load.
+    pub compile_cache: Option<PathBuf>,
     /// Serve Streamable HTTP here (wins over `[http] listen`).
     pub http: Option<SocketAddr>,
     /// Serve stdio too when HTTP is on (without HTTP, stdio is always served).
@@ -93,7 +95,10 @@ async fn prepare_with(
 ) -> Result<Arc<Lifecycle>, Error> {
     // Every limit is per plugin and travels with its settings (`Config::limits_for`), so
     // nothing in the config shapes the engine itself.
-    let runtime = Runtime::new(RuntimeOptions::default())?;
+    let runtime = Runtime::new(RuntimeOptions {
+        compile_cache: options.compile_cache.clone(),
+        ..RuntimeOptions::default()
+    })?;
     // A plugin's "this resource changed" becomes a bus fact; each session decides
     // whether it subscribed and whether that plugin serves the URI.
     let changes = bus.clone();

@@ -49,6 +49,15 @@ pub enum Command {
             default_value = "auto"
         )]
         admin_socket: String,
+        /// Where compiled plugins are kept between runs: `auto`
+        /// ($XDG_CACHE_HOME/berth/compiled or ~/.cache/berth/compiled), `off`, or a folder.
+        #[arg(
+            long,
+            value_name = "auto|off|DIR",
+            env = "BERTH_COMPILE_CACHE",
+            default_value = "auto"
+        )]
+        compile_cache: String,
         /// Serve MCP over Streamable HTTP on this address: `IP:PORT`, or a bare port for
         /// loopback (`8080` is `127.0.0.1:8080`); wins over `[http] listen`. Stdio is
         /// then off unless `--stdio` is given.

@@ -9,7 +9,7 @@ use std::path::Path;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::manifest::{CallContext, qualified_tool_name};
+use crate::manifest::{CallContext, IconItem, qualified_tool_name};
 use crate::plugins::{self, PluginError};
 use crate::protocol::convert;
 use crate::runtime::Runtime;
@@ -47,6 +47,20 @@ pub async fn inspect(file: &Path, json: bool) -> Result<String, CommandError> {
     let runtime = Runtime::new(Default::default())?;
     let plugin = plugins::load_checked(&runtime, file).await?;
     let m = plugin.manifest();
+    // Icons as their `src`s, shortened: a data: URI can be 64 KiB.
+    let icons = |item: IconItem| -> Vec<String> {
+        m.icons_for(&item)
+            .iter()
+            .map(|icon| match icon.src.len() > 80 {
+                true => format!(
+                    "{}… ({} bytes)",
+                    &icon.src[..icon.src.floor_char_boundary(60)],
+                    icon.src.len()
+                ),
+                false => icon.src.clone(),
+            })
+            .collect()
+    };
     let tools: Vec<serde_json::Value> = m
         .tools
         .iter()
@@ -63,6 +77,7 @@ pub async fn inspect(file: &Path, json: bool) -> Result<String, CommandError> {
                     "idempotentHint": t.annotations.idempotent,
                     "openWorldHint": t.annotations.open_world,
                 },
+                "icons": icons(IconItem::Tool(t.name.clone())),
             })
         })
         .collect();
@@ -79,10 +94,12 @@ pub async fn inspect(file: &Path, json: bool) -> Result<String, CommandError> {
         "resources": m.resources.iter().map(|r| serde_json::json!({
             "uri": r.uri, "name": r.name, "title": r.title, "description": r.description,
             "mimeType": r.mime_type, "size": r.size,
+            "icons": icons(IconItem::Resource(r.uri.clone())),
         })).collect::<Vec<_>>(),
         "resourceTemplates": m.resource_templates.iter().map(|t| serde_json::json!({
             "uriTemplate": t.uri_template, "name": t.name, "title": t.title,
             "description": t.description, "mimeType": t.mime_type,
+            "icons": icons(IconItem::ResourceTemplate(t.uri_template.clone())),
         })).collect::<Vec<_>>(),
         "prompts": m.prompts.iter().map(|p| serde_json::json!({
             "name": qualified_tool_name(&m.name, &p.name), "title": p.title,
@@ -91,6 +108,7 @@ pub async fn inspect(file: &Path, json: bool) -> Result<String, CommandError> {
                 "name": a.name, "title": a.title, "description": a.description,
                 "required": a.required,
             })).collect::<Vec<_>>(),
+            "icons": icons(IconItem::Prompt(p.name.clone())),
         })).collect::<Vec<_>>(),
         "completions": plugin.completes(),
     });

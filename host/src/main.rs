@@ -43,6 +43,7 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
             plugins,
             config,
             admin_socket,
+            compile_cache,
             http,
             stdio,
         } => {
@@ -56,6 +57,11 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
                     "auto" => AdminSocketPlace::Auto,
                     "off" => AdminSocketPlace::Off,
                     path => AdminSocketPlace::Path(path.into()),
+                },
+                compile_cache: match compile_cache.as_str() {
+                    "auto" => berth::runtime::cache::default_dir(),
+                    "off" => None,
+                    dir => Some(dir.into()),
                 },
                 http,
                 stdio,

@@ -29,6 +29,58 @@ pub struct Manifest {
     pub resource_templates: Vec<ResourceTemplateSpec>,
     /// Prompt templates (contract 0.3's optional `prompts` export; empty before).
     pub prompts: Vec<PromptSpec>,
+    /// Icons of its tools, prompts and resources (contract 0.3's optional `icons`
+    /// export), as declared: at most one set per item.
+    pub icons: Vec<(IconItem, Vec<Icon>)>,
+}
+
+/// Longest icon `src` accepted (a `data:` URI carries the image itself).
+pub const MAX_ICON_SRC_BYTES: usize = 64 * 1024;
+
+/// An image a client may show next to an item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Icon {
+    /// An `https:` URL or a `data:` URI.
+    pub src: String,
+    /// Its MIME type, if known.
+    pub mime_type: Option<String>,
+    /// Sizes it is drawn for (`48x48`, `any`).
+    pub sizes: Vec<String>,
+    /// The theme it is drawn for.
+    pub theme: Option<IconTheme>,
+}
+
+/// The background an icon is drawn for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IconTheme {
+    /// Light backgrounds.
+    Light,
+    /// Dark backgrounds.
+    Dark,
+}
+
+/// What a set of icons belongs to, in the plugin's own names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IconItem {
+    /// A tool by its plugin-local name.
+    Tool(String),
+    /// A prompt by its plugin-local name.
+    Prompt(String),
+    /// A static resource by URI.
+    Resource(String),
+    /// A resource template by URI template.
+    ResourceTemplate(String),
+}
+
+impl std::fmt::Display for IconItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            IconItem::Tool(name) => write!(f, "tool `{name}`"),
+            IconItem::Prompt(name) => write!(f, "prompt `{name}`"),
+            IconItem::Resource(uri) => write!(f, "resource `{uri}`"),
+            IconItem::ResourceTemplate(template) => write!(f, "resource template `{template}`"),
+        }
+    }
 }
 
 /// One prompt as the plugin declares it (its name is not yet namespaced).
@@ -359,6 +411,14 @@ pub enum ManifestError {
         /// What is wrong.
         reason: String,
     },
+    /// An icon set names nothing the plugin offers, repeats an item, or has a bad `src`.
+    #[error("the icons of {item} are invalid: {reason}")]
+    Icon {
+        /// The item, as people read it.
+        item: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// A resource URI is not absolute or is declared twice.
     #[error("resource `{uri}` is invalid: {reason}")]
     Resource {
@@ -463,6 +523,7 @@ impl Manifest {
                 }
             }
         }
+        self.validate_icons()?;
         for template in &self.resource_templates {
             berth_uri_template::UriTemplate::parse(&template.uri_template).map_err(|reason| {
                 ManifestError::Template {
@@ -470,6 +531,61 @@ impl Manifest {
                     reason,
                 }
             })?;
+        }
+        Ok(())
+    }
+}
+
+impl Manifest {
+    /// The icons declared for `item` (none when it has none).
+    pub fn icons_for(&self, item: &IconItem) -> &[Icon] {
+        self.icons
+            .iter()
+            .find(|(declared, _)| declared == item)
+            .map_or(&[], |(_, icons)| icons.as_slice())
+    }
+
+    /// Every icon set names an item the plugin offers, once, and every `src` is an
+    /// `https:` URL or a `data:` URI of bounded size: a client fetches or decodes it, so
+    /// Berth passes on nothing that would reach a plain-HTTP or local address.
+    fn validate_icons(&self) -> Result<(), ManifestError> {
+        let mut seen = Vec::new();
+        for (item, icons) in &self.icons {
+            let bad = |reason: String| ManifestError::Icon {
+                item: item.to_string(),
+                reason,
+            };
+            let offered = match item {
+                IconItem::Tool(name) => self.tools.iter().any(|t| &t.name == name),
+                IconItem::Prompt(name) => self.prompts.iter().any(|p| &p.name == name),
+                IconItem::Resource(uri) => self.resources.iter().any(|r| &r.uri == uri),
+                IconItem::ResourceTemplate(template) => self
+                    .resource_templates
+                    .iter()
+                    .any(|t| &t.uri_template == template),
+            };
+            if !offered {
+                return Err(bad("the plugin offers no such item".into()));
+            }
+            if seen.contains(&item) {
+                return Err(bad("declared twice".into()));
+            }
+            seen.push(item);
+            for icon in icons {
+                let src = icon.src.as_str();
+                if !(src.starts_with("https://") || src.starts_with("data:")) {
+                    let shown: String = src.chars().take(40).collect();
+                    return Err(bad(format!(
+                        "`{shown}` is neither an https: URL nor a data: URI"
+                    )));
+                }
+                if src.len() > MAX_ICON_SRC_BYTES {
+                    return Err(bad(format!(
+                        "an icon's src is {} bytes, more than {MAX_ICON_SRC_BYTES}",
+                        src.len()
+                    )));
+                }
+            }
         }
         Ok(())
     }
@@ -538,6 +654,7 @@ mod tests {
             resources: vec![],
             resource_templates: vec![],
             prompts: vec![],
+            icons: vec![],
         }
     }
 
@@ -615,6 +732,40 @@ mod tests {
         ] {
             m.prompts = prompts;
             assert!(matches!(m.validate(), Err(ManifestError::Prompt { .. })));
+        }
+    }
+
+    #[test]
+    fn icons_must_name_an_item_once_and_point_somewhere_safe() {
+        let icon = |src: &str| Icon {
+            src: src.into(),
+            mime_type: None,
+            sizes: vec![],
+            theme: None,
+        };
+        let mut m = manifest(vec![tool("a", OBJECT)]);
+        m.icons = vec![(IconItem::Tool("a".into()), vec![icon("https://x/a.png")])];
+        m.validate().unwrap();
+        assert_eq!(m.icons_for(&IconItem::Tool("a".into())).len(), 1);
+        assert!(m.icons_for(&IconItem::Tool("b".into())).is_empty());
+        for icons in [
+            vec![(IconItem::Tool("b".into()), vec![icon("https://x")])],
+            vec![(IconItem::Tool("a".into()), vec![icon("http://x/a.png")])],
+            vec![(IconItem::Tool("a".into()), vec![icon("file:///etc/x")])],
+            vec![(
+                IconItem::Tool("a".into()),
+                vec![icon(&format!("data:{}", "x".repeat(MAX_ICON_SRC_BYTES)))],
+            )],
+            vec![
+                (IconItem::Tool("a".into()), vec![]),
+                (IconItem::Tool("a".into()), vec![]),
+            ],
+        ] {
+            m.icons = icons;
+            assert!(
+                matches!(m.validate(), Err(ManifestError::Icon { .. })),
+                "{m:?}"
+            );
         }
     }
 

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use berth_uri_template::UriTemplate;
 
 use crate::manifest::{
-    PromptSpec, ResourceSpec, ResourceTemplateSpec, ToolSpec, qualified_tool_name,
+    Icon, IconItem, PromptSpec, ResourceSpec, ResourceTemplateSpec, ToolSpec, qualified_tool_name,
 };
 use crate::runtime::LoadedPlugin;
 
@@ -131,6 +131,8 @@ pub struct ToolEntry {
     pub validator: jsonschema::Validator,
     /// The output schema compiled once, for checking structured results.
     pub output_validator: Option<jsonschema::Validator>,
+    /// Its icons.
+    pub icons: Vec<Icon>,
 }
 
 /// A prompt as clients see it.
@@ -141,6 +143,8 @@ pub struct PromptEntry {
     pub plugin: Arc<PluginEntry>,
     /// The plugin's declaration.
     pub spec: PromptSpec,
+    /// Its icons.
+    pub icons: Vec<Icon>,
 }
 
 /// A static resource as clients see it.
@@ -149,6 +153,8 @@ pub struct ResourceEntry {
     pub plugin: Arc<PluginEntry>,
     /// The plugin's declaration.
     pub spec: ResourceSpec,
+    /// Its icons.
+    pub icons: Vec<Icon>,
 }
 
 /// A resource template as clients see it.
@@ -159,6 +165,8 @@ pub struct TemplateEntry {
     pub spec: ResourceTemplateSpec,
     /// The parsed template, for routing reads.
     pub template: UriTemplate,
+    /// Its icons.
+    pub icons: Vec<Icon>,
 }
 
 /// An immutable view of everything served, at one generation.
@@ -260,8 +268,10 @@ impl Registry {
     /// parse and compile and its templates parse; anything that still fails is skipped
     /// with a log line rather than a panic.
     fn add(&mut self, entry: Arc<PluginEntry>) {
-        let manifest = entry.plugin.manifest().clone();
-        for spec in manifest.tools {
+        let owner = Arc::clone(&entry);
+        let manifest = owner.plugin.manifest();
+        let icons = |item: IconItem| manifest.icons_for(&item).to_vec();
+        for spec in manifest.tools.iter().cloned() {
             let qualified_name = entry.qualified(&spec.name);
             let Some((input_schema, validator)) = compile(&spec.input_schema) else {
                 tracing::error!(plugin = %manifest.name, tool = %spec.name, "input schema failed to compile after validation");
@@ -277,25 +287,28 @@ impl Registry {
             self.tools.push(ToolEntry {
                 qualified_name,
                 plugin: entry.clone(),
-                spec,
                 input_schema,
                 output_schema,
                 validator,
                 output_validator,
+                icons: icons(IconItem::Tool(spec.name.clone())),
+                spec,
             });
         }
-        for spec in manifest.resources {
+        for spec in manifest.resources.iter().cloned() {
             self.resource_index
                 .insert(spec.uri.clone(), self.resources.len());
             self.resources.push(ResourceEntry {
                 plugin: entry.clone(),
+                icons: icons(IconItem::Resource(spec.uri.clone())),
                 spec,
             });
         }
-        for spec in manifest.resource_templates {
+        for spec in manifest.resource_templates.iter().cloned() {
             match UriTemplate::parse(&spec.uri_template) {
                 Ok(template) => self.templates.push(TemplateEntry {
                     plugin: entry.clone(),
+                    icons: icons(IconItem::ResourceTemplate(spec.uri_template.clone())),
                     spec,
                     template,
                 }),
@@ -304,13 +317,14 @@ impl Registry {
                 }
             }
         }
-        for spec in manifest.prompts {
+        for spec in manifest.prompts.iter().cloned() {
             let qualified_name = entry.qualified(&spec.name);
             self.prompt_index
                 .insert(qualified_name.clone(), self.prompts.len());
             self.prompts.push(PromptEntry {
                 qualified_name,
                 plugin: entry.clone(),
+                icons: icons(IconItem::Prompt(spec.name.clone())),
                 spec,
             });
         }
@@ -369,21 +383,17 @@ impl Registry {
     /// True when clients would see a different prompt list in `other`.
     pub fn prompts_differ(&self, other: &Registry) -> bool {
         self.prompts.len() != other.prompts.len()
-            || self
-                .prompts
-                .iter()
-                .zip(&other.prompts)
-                .any(|(a, b)| a.qualified_name != b.qualified_name || a.spec != b.spec)
+            || self.prompts.iter().zip(&other.prompts).any(|(a, b)| {
+                a.qualified_name != b.qualified_name || a.spec != b.spec || a.icons != b.icons
+            })
     }
 
     /// True when clients would see a different tool list in `other`.
     pub fn tools_differ(&self, other: &Registry) -> bool {
         self.tools.len() != other.tools.len()
-            || self
-                .tools
-                .iter()
-                .zip(&other.tools)
-                .any(|(a, b)| a.qualified_name != b.qualified_name || a.spec != b.spec)
+            || self.tools.iter().zip(&other.tools).any(|(a, b)| {
+                a.qualified_name != b.qualified_name || a.spec != b.spec || a.icons != b.icons
+            })
     }
 
     /// True when clients would see a different resource or template list in `other`.
@@ -391,13 +401,13 @@ impl Registry {
         let resources = |r: &Registry| {
             r.resources
                 .iter()
-                .map(|e| e.spec.clone())
+                .map(|e| (e.spec.clone(), e.icons.clone()))
                 .collect::<Vec<_>>()
         };
         let templates = |r: &Registry| {
             r.templates
                 .iter()
-                .map(|e| e.spec.clone())
+                .map(|e| (e.spec.clone(), e.icons.clone()))
                 .collect::<Vec<_>>()
         };
         resources(self) != resources(other) || templates(self) != templates(other)

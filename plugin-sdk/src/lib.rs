@@ -126,6 +126,7 @@
 //!   that lists none is never called for events.
 //! * **Prompts and completion** are optional too: a plugin that lists none answers with no
 //!   prompts and no suggestions.
+//! * **Icons** likewise: a plugin that gives none lists none (see [Icons](#icons)).
 //!
 //! # Prompts
 //!
@@ -143,6 +144,15 @@
 //! values while the user types an argument of that prompt or a variable of that resource
 //! template: `fn(argument: &str, value: &str, chosen: &Chosen) -> Vec<String>` (or
 //! [`Completions`]). Targets nothing answers get no values. See [`completions`].
+//!
+//! # Icons
+//!
+//! `icon = "…"` on [`#[tool]`](tool), [`#[prompt]`](prompt), [`#[resource]`](resource) or
+//! [`#[resource_template]`](resource_template) (repeat it for several) gives the item an
+//! image clients may show next to it: an `https:` URL or a `data:` URI, checked at compile
+//! time, with the MIME type inferred from the URL's extension or the data URI (an SVG is
+//! drawn at `any` size). Icons built in code ([`icons::Icon`], with sizes and a theme) go in
+//! `export!(icons: [(Item::tool("name"), Icon::new(src)), ..])`. See [`icons`].
 //!
 //! # Progress
 //!
@@ -186,6 +196,7 @@
 //! * [`Message`], [`Content`], [`Role`] — conversation messages, for prompts and sampling.
 //! * [`prompts`] — [`PromptResult`], [`PromptError`] and how prompts are listed and filled.
 //! * [`completions`] — [`Completions`], [`Chosen`] and how completion requests dispatch.
+//! * [`icons`] — [`icons::Icon`], [`icons::Item`] and how icons are listed.
 //! * [`log`], [`config`], [`progress`], [`resources`], [`client`] — the host imports, with
 //!   native stand-ins.
 //! * [`events`] — [`Event`] and the kinds of event a hook can handle.
@@ -212,6 +223,7 @@ pub mod client;
 pub mod completions;
 pub mod config;
 pub mod events;
+pub mod icons;
 pub mod log;
 pub mod needs;
 pub mod progress;
@@ -240,7 +252,7 @@ pub use serde_json;
 /// Declares the plugin: lists its tools, resources, resource templates, event hooks,
 /// prompts and completions, and generates the component exports (`describe`, `call-tool`,
 /// `read-resource`, `interests`, `on-event`, `needs`, `list-prompts`, `get-prompt`,
-/// `complete`).
+/// `complete`, `icons`).
 ///
 /// ```text
 /// berth_plugin_sdk::export!(
@@ -251,6 +263,7 @@ pub use serde_json;
 ///     prompts: [review],               // paths of #[prompt] functions
 ///     completions: [note_names],       // paths of #[completion] functions
 ///     needs: Needs::new().env("LANG"), // what it needs from the operator (see `needs`)
+///     icons: [(Item::tool("reverse"), Icon::new("https://example.com/r.png"))], // see `icons`
 ///     name: "notes",                   // default: the Cargo package name
 ///     description: "Keeps notes",      // default: the Cargo package description
 /// );
@@ -266,8 +279,8 @@ pub use serde_json;
 /// * `fn berth_plugin() -> &'static Plugin` — the plugin exactly as the host sees it, so
 ///   unit tests can check the manifest ([`Plugin::validate`]), call tools by name
 ///   ([`Plugin::call`]), read resources ([`Plugin::read`]), deliver events
-///   ([`Plugin::on_event`]), fill prompts in ([`Plugin::get_prompt`]) and ask for
-///   completions ([`Plugin::complete`]) natively;
+///   ([`Plugin::on_event`]), fill prompts in ([`Plugin::get_prompt`]), ask for
+///   completions ([`Plugin::complete`]) and list icons ([`Plugin::icons`]) natively;
 /// * a compile-time check that the default plugin name (the package name) is valid.
 ///
 /// It also stamps the SDK and contract versions into a `berth:sdk` custom section of the
@@ -311,6 +324,7 @@ pub use berth_plugin_sdk_macros::export;
 /// | `destructive` | hint: may perform destructive updates |
 /// | `idempotent` | hint: repeating a call with the same arguments has no further effect |
 /// | `open_world` | hint: interacts with external entities (network, …) |
+/// | `icon = "…"` | an icon: an `https:` URL or a `data:` URI; repeat for several (see [`icons`]) |
 ///
 /// The hints accept `= false` to state the opposite explicitly; left out, they are unset.
 ///
@@ -375,6 +389,7 @@ pub use berth_plugin_sdk_macros::tool;
 /// | `name = "…"` | short machine-friendly name (default: the function name) |
 /// | `title = "…"` | human-readable display name |
 /// | `mime_type = "…"` | MIME type of the contents |
+/// | `icon = "…"` | an icon: an `https:` URL or a `data:` URI; repeat for several (see [`icons`]) |
 ///
 /// The description is the doc comment, if any. The function takes no parameters, or only
 /// a `&Context`.
@@ -414,7 +429,7 @@ pub use berth_plugin_sdk_macros::resource;
 ///
 /// # Options
 ///
-/// `uri_template = "…"` (required), and `name`, `title`, `mime_type` as for
+/// `uri_template = "…"` (required), and `name`, `title`, `mime_type` and `icon` as for
 /// [`resource`]. The description is the doc comment, if any.
 ///
 /// # Parameters
@@ -517,6 +532,7 @@ pub use berth_plugin_sdk_macros::on_event;
 /// |---|---|
 /// | `name = "…"` | prompt name (default: the function name); `[a-zA-Z0-9_-]{1,64}` |
 /// | `title = "…"` | human-readable display name |
+/// | `icon = "…"` | an icon: an `https:` URL or a `data:` URI; repeat for several (see [`icons`]) |
 ///
 /// The description is the doc comment; a prompt without one is a compile error.
 ///
@@ -652,6 +668,12 @@ pub mod wit {
             Completions, Target,
         };
     }
+
+    /// The contract's `icons` types (`berth:plugin/icons@0.3.0`), into which
+    /// [`Plugin::icons`](crate::Plugin::icons)' list is converted for the host.
+    pub mod icons {
+        pub use crate::__private::bindings::exports::berth::plugin::icons::{Icon, Item, Theme};
+    }
 }
 
 /// Everything a plugin usually needs: `use berth_plugin_sdk::prelude::*;`.
@@ -679,6 +701,7 @@ pub mod __private {
         IntoResourceContents, IntoToolError, TextReturn, ToolReturn, input_schema, kinds,
     };
     pub use crate::events::EventHookDef;
+    pub use crate::icons::{guest_icons, no_icons};
     pub use crate::needs::guest_needs;
     pub use crate::plugin::{
         Annotations, ResourceDef, TemplateDef, ToolDef, assert_plugin_name, describe,
@@ -692,6 +715,7 @@ pub mod __private {
     pub use bindings::exports::berth::plugin::completion::Guest as CompletionGuest;
     pub use bindings::exports::berth::plugin::events::Guest as EventsGuest;
     pub use bindings::exports::berth::plugin::guest::Guest;
+    pub use bindings::exports::berth::plugin::icons::Guest as IconsGuest;
     pub use bindings::exports::berth::plugin::needs::Guest as NeedsGuest;
     pub use bindings::exports::berth::plugin::prompts::Guest as PromptsGuest;
 
@@ -706,6 +730,9 @@ pub mod __private {
 
     /// The contract's `completion` types, for the expansions' signatures.
     pub use bindings::exports::berth::plugin::completion as wit_completion;
+
+    /// The contract's `icons` types, for the expansions' signatures.
+    pub use bindings::exports::berth::plugin::icons as wit_icons;
 
     /// The contract types, for the expansions' signatures.
     pub use crate::wit;
@@ -732,10 +759,10 @@ pub mod __private {
     };
 
     /// Bindings generated from `wit/berth-plugin/v0.3`, world `full`: every SDK plugin
-    /// exports the event hook, the needs declaration, prompts and completion; one that
-    /// lists no hooks answers `interests` with nothing, so the host never calls it for
-    /// events, one that declares nothing needs nothing, and one without prompts or
-    /// completions lists no prompts and suggests no values. The export macro is private
+    /// exports the event hook, the needs declaration, prompts, completion and icons; one
+    /// that lists no hooks answers `interests` with nothing, so the host never calls it for
+    /// events, one that declares nothing needs nothing, one without prompts or completions
+    /// lists no prompts and suggests no values, and one without icons lists none. The export macro is private
     /// (`__export_plugin`) because plugins call [`crate::export!`] instead.
     #[allow(missing_docs, clippy::all)]
     pub mod bindings {

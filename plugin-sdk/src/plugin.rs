@@ -11,6 +11,7 @@ use crate::__private::bindings::exports::berth::plugin::events as wit_events;
 use crate::completions::CompletionDef;
 use crate::convert::is_object_schema;
 use crate::events::{Event, EventHookDef, EventKind};
+use crate::icons::{Icon, Item};
 use crate::prompts::PromptDef;
 use crate::wit::{self, CallContext, CallError, Manifest, ReadError, ToolResult};
 use crate::{Context, ToolError};
@@ -53,6 +54,8 @@ pub struct ToolDef {
     pub output_schema: fn() -> Option<serde_json::Value>,
     /// Parses the arguments, calls the function and converts its result.
     pub call: ToolHandler,
+    /// The `icon = "…"` sources.
+    pub icons: &'static [&'static str],
 }
 
 /// What `#[resource]` generates for one function.
@@ -70,6 +73,8 @@ pub struct ResourceDef {
     pub mime_type: Option<&'static str>,
     /// Calls the function and converts its result.
     pub read: ResourceReader,
+    /// The `icon = "…"` sources.
+    pub icons: &'static [&'static str],
 }
 
 /// What `#[resource_template]` generates for one function.
@@ -87,6 +92,8 @@ pub struct TemplateDef {
     pub mime_type: Option<&'static str>,
     /// Binds the variables to the parameters, calls the function and converts its result.
     pub read: TemplateReader,
+    /// The `icon = "…"` sources.
+    pub icons: &'static [&'static str],
 }
 
 /// A plugin as [`export!`](crate::export) declares it: its name, version, tools, resources,
@@ -115,19 +122,21 @@ pub struct TemplateDef {
 /// # }
 /// ```
 ///
-/// Prompts and completions have their own methods: [`Plugin::prompts`],
-/// [`Plugin::get_prompt`] and [`Plugin::complete`].
+/// Prompts, completions and icons have their own methods: [`Plugin::prompts`],
+/// [`Plugin::get_prompt`], [`Plugin::complete`] and [`Plugin::icons`].
 #[derive(Debug)]
 pub struct Plugin {
     pub(crate) name: &'static str,
     version: &'static str,
     description: Option<&'static str>,
-    tools: &'static [ToolDef],
-    resources: &'static [ResourceDef],
+    pub(crate) tools: &'static [ToolDef],
+    pub(crate) resources: &'static [ResourceDef],
     pub(crate) templates: &'static [TemplateDef],
     hooks: &'static [EventHookDef],
     pub(crate) prompts: &'static [PromptDef],
     pub(crate) completions: &'static [CompletionDef],
+    /// The icons of `export!(icons: [..])`, built when listed.
+    pub(crate) icons: fn() -> Vec<(Item, Icon)>,
 }
 
 impl Plugin {
@@ -144,6 +153,7 @@ impl Plugin {
         hooks: &'static [EventHookDef],
         prompts: &'static [PromptDef],
         completions: &'static [CompletionDef],
+        icons: fn() -> Vec<(Item, Icon)>,
     ) -> Self {
         Plugin {
             name,
@@ -155,6 +165,7 @@ impl Plugin {
             hooks,
             prompts,
             completions,
+            icons,
         }
     }
 
@@ -170,7 +181,8 @@ impl Plugin {
 
     /// Checks what the macros cannot check at compile time: duplicate tool or prompt names
     /// or resource URIs, argument schemas that are not objects, template syntax, completions
-    /// of prompts or templates the plugin does not have. Returns every
+    /// of prompts or templates the plugin does not have, icons of items it does not have or
+    /// whose source the host would refuse (not `https:` or `data:`, or over 64 KiB). Returns every
     /// problem found. `describe` panics with the same list, so the host refuses to load
     /// the plugin and logs why; call this in a unit test to find out before that.
     pub fn validate(&self) -> Result<(), Vec<String>> {
@@ -330,6 +342,7 @@ impl Plugin {
         }
         self.prompt_problems(&mut problems);
         self.completion_problems(&mut problems);
+        self.icon_problems(&mut problems);
         let manifest = Manifest {
             name: self.name.to_string(),
             version: self.version.to_string(),
@@ -782,6 +795,7 @@ mod tests {
                 input_schema: schema,
                 output_schema: no_schema,
                 call,
+                icons: &[],
             },
             ToolDef {
                 name: "same",
@@ -796,10 +810,21 @@ mod tests {
                 input_schema: schema,
                 output_schema: no_schema,
                 call,
+                icons: &[],
             },
         ];
-        static BAD: Plugin =
-            Plugin::__new("bad name", "1.0.0", None, &TOOLS, &[], &[], &[], &[], &[]);
+        static BAD: Plugin = Plugin::__new(
+            "bad name",
+            "1.0.0",
+            None,
+            &TOOLS,
+            &[],
+            &[],
+            &[],
+            &[],
+            &[],
+            crate::icons::no_icons,
+        );
         let problems = BAD.validate().unwrap_err();
         assert_eq!(problems.len(), 4, "{problems:#?}");
         assert!(problems[0].contains("plugin name `bad name`"));

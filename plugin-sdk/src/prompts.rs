@@ -312,6 +312,8 @@ pub struct PromptDef {
     pub arguments: fn() -> Result<Vec<wit::Argument>, String>,
     /// Binds the arguments, calls the function and converts its result.
     pub get: PromptHandler,
+    /// The `icon = "…"` sources.
+    pub icons: &'static [&'static str],
 }
 
 impl Plugin {

@@ -5,8 +5,9 @@ Usage:
     capabilities.py http MCP_URL
 
 Berth must serve the `conformance` test plugin with `tool_prefix = ""`. The script checks
-prompts (list, get with arguments, refusals), completion for a prompt argument and a
-resource-template parameter, logging (`logging/setLevel` and `notifications/message`),
+icons on a tool and a prompt, prompts (list, get with arguments, refusals), completion for a
+prompt argument and a resource-template parameter, logging (`logging/setLevel` and
+`notifications/message`),
 progress, sampling and elicitation answered by this client, a plugin announcing a change to
 a subscribed resource, and the clear errors a plugin gets from a client that declared
 neither sampling nor elicitation. Exits non-zero with the reason on any mismatch; prints
@@ -60,6 +61,8 @@ async def check_prompts(session) -> None:
         "test_prompt_with_image",
     ]:
         assert name in names, names
+    simple = next(p for p in prompts.prompts if p.name == "test_simple_prompt")
+    assert simple.icons and simple.icons[0].src.startswith("data:image/"), simple
     with_args = next(p for p in prompts.prompts if p.name == "test_prompt_with_arguments")
     assert [a.name for a in with_args.arguments] == ["arg1", "arg2"], with_args
     assert all(a.required for a in with_args.arguments), with_args
@@ -196,6 +199,9 @@ async def main(argv) -> None:
         init = await session.initialize()
         caps = init.capabilities
         assert caps.prompts is not None and caps.completions is not None, caps
+        tools = await session.list_tools()
+        simple = next(t for t in tools.tools if t.name == "test_simple_text")
+        assert simple.icons and simple.icons[0].src.startswith("data:image/"), simple
         await check_prompts(session)
         await check_completion(session)
         await check_calls(session, logs, updates)

@@ -12,13 +12,33 @@ use rmcp::model::{
 };
 
 use crate::manifest::{
-    ContentBlock, GuestError, PromptOutput, ResourceBody, ResourceContents, Role, ToolOutput,
+    ContentBlock, GuestError, Icon, IconTheme, PromptOutput, ResourceBody, ResourceContents, Role,
+    ToolOutput,
 };
 use crate::registry::{PromptEntry, ResourceEntry, TemplateEntry, ToolEntry};
 use crate::runtime::CallError;
 
 fn base64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// MCP icons, or `None` for an item without any (so the field is left out).
+fn icons(icons: &[Icon]) -> Option<Vec<rmcp::model::Icon>> {
+    (!icons.is_empty()).then(|| {
+        icons
+            .iter()
+            .map(|icon| {
+                let mut out = rmcp::model::Icon::new(icon.src.clone());
+                out.mime_type = icon.mime_type.clone();
+                out.sizes = (!icon.sizes.is_empty()).then(|| icon.sizes.clone());
+                out.theme = icon.theme.map(|theme| match theme {
+                    IconTheme::Light => rmcp::model::IconTheme::Light,
+                    IconTheme::Dark => rmcp::model::IconTheme::Dark,
+                });
+                out
+            })
+            .collect()
+    })
 }
 
 /// The MCP description of a registered tool.
@@ -34,6 +54,9 @@ pub fn tool(entry: &ToolEntry) -> Tool {
     }
     if let Some(output) = &entry.output_schema {
         tool = tool.with_raw_output_schema(Arc::clone(output));
+    }
+    if let Some(icons) = icons(&entry.icons) {
+        tool = tool.with_icons(icons);
     }
     let a = &spec.annotations;
     if a.read_only.is_some()
@@ -68,6 +91,9 @@ pub fn resource(entry: &ResourceEntry) -> Resource {
     if let Some(s) = spec.size {
         r = r.with_size(s);
     }
+    if let Some(icons) = icons(&entry.icons) {
+        r = r.with_icons(icons);
+    }
     r
 }
 
@@ -83,6 +109,9 @@ pub fn template(entry: &TemplateEntry) -> ResourceTemplate {
     }
     if let Some(m) = &spec.mime_type {
         t = t.with_mime_type(m.clone());
+    }
+    if let Some(icons) = icons(&entry.icons) {
+        t = t.with_icons(icons);
     }
     t
 }
@@ -152,6 +181,9 @@ pub fn prompt(entry: &PromptEntry) -> rmcp::model::Prompt {
     );
     if let Some(title) = &spec.title {
         prompt = prompt.with_title(title.clone());
+    }
+    if let Some(icons) = icons(&entry.icons) {
+        prompt = prompt.with_icons(icons);
     }
     prompt
 }

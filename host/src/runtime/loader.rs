@@ -11,7 +11,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
-use wasmtime::Engine;
 use wasmtime::component::Component;
 
 use super::bindings::{self, CallFuture, CallablePlugin, Failure};
@@ -70,15 +69,30 @@ pub(crate) fn find_contract<'a>(
 }
 
 /// Compiles on a blocking thread: Cranelift takes 0.1 s for a small Rust guest and
-/// seconds for Python/JS ones, far too long for an async worker.
-async fn compile(engine: &Engine, origin: &str, bytes: Vec<u8>) -> Result<Component, LoadError> {
-    let engine = engine.clone();
-    let compiled = tokio::task::spawn_blocking(move || Component::from_binary(&engine, &bytes))
-        .await
-        .map_err(|join| LoadError::Compile {
-            origin: origin.to_string(),
-            reason: format!("the compiler thread failed: {join}"),
-        })?;
+/// seconds for Python/JS ones, far too long for an async worker. With a cache, a valid
+/// stored artifact replaces the compilation (reading and checking it is blocking too).
+async fn compile(
+    runtime: &RuntimeInner,
+    origin: &str,
+    bytes: Vec<u8>,
+) -> Result<Component, LoadError> {
+    let engine = runtime.engine.clone();
+    let cache = runtime.cache.clone();
+    let name = origin.to_string();
+    let compiled = tokio::task::spawn_blocking(move || match &cache {
+        Some(cache) => cache
+            .load_or_compile(&engine, &name, &bytes)
+            .map(|(component, how)| {
+                tracing::debug!(plugin = %name, compiled = ?how, "plugin code ready");
+                component
+            }),
+        None => Component::from_binary(&engine, &bytes),
+    })
+    .await
+    .map_err(|join| LoadError::Compile {
+        origin: origin.to_string(),
+        reason: format!("the compiler thread failed: {join}"),
+    })?;
     compiled.map_err(|e| LoadError::Compile {
         origin: origin.to_string(),
         reason: instance::describe_error(&e, None),
@@ -112,7 +126,7 @@ pub(crate) async fn load(
         Some(Header::Component) => {}
     }
 
-    let component = compile(&runtime.engine, origin, bytes).await?;
+    let component = compile(&runtime, origin, bytes).await?;
     let component_type = component.component_type();
     let contract = find_contract(
         component_type
@@ -167,6 +181,9 @@ pub(crate) async fn load(
         .call("its `list-prompts` failed: ", |c, store| {
             c.list_prompts(store)
         })
+        .await?;
+    manifest.icons = at_load
+        .call("its `icons` failed: ", |c, store| c.icons(store))
         .await?;
 
     // The hook's interests are part of what the plugin says about itself, read once

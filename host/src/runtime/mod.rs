@@ -12,15 +12,18 @@
 //!
 //! Layout:
 //! - `engine`: engine configuration and the epoch ticker thread.
+//! - `cache`: the on-disk compilation cache (checked before it is trusted).
 //! - `loader`: header sniffing, compilation, contract detection, pre-instantiation,
 //!   `describe` and (for plugins with an event hook) `interests`.
 //! - `instance`: per-call stores, timeout and cancellation.
 //! - `limits`: per-plugin limits, the memory limiter, the concurrency gate, result sizes.
 //! - `bindings`: one module of generated bindings per contract version, behind a trait.
-//! - `capabilities`: host imports offered to plugins (`log`, `config`) and stdio capture.
+//! - `capabilities`: host imports offered to plugins (`log`, `config`, `progress`,
+//!   `resources`, `client`) and stdio capture.
 //! - `error`: [`LoadError`] and [`CallError`].
 
 mod bindings;
+pub mod cache;
 mod capabilities;
 mod engine;
 mod error;
@@ -67,6 +70,9 @@ pub struct RuntimeOptions {
     /// the deadline, but a guest that never yields cannot be stopped.
     #[doc(hidden)]
     pub limits_off: bool,
+    /// Where compiled plugins are kept between runs (see `cache.rs`); `None`: compile
+    /// every load. A folder that cannot be created turns the cache off with a warning.
+    pub compile_cache: Option<std::path::PathBuf>,
 }
 
 impl Default for RuntimeOptions {
@@ -74,6 +80,7 @@ impl Default for RuntimeOptions {
         Self {
             epoch_tick: Duration::from_millis(10),
             limits_off: false,
+            compile_cache: None,
         }
     }
 }
@@ -98,6 +105,8 @@ pub(crate) struct RuntimeInner {
     /// and reloads), so its limit counts every call of the plugin. Weak, so a plugin's
     /// gate goes when its last handle does.
     gates: Mutex<HashMap<Arc<str>, Weak<Gate>>>,
+    /// Compiled artifacts kept between runs, when enabled.
+    pub(crate) cache: Option<cache::CompileCache>,
     /// Who hears a plugin say one of its resources changed; set once by the app.
     pub(crate) resource_listener: std::sync::OnceLock<ResourceListener>,
     /// Ticks for as long as any `Runtime` clone or `LoadedPlugin` is alive: a plugin
@@ -142,6 +151,15 @@ impl Runtime {
         for contract in bindings::CONTRACTS {
             (contract.add_to_linker)(&mut linker).map_err(linker_error)?;
         }
+        let cache = options.compile_cache.as_deref().and_then(|dir| {
+            match cache::CompileCache::open(dir, &engine) {
+                Ok(cache) => Some(cache),
+                Err(error) => {
+                    tracing::warn!(dir = %dir.display(), %error, "cannot use the compilation cache folder; compiling every plugin");
+                    None
+                }
+            }
+        });
         let ticker = engine::EpochTicker::start(engine.clone(), options.epoch_tick)?;
         Ok(Runtime {
             inner: Arc::new(RuntimeInner {
@@ -150,6 +168,7 @@ impl Runtime {
                 options,
                 gates: Mutex::default(),
                 resource_listener: std::sync::OnceLock::new(),
+                cache,
                 _ticker: ticker,
             }),
         })

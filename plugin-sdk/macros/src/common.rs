@@ -137,11 +137,19 @@ pub(crate) struct Options {
     pub(crate) template: Option<LitStr>,
     /// `argument = "…"` (`#[completion]`).
     pub(crate) argument: Option<LitStr>,
+    /// `icon = "…"`, repeatable, in order.
+    pub(crate) icons: Vec<LitStr>,
     /// Flags given as `flag` or `flag = bool`, by name.
     pub(crate) flags: Vec<(String, bool)>,
 }
 
 impl Options {
+    /// The `icons` field of a companion: `&["src", …]`.
+    pub(crate) fn icons_tokens(&self) -> TokenStream {
+        let icons = &self.icons;
+        quote!(&[#(#icons),*])
+    }
+
     /// The value of flag `name`, if given.
     pub(crate) fn flag(&self, name: &str) -> Option<bool> {
         self.flags
@@ -152,7 +160,8 @@ impl Options {
 }
 
 /// Parses `attr` as comma-separated options. `strings` and `flags` list the keys this
-/// attribute accepts.
+/// attribute accepts; `icon` (when listed in `strings`) may be repeated, and each of its
+/// values is checked as the host checks an icon's source.
 pub(crate) fn parse_options(
     attr: TokenStream,
     strings: &[&str],
@@ -166,7 +175,10 @@ pub(crate) fn parse_options(
             .get_ident()
             .map(Ident::to_string)
             .unwrap_or_default();
-        if strings.contains(&key.as_str()) {
+        if key == "icon" && strings.contains(&"icon") {
+            options.icons.push(meta.value()?.parse()?);
+            Ok(())
+        } else if strings.contains(&key.as_str()) {
             let value: LitStr = meta.value()?.parse()?;
             let slot = match key.as_str() {
                 "name" => &mut options.name,
@@ -210,7 +222,34 @@ pub(crate) fn parse_options(
     if let Err(error) = parser.parse2(attr) {
         errors.push(error);
     }
+    for icon in &options.icons {
+        if let Err(problem) = check_icon_src(&icon.value()) {
+            errors.at(icon.span(), problem);
+        }
+    }
     options
+}
+
+/// The longest icon source the host accepts, in bytes.
+const MAX_ICON_SRC_BYTES: usize = 64 * 1024;
+
+/// Checks an icon's source as the host will: an `https:` URL or a `data:` URI of at most
+/// 64 KiB.
+pub(crate) fn check_icon_src(src: &str) -> Result<(), String> {
+    if !(src.starts_with("https://") || src.starts_with("data:")) {
+        let shown: String = src.chars().take(40).collect();
+        return Err(format!(
+            "an icon must be an `https://` URL or a `data:` URI; `{shown}` is neither \
+             (the host refuses any other source)"
+        ));
+    }
+    if src.len() > MAX_ICON_SRC_BYTES {
+        return Err(format!(
+            "this icon's source is {} bytes; the host accepts at most {MAX_ICON_SRC_BYTES}",
+            src.len()
+        ));
+    }
+    Ok(())
 }
 
 /// How one parameter of a function receives its value.
@@ -496,6 +535,61 @@ mod tests {
                 .to_string()
                 .contains("unknown option `colour`")
         );
+    }
+
+    #[test]
+    fn icons_repeat_and_are_checked() {
+        let mut errors = Errors::default();
+        let options = parse_options(
+            quote!(
+                icon = "https://x.org/a.png",
+                name = "n",
+                icon = "data:image/png;base64,AA"
+            ),
+            &["name", "icon"],
+            &[],
+            &mut errors,
+        );
+        assert!(errors.is_empty());
+        let icons: Vec<String> = options.icons.iter().map(LitStr::value).collect();
+        assert_eq!(icons, ["https://x.org/a.png", "data:image/png;base64,AA"]);
+        assert_eq!(
+            options.icons_tokens().to_string(),
+            "& [\"https://x.org/a.png\" , \"data:image/png;base64,AA\"]"
+        );
+        assert_eq!(Options::default().icons_tokens().to_string(), "& []");
+
+        let mut errors = Errors::default();
+        parse_options(
+            quote!(icon = "http://x.org/a.png", icon = "icon.png"),
+            &["icon"],
+            &[],
+            &mut errors,
+        );
+        let message = errors.to_compile_errors().to_string();
+        assert!(
+            message.contains("`http://x.org/a.png` is neither"),
+            "{message}"
+        );
+        assert!(message.contains("`icon.png` is neither"), "{message}");
+
+        // Where `icon` is not accepted, it is an unknown option like any other.
+        let mut errors = Errors::default();
+        parse_options(
+            quote!(icon = "https://x.org/a.png"),
+            &["name"],
+            &[],
+            &mut errors,
+        );
+        assert!(
+            errors
+                .to_compile_errors()
+                .to_string()
+                .contains("unknown option `icon`")
+        );
+
+        assert!(check_icon_src(&format!("data:,{}", "x".repeat(MAX_ICON_SRC_BYTES))).is_err());
+        assert!(check_icon_src("HTTPS://x.org/a.png").is_err());
     }
 
     #[test]

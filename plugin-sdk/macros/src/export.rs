@@ -1,6 +1,6 @@
 //! The `export!` expansion: the plugin's static tables, `berth_plugin()` for tests, the
-//! `Guest` implementations (`guest`, `events`, `needs`, `prompts` and `completion`), the
-//! component exports (wasm32 only) and the SDK version stamp.
+//! `Guest` implementations (`guest`, `events`, `needs`, `prompts`, `completion` and
+//! `icons`), the component exports (wasm32 only) and the SDK version stamp.
 //!
 //! It only refers to the companions `#[tool]`, `#[resource]`, `#[resource_template]`,
 //! `#[on_event]`, `#[prompt]` and `#[completion]` generate, by rewriting the last segment of
@@ -25,6 +25,7 @@ struct ExportInput {
     prompts: Option<Vec<Path>>,
     completions: Option<Vec<Path>>,
     needs: Option<syn::Expr>,
+    icons: Option<Vec<syn::Expr>>,
     name: Option<LitStr>,
     description: Option<LitStr>,
 }
@@ -69,6 +70,16 @@ impl Parse for ExportInput {
                     }
                     parsed.name = Some(name);
                 }
+                "icons" => {
+                    if parsed.icons.is_some() {
+                        return Err(duplicate());
+                    }
+                    let content;
+                    bracketed!(content in input);
+                    let entries: Punctuated<syn::Expr, Token![,]> =
+                        content.parse_terminated(syn::Expr::parse, Token![,])?;
+                    parsed.icons = Some(entries.into_iter().collect());
+                }
                 "needs" => {
                     if parsed.needs.is_some() {
                         return Err(duplicate());
@@ -86,7 +97,7 @@ impl Parse for ExportInput {
                         key.span(),
                         format!(
                             "unknown key `{other}`; expected `tools`, `resources`, `templates`, \
-                             `events`, `prompts`, `completions`, `needs`, `name` or \
+                             `events`, `prompts`, `completions`, `needs`, `icons`, `name` or \
                              `description`"
                         ),
                     ));
@@ -144,6 +155,21 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
         None => quote!(::berth_plugin_sdk::needs::Needs::new()),
     };
 
+    // Icons built in code run when listed, so they go in a function; the entries are
+    // evaluated in the invoking module, where the author imported `Icon` and `Item`.
+    let icons = match &input.icons {
+        Some(entries) => quote! {{
+            fn __berth_icons() -> ::std::vec::Vec<(
+                ::berth_plugin_sdk::icons::Item,
+                ::berth_plugin_sdk::icons::Icon,
+            )> {
+                ::std::vec![#(#entries),*]
+            }
+            __berth_icons
+        }},
+        None => quote!(::berth_plugin_sdk::__private::no_icons),
+    };
+
     // The default name comes from the package, which the macro cannot read; a const
     // assertion turns an unusable package name into a compile error with a hint.
     let (name, name_check) = match &input.name {
@@ -178,6 +204,7 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
             &[#(#events),*],
             &[#(#prompts),*],
             &[#(#completions),*],
+            #icons,
         );
 
         /// The plugin this crate exports, as the host sees it: use it in tests to check the
@@ -278,6 +305,16 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
             }
         }
 
+        // Every SDK plugin exports icons; without any it lists none.
+        impl ::berth_plugin_sdk::__private::IconsGuest for __BerthGuest {
+            fn icons() -> ::std::vec::Vec<(
+                ::berth_plugin_sdk::__private::wit_icons::Item,
+                ::std::vec::Vec<::berth_plugin_sdk::__private::wit_icons::Icon>,
+            )> {
+                ::berth_plugin_sdk::__private::guest_icons(&__BERTH_PLUGIN)
+            }
+        }
+
         // The exports exist only in the component: their names (`berth:plugin/guest@…`)
         // are not valid native symbol names, and native builds serve tests only.
         #[cfg(target_arch = "wasm32")]
@@ -313,6 +350,27 @@ mod tests {
         assert!(!output.contains("CARGO_PKG_NAME"));
         let output = expand(quote!()).to_string();
         assert!(output.contains("assert_plugin_name"));
+        assert!(output.contains("no_icons"));
+        assert!(output.contains("IconsGuest"));
+    }
+
+    #[test]
+    fn icons_become_a_function() {
+        let output = expand(quote!(
+            icons: [(Item::tool("a"), Icon::new("https://x.org/a.png")), (Item::prompt("p"), icon()),],
+            tools: [a],
+        ))
+        .to_string();
+        assert!(!output.contains("compile_error"), "{output}");
+        assert!(output.contains("fn __berth_icons"));
+        assert!(output.contains("(Item :: tool (\"a\") , Icon :: new (\"https://x.org/a.png\"))"));
+        assert!(output.contains("(Item :: prompt (\"p\") , icon ())"));
+        assert!(!output.contains("no_icons"));
+        assert!(
+            expand(quote!(icons: [], icons: []))
+                .to_string()
+                .contains("given twice")
+        );
     }
 
     #[test]

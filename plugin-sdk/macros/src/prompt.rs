@@ -24,7 +24,7 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         Err(tokens) => return tokens,
     };
     let mut errors = Errors::default();
-    let options = parse_options(attr, &["name", "title"], &[], &mut errors);
+    let options = parse_options(attr, &["name", "title", "icon"], &[], &mut errors);
     check_signature(&func, "prompt", &mut errors);
     let params = classify_params(&mut func, &mut errors);
 
@@ -164,6 +164,7 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     let companion = format_ident!("__berth_prompt_{}", fn_ident);
     let vis = &func.vis;
     let title = option_tokens(options.title.as_ref());
+    let icons = options.icons_tokens();
     quote! {
         #func
 
@@ -198,6 +199,7 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
                 description: #description,
                 arguments: __berth_arguments,
                 get: __berth_get,
+                icons: #icons,
             }
         };
     }
@@ -255,6 +257,28 @@ mod tests {
             "plain_argument (\"code\" , :: core :: option :: Option :: Some (\"The code.\") , true)"
         ));
         assert!(output.contains("& __arg_code"));
+    }
+
+    #[test]
+    fn icons_are_listed_and_checked() {
+        let output = expand(
+            quote!(icon = "https://x.org/p.png"),
+            quote! {
+                /// Asks.
+                fn ask() -> String { String::new() }
+            },
+        )
+        .to_string();
+        assert!(!output.contains("compile_error"), "{output}");
+        assert!(output.contains("icons : & [\"https://x.org/p.png\"]"));
+        let output = errors_of(
+            quote!(icon = "/p.png"),
+            quote!(
+                /// d
+                fn f() {}
+            ),
+        );
+        assert!(output.contains("`/p.png` is neither"));
     }
 
     #[test]

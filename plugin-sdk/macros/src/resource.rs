@@ -25,7 +25,7 @@ pub(crate) fn expand_resource(attr: TokenStream, item: TokenStream) -> TokenStre
     let mut errors = Errors::default();
     let options = parse_options(
         attr,
-        &["uri", "name", "title", "mime_type"],
+        &["uri", "name", "title", "mime_type", "icon"],
         &[],
         &mut errors,
     );
@@ -73,6 +73,7 @@ pub(crate) fn expand_resource(attr: TokenStream, item: TokenStream) -> TokenStre
     let companion = format_ident!("__berth_resource_{}", fn_ident);
     let vis = &func.vis;
     let (name, title, description, mime_type) = metadata(&func, &options);
+    let icons = options.icons_tokens();
     quote! {
         #func
 
@@ -101,6 +102,7 @@ pub(crate) fn expand_resource(attr: TokenStream, item: TokenStream) -> TokenStre
                 description: #description,
                 mime_type: #mime_type,
                 read: __berth_read,
+                icons: #icons,
             }
         };
     }
@@ -115,7 +117,7 @@ pub(crate) fn expand_template(attr: TokenStream, item: TokenStream) -> TokenStre
     let mut errors = Errors::default();
     let options = parse_options(
         attr,
-        &["uri_template", "name", "title", "mime_type"],
+        &["uri_template", "name", "title", "mime_type", "icon"],
         &[],
         &mut errors,
     );
@@ -206,6 +208,7 @@ pub(crate) fn expand_template(attr: TokenStream, item: TokenStream) -> TokenStre
     let vis = &func.vis;
     let template = options.uri_template.as_ref();
     let (name, title, description, mime_type) = metadata(&func, &options);
+    let icons = options.icons_tokens();
     quote! {
         #func
 
@@ -236,6 +239,7 @@ pub(crate) fn expand_template(attr: TokenStream, item: TokenStream) -> TokenStre
                 description: #description,
                 mime_type: #mime_type,
                 read: __berth_read,
+                icons: #icons,
             }
         };
     }
@@ -303,6 +307,49 @@ mod tests {
         .to_string();
         assert!(!output.contains("compile_error"), "{output}");
         assert!(output.contains("__berth_resource_docs"));
+    }
+
+    #[test]
+    fn icons_are_listed_and_checked() {
+        let output = expand_resource(
+            quote!(
+                uri = "docs://x",
+                icon = "https://x.org/r.png",
+                icon = "data:,x"
+            ),
+            quote!(
+                fn docs() -> String {
+                    String::new()
+                }
+            ),
+        )
+        .to_string();
+        assert!(!output.contains("compile_error"), "{output}");
+        assert!(output.contains("icons : & [\"https://x.org/r.png\" , \"data:,x\"]"));
+        let output = expand_template(
+            quote!(uri_template = "docs://{x}", icon = "https://x.org/t.png"),
+            quote!(
+                fn doc(x: String) -> String {
+                    x
+                }
+            ),
+        )
+        .to_string();
+        assert!(!output.contains("compile_error"), "{output}");
+        assert!(output.contains("icons : & [\"https://x.org/t.png\"]"));
+        let output = expand_template(
+            quote!(uri_template = "docs://{x}", icon = "http://x.org/t.png"),
+            quote!(
+                fn doc(x: String) -> String {
+                    x
+                }
+            ),
+        )
+        .to_string();
+        assert!(
+            output.contains("`http://x.org/t.png` is neither"),
+            "{output}"
+        );
     }
 
     #[test]

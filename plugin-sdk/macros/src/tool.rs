@@ -24,7 +24,7 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         Err(tokens) => return tokens,
     };
     let mut errors = Errors::default();
-    let options = parse_options(attr, &["name", "title"], &FLAGS, &mut errors);
+    let options = parse_options(attr, &["name", "title", "icon"], &FLAGS, &mut errors);
     check_signature(&func, "tool", &mut errors);
     let params = classify_params(&mut func, &mut errors);
 
@@ -82,6 +82,7 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         option_tokens(value.as_ref())
     });
     let [read_only, destructive, idempotent, open_world] = flags;
+    let icons = options.icons_tokens();
 
     // The argument struct: the user's `#[args]` type, or a hidden one with a field per
     // plain parameter (unknown fields rejected, as the model should learn about typos).
@@ -219,6 +220,7 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
                 input_schema: __berth_input_schema,
                 output_schema: __berth_output_schema,
                 call: __berth_call,
+                icons: #icons,
             }
         };
     }
@@ -251,6 +253,43 @@ mod tests {
         assert!(output.contains("pub const __berth_tool_reverse"));
         assert!(output.contains("\"Reverses text.\""));
         assert!(output.contains("deny_unknown_fields"));
+    }
+
+    #[test]
+    fn icons_are_listed_and_checked() {
+        let output = expand(
+            quote!(
+                icon = "https://x.org/a.svg",
+                read_only,
+                icon = "data:image/png;base64,AA"
+            ),
+            quote! {
+                /// Draws.
+                fn draw() {}
+            },
+        )
+        .to_string();
+        assert!(!output.contains("compile_error"), "{output}");
+        assert!(
+            output.contains("icons : & [\"https://x.org/a.svg\" , \"data:image/png;base64,AA\"]")
+        );
+        let output = expand(
+            quote!(),
+            quote! {
+                /// Draws.
+                fn draw() {}
+            },
+        )
+        .to_string();
+        assert!(output.contains("icons : & []"), "{output}");
+        let output = errors_of(
+            quote!(icon = "ftp://x.org/a.png"),
+            quote!(
+                /// d
+                fn f() {}
+            ),
+        );
+        assert!(output.contains("an icon must be an `https://` URL or a `data:` URI"));
     }
 
     #[test]

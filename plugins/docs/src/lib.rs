@@ -1,6 +1,6 @@
 //! `docs`: the documentation an AI client needs to write Berth plugins, served as MCP
 //! resources — the WIT contract, a plugin guide, the CLI reference and one page per topic —
-//! plus a `search` tool over all of it, a `write_plugin` prompt that starts the work with
+//! plus a `search` tool over all of it (with an inline SVG icon), a `write_plugin` prompt that starts the work with
 //! the guide attached, and completion of topic names.
 //!
 //! The pages are Markdown files under `content/`, compiled in with `include_str!`, so the
@@ -151,7 +151,13 @@ const MAX_SNIPPETS: usize = 5;
 /// Searches the Berth plugin documentation (guide, CLI, contract, topics) for pages
 /// containing every word of `query`, case-insensitively. Returns the matching pages, best
 /// first, each with its URI, title and the lines that match best.
-#[tool(read_only, idempotent)]
+//
+// Its icon is a magnifying glass: an SVG, percent-encoded into a `data:` URI.
+#[tool(
+    read_only,
+    idempotent,
+    icon = "data:image/svg+xml,%3Csvg%20xmlns='http://www.w3.org/2000/svg'%20viewBox='0%200%2024%2024'%20fill='none'%20stroke='black'%20stroke-width='2'%3E%3Ccircle%20cx='10'%20cy='10'%20r='6'/%3E%3Cpath%20d='M15%2015l6%206'/%3E%3C/svg%3E"
+)]
 pub fn search(
     /// Words to look for, e.g. `output schema` or `config test`.
     query: String,
@@ -284,6 +290,32 @@ mod tests {
             "berth://docs/topics/{topic}"
         );
         assert_eq!(manifest.tools[0].name, "search");
+    }
+
+    #[test]
+    fn search_has_an_svg_icon() {
+        use berth_plugin_sdk::icons::Item;
+        let icons = berth_plugin().icons();
+        assert_eq!(icons.len(), 1);
+        let (item, icons) = &icons[0];
+        assert_eq!(*item, Item::tool("search"));
+        assert_eq!(icons.len(), 1);
+        let icon = &icons[0];
+        assert_eq!(icon.mime_type.as_deref(), Some("image/svg+xml"));
+        assert_eq!(icon.sizes, ["any"]);
+        let encoded = icon.src.strip_prefix("data:image/svg+xml,").unwrap();
+        // Percent-encoded, so the URI holds no space, quote, `<`, `>` or `#`.
+        assert!(!encoded.contains([' ', '"', '<', '>', '#']), "{encoded}");
+        let svg = encoded
+            .replace("%20", " ")
+            .replace("%3C", "<")
+            .replace("%3E", ">");
+        assert!(
+            svg.starts_with("<svg xmlns='http://www.w3.org/2000/svg'"),
+            "{svg}"
+        );
+        assert!(svg.contains("<circle ") && svg.ends_with("</svg>"), "{svg}");
+        assert!(!svg.contains('%'), "{svg}");
     }
 
     #[test]

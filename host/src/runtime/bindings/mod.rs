@@ -25,8 +25,8 @@ use wasmtime::component::{Component, Linker};
 
 use crate::hooks::{EventKind, PluginEvent};
 use crate::manifest::{
-    CallContext, CompletionRequest, Completions, GuestError, Manifest, PromptOutput, PromptSpec,
-    ResourceContents, ToolOutput,
+    CallContext, CompletionRequest, Completions, GuestError, Icon, IconItem, Manifest,
+    PromptOutput, PromptSpec, ResourceContents, ToolOutput,
 };
 use crate::policy::Needs;
 use crate::runtime::instance::StoreState;
@@ -127,6 +127,15 @@ pub(crate) trait CallablePlugin: Send + Sync + 'static {
         _ctx: &'a CallContext,
     ) -> CallFuture<'a, Result<PromptOutput, GuestError>> {
         Box::pin(async move { Ok(Err(GuestError::UnknownPrompt(name.to_string()))) })
+    }
+
+    /// Calls `icons` (contract 0.3's optional export). The default is none, without
+    /// instantiating anything.
+    fn icons<'a>(
+        &'a self,
+        _store: &'a mut Store<StoreState>,
+    ) -> CallFuture<'a, Vec<(IconItem, Vec<Icon>)>> {
+        Box::pin(async { Ok(Vec::new()) })
     }
 
     /// Whether the plugin exports `completion` (contract 0.3's optional suggestions).

@@ -139,6 +139,7 @@ impl From<wit::Manifest> for manifest::Manifest {
             resources: m.resources.into_iter().map(Into::into).collect(),
             resource_templates: m.resource_templates.into_iter().map(Into::into).collect(),
             prompts: Vec::new(),
+            icons: Vec::new(),
         }
     }
 }

@@ -42,6 +42,7 @@ pub(crate) use self::berth::plugin::client as wit_client;
 use self::exports::berth::plugin::completion as wit_completion;
 use self::exports::berth::plugin::events as wit_events;
 use self::exports::berth::plugin::guest;
+use self::exports::berth::plugin::icons as wit_icons;
 use self::exports::berth::plugin::needs as wit_needs;
 use self::exports::berth::plugin::prompts as wit_prompts;
 use crate::runtime::bindings::v0_1::berth::plugin::types as wit;
@@ -62,6 +63,7 @@ const EVENTS_INTERFACE: &str = "berth:plugin/events@0.3.0";
 const NEEDS_INTERFACE: &str = "berth:plugin/needs@0.3.0";
 const PROMPTS_INTERFACE: &str = "berth:plugin/prompts@0.3.0";
 const COMPLETION_INTERFACE: &str = "berth:plugin/completion@0.3.0";
+const ICONS_INTERFACE: &str = "berth:plugin/icons@0.3.0";
 
 /// Adds this contract's own imports (besides the capabilities) to the shared linker.
 pub(crate) fn add_to_linker(linker: &mut Linker<StoreState>) -> wasmtime::Result<()> {
@@ -97,6 +99,10 @@ pub(crate) fn prepare(
         true => Some(wit_completion::GuestIndices::new(&pre)?),
         false => None,
     };
+    let icons = match has(ICONS_INTERFACE) {
+        true => Some(wit_icons::GuestIndices::new(&pre)?),
+        false => None,
+    };
     Ok(Arc::new(V0_3 {
         pre,
         guest,
@@ -104,6 +110,7 @@ pub(crate) fn prepare(
         needs,
         prompts,
         completion,
+        icons,
     }))
 }
 
@@ -115,6 +122,7 @@ struct V0_3 {
     needs: Option<wit_needs::GuestIndices>,
     prompts: Option<wit_prompts::GuestIndices>,
     completion: Option<wit_completion::GuestIndices>,
+    icons: Option<wit_icons::GuestIndices>,
 }
 
 super::since_0_2::instance_helpers!(V0_3);
@@ -172,6 +180,29 @@ impl CallablePlugin for V0_3 {
                 .await
                 .map_err(Failure::Trap)?;
             Ok(result.map(Into::into).map_err(Into::into))
+        })
+    }
+
+    fn icons<'a>(
+        &'a self,
+        store: &'a mut Store<StoreState>,
+    ) -> CallFuture<'a, Vec<(manifest::IconItem, Vec<manifest::Icon>)>> {
+        Box::pin(async move {
+            let Some(indices) = &self.icons else {
+                return Ok(Vec::new());
+            };
+            let instance = self.instantiate(store).await?;
+            let exported = indices
+                .load(&mut *store, &instance)
+                .map_err(Failure::Instantiate)?;
+            let declared = exported
+                .call_icons(&mut *store)
+                .await
+                .map_err(Failure::Trap)?;
+            Ok(declared
+                .into_iter()
+                .map(|(item, icons)| (item.into(), icons.into_iter().map(Into::into).collect()))
+                .collect())
         })
     }
 
@@ -242,6 +273,31 @@ impl From<wit_prompts::Prompt> for manifest::PromptSpec {
                     required: a.required,
                 })
                 .collect(),
+        }
+    }
+}
+
+impl From<wit_icons::Item> for manifest::IconItem {
+    fn from(item: wit_icons::Item) -> Self {
+        match item {
+            wit_icons::Item::Tool(name) => Self::Tool(name),
+            wit_icons::Item::Prompt(name) => Self::Prompt(name),
+            wit_icons::Item::Resource(uri) => Self::Resource(uri),
+            wit_icons::Item::ResourceTemplate(template) => Self::ResourceTemplate(template),
+        }
+    }
+}
+
+impl From<wit_icons::Icon> for manifest::Icon {
+    fn from(icon: wit_icons::Icon) -> Self {
+        Self {
+            src: icon.src,
+            mime_type: icon.mime_type,
+            sizes: icon.sizes,
+            theme: icon.theme.map(|theme| match theme {
+                wit_icons::Theme::Light => manifest::IconTheme::Light,
+                wit_icons::Theme::Dark => manifest::IconTheme::Dark,
+            }),
         }
     }
 }

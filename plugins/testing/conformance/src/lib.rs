@@ -10,7 +10,8 @@
 //!   (`test_elicitation`, the SEP-1034 defaults and the SEP-1330 enum forms);
 //! * two static resources and a resource template;
 //! * four prompts (plain, with arguments, with an embedded resource, with an image) and
-//!   completions for the prompt's arguments and the template's `id`.
+//!   completions for the prompt's arguments and the template's `id`;
+//! * icons (inline `data:` URIs) on `test_simple_text` and `test_simple_prompt`.
 //!
 //! Berth serves it with `tool_prefix = ""`, so everything keeps its own name. Every answer
 //! is deterministic, except what the client says back. It is written with the public SDK
@@ -41,7 +42,14 @@ pub const TINY_WAV: [u8; 52] = [
 ];
 
 /// Returns one fixed text block (scenario `tools-call-simple-text`).
-#[tool(read_only, idempotent)]
+//
+// Its icon is `RED_PIXEL_PNG` as a `data:` URI (the attribute needs a literal; a test checks
+// that the two agree).
+#[tool(
+    read_only,
+    idempotent,
+    icon = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR42mP4z8AAAAMBAQD3A0FDAAAAAElFTkSuQmCC"
+)]
 pub fn test_simple_text() -> &'static str {
     "This is a simple text response for testing."
 }
@@ -340,7 +348,11 @@ pub fn template_data(id: String) -> Result<String, ToolError> {
 }
 
 /// A simple prompt without arguments (scenario `prompts-get-simple`).
-#[prompt]
+//
+// Its icon is a green circle, an SVG as a base64 `data:` URI (a test checks it against the SVG text).
+#[prompt(
+    icon = "data:image/svg+xml;base64,PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciIHZpZXdCb3g9IjAgMCAxNiAxNiI+PGNpcmNsZSBjeD0iOCIgY3k9IjgiIHI9IjciIGZpbGw9IiMyYTciLz48L3N2Zz4="
+)]
 pub fn test_simple_prompt() -> &'static str {
     "This is a simple prompt for testing."
 }

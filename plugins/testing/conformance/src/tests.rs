@@ -535,3 +535,61 @@ fn announcing_a_change_names_the_resource() {
         ["test://static-text"]
     );
 }
+
+/// Standard base64 (with padding), to check the icons' `data:` URIs against their images.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i)) as usize & 63] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_simple_tool_and_prompt_have_inline_icons() {
+    use berth_plugin_sdk::icons::Item;
+    assert_eq!(base64(b"hi!?"), "aGkhPw==");
+
+    let icons = berth_plugin().icons();
+    let items: Vec<&Item> = icons.iter().map(|(item, _)| item).collect();
+    assert_eq!(
+        items,
+        [
+            &Item::tool("test_simple_text"),
+            &Item::prompt("test_simple_prompt")
+        ]
+    );
+
+    let tool = &icons[0].1;
+    assert_eq!(tool.len(), 1);
+    assert_eq!(
+        tool[0].src,
+        format!("data:image/png;base64,{}", base64(&RED_PIXEL_PNG))
+    );
+    assert_eq!(tool[0].mime_type.as_deref(), Some("image/png"));
+    assert!(tool[0].sizes.is_empty());
+
+    let prompt = &icons[1].1;
+    assert_eq!(prompt.len(), 1);
+    let circle = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><circle cx="8" cy="8" r="7" fill="#2a7"/></svg>"##;
+    assert_eq!(
+        prompt[0].src,
+        format!("data:image/svg+xml;base64,{}", base64(circle.as_bytes()))
+    );
+    assert_eq!(prompt[0].mime_type.as_deref(), Some("image/svg+xml"));
+    assert_eq!(prompt[0].sizes, ["any"]);
+    assert_eq!(prompt[0].theme, None);
+}
