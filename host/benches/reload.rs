@@ -109,49 +109,40 @@ fn main() {
     report("reload latency, rename to new version served", latencies);
     shutdown.trigger();
 
-    // 2. The load alone.
+    // 2. The load alone, alternating the two builds, ten times.
+    let time_loads = |runtime: &Runtime| -> Vec<Duration> {
+        (0..10)
+            .map(|i| {
+                let started = Instant::now();
+                rt.block_on(runtime.load_bytes(
+                    "flip.wasm",
+                    builds[i % 2].clone(),
+                    PluginSettings::default(),
+                ))
+                .expect("flip loads");
+                started.elapsed()
+            })
+            .collect()
+    };
     let runtime = Runtime::new(RuntimeOptions::default()).expect("runtime");
-    let loads: Vec<Duration> = (0..10)
-        .map(|i| {
-            let started = Instant::now();
-            rt.block_on(runtime.load_bytes(
-                "flip.wasm",
-                builds[i % 2].clone(),
-                PluginSettings::default(),
-            ))
-            .expect("flip loads");
-            started.elapsed()
-        })
-        .collect();
-    report("load alone (compile + pre-instantiate + describe)", loads);
+    report(
+        "load alone (compile + pre-instantiate + describe)",
+        time_loads(&runtime),
+    );
 
     // 2b. The same load from a warm compilation cache (a restart, or a rollback to a
-    // build seen before): checksum + deserialize instead of compiling.
+    // build seen before): checksum + deserialize instead of compiling. The first round
+    // fills the cache.
     let cache_dir = tempfile::tempdir().expect("cache dir");
     let cached = Runtime::new(RuntimeOptions {
         compile_cache: Some(cache_dir.path().to_path_buf()),
         ..RuntimeOptions::default()
     })
     .expect("runtime");
-    for build in &builds {
-        rt.block_on(cached.load_bytes("flip.wasm", build.clone(), PluginSettings::default()))
-            .expect("flip loads");
-    }
-    let warm: Vec<Duration> = (0..10)
-        .map(|i| {
-            let started = Instant::now();
-            rt.block_on(cached.load_bytes(
-                "flip.wasm",
-                builds[i % 2].clone(),
-                PluginSettings::default(),
-            ))
-            .expect("flip loads");
-            started.elapsed()
-        })
-        .collect();
+    time_loads(&cached);
     report(
         "load from a warm compilation cache (checksum + deserialize + pre-instantiate + describe)",
-        warm,
+        time_loads(&cached),
     );
 
     // 3. Taking a snapshot, quiet and under continuous swaps.

@@ -7,15 +7,16 @@ Usage:
 Berth must serve the `conformance` test plugin with `tool_prefix = ""`. The script checks
 icons on a tool and a prompt, prompts (list, get with arguments, refusals), completion for a
 prompt argument and a resource-template parameter, logging (`logging/setLevel` and
-`notifications/message`),
-progress, sampling and elicitation answered by this client, a plugin announcing a change to
-a subscribed resource, and the clear errors a plugin gets from a client that declared
-neither sampling nor elicitation. Exits non-zero with the reason on any mismatch; prints
+`notifications/message`), progress, cancellation, sampling and elicitation answered by this
+client, a plugin announcing a change to a subscribed resource, and the clear errors a plugin
+gets from a client that declared neither sampling nor elicitation. Exits non-zero with the reason on any mismatch; prints
 `capabilities ok` when every check passed.
 """
 
 import asyncio
 import json
+
+import anyio
 import sys
 from contextlib import asynccontextmanager
 
@@ -121,6 +122,23 @@ async def check_calls(session, logs, updates) -> None:
     assert not result.is_error, result
     assert logs, "no notifications/message arrived before the answer"
     assert all(record.logger == "conformance" for record in logs), logs
+
+    # Cancelling a call stops the plugin: the steps it would log later never come.
+    logs.clear()
+
+    async def cancellable():
+        await session.call_tool("test_cancellable", {})
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(cancellable)
+        with anyio.fail_after(10):
+            while not any("step 1" in str(record.data) for record in logs):
+                await anyio.sleep(0.01)
+        group.cancel_scope.cancel()
+    await anyio.sleep(1.0)
+    steps = [record for record in logs if "step" in str(record.data)]
+    assert 1 <= len(steps) < 4, f"the cancelled call kept running: {steps}"
+    await session.send_ping()
 
     reports = []
 

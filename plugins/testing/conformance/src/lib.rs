@@ -412,6 +412,17 @@ pub fn complete_prompt_arguments(argument: &str, value: &str, _chosen: &Chosen) 
     Completions::matching(candidates, value)
 }
 
+/// Logs `step 1` … `step 10` about 200 ms apart, then says it finished: a call slow
+/// enough for a client to cancel it midway (Berth's own check of `notifications/cancelled`).
+#[tool(read_only, idempotent)]
+pub fn test_cancellable() -> &'static str {
+    for step in 1..=10 {
+        berth_plugin_sdk::log::info(format!("step {step}"));
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    "finished all ten steps"
+}
+
 /// Says the resource at `uri` changed, so clients subscribed to it are told (Berth's own
 /// check of `resources.changed`; the host ignores a URI this plugin does not serve).
 #[tool(idempotent)]
@@ -433,7 +444,7 @@ berth_plugin_sdk::export!(
         test_multiple_content_types, test_error_handling, test_tool_with_logging,
         json_schema_2020_12_tool, test_tool_with_progress, test_sampling, test_elicitation,
         test_elicitation_sep1034_defaults, test_elicitation_sep1330_enums,
-        test_notify_resource_changed,
+        test_notify_resource_changed, test_cancellable,
     ],
     resources: [static_text, static_binary],
     templates: [template_data],
