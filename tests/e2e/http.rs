@@ -97,8 +97,20 @@ async fn the_full_mcp_flow_over_http() {
     assert_eq!(client.delete().await, 202);
     let (reply, _) = client.send("tools/list", json!({})).await;
     assert_eq!(reply.status, 404, "{}", reply.body);
-    let (_, ready) = server.get("/ready", None).await;
-    assert_eq!(ready["counts"]["sessions"], 1, "{ready}");
+    // The session's transport winds down after the DELETE is answered, so the count
+    // follows a moment later.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let (_, ready) = server.get("/ready", None).await;
+        if ready["counts"]["sessions"] == 1 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the deleted session is still counted: {ready}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
 
 #[tokio::test]
