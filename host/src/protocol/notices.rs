@@ -175,15 +175,16 @@ struct PeerClient {
 impl PeerClient {
     /// Refuses at once when the client did not declare `capability` in `initialize`:
     /// asking anyway would only earn a "method not found" after a round trip.
-    fn require(&self, capability: &str) -> Result<(), ClientError> {
-        let declared = self.peer.peer_info().is_some_and(|info| {
-            let capabilities = &info.capabilities;
-            match capability {
-                "sampling" => capabilities.sampling.is_some(),
-                _ => capabilities.elicitation.is_some(),
-            }
-        });
-        match declared {
+    fn require(
+        &self,
+        capability: &str,
+        declared: impl Fn(&rmcp::model::ClientCapabilities) -> bool,
+    ) -> Result<(), ClientError> {
+        match self
+            .peer
+            .peer_info()
+            .is_some_and(|info| declared(&info.capabilities))
+        {
             true => Ok(()),
             false => Err(ClientError::Unavailable(format!(
                 "the client did not declare the `{capability}` capability, so it cannot be asked for it"
@@ -206,7 +207,7 @@ impl ClientRequests for PeerClient {
     #[allow(deprecated)]
     fn sample(&self, request: SamplingRequest) -> ClientFuture<SamplingResponse> {
         let checked = self
-            .require("sampling")
+            .require("sampling", |c| c.sampling.is_some())
             .and_then(|()| sampling_params(request));
         let peer = self.peer.clone();
         Box::pin(async move {
@@ -218,7 +219,7 @@ impl ClientRequests for PeerClient {
 
     fn elicit(&self, message: String, schema: String) -> ClientFuture<ElicitResponse> {
         let checked = self
-            .require("elicitation")
+            .require("elicitation", |c| c.elicitation.is_some())
             .and_then(|()| elicit_params(&message, &schema));
         let peer = self.peer.clone();
         Box::pin(async move {

@@ -5,8 +5,9 @@
 //! Written by hand because it is where Berth turns bytes from disk into executable code:
 //! `Component::deserialize` is `unsafe` precisely because wasmtime trusts the artifact.
 //! So an entry is only ever used when
-//! - its name is the key: SHA-256 of the component's bytes, the wasmtime version and the
-//!   engine's compatibility hash (every setting that changes generated code), so a
+//! - its name is the key: SHA-256 of the component's bytes and the engine's
+//!   compatibility hash (the wasmtime version and every setting that changes generated
+//!   code), so a
 //!   different engine or plugin can never pick it up; and
 //! - its contents hash to the digest in its sidecar file, written after the artifact by
 //!   this process: a truncated, corrupted or foreign file is detected before wasmtime
@@ -41,7 +42,7 @@ pub enum Compiled {
 #[derive(Debug, Clone)]
 pub struct CompileCache {
     dir: PathBuf,
-    /// The engine part of every key: wasmtime's version and compatibility hash.
+    /// The engine part of every key: its compatibility hash.
     engine_key: String,
 }
 
@@ -55,7 +56,7 @@ impl CompileCache {
         // because the artifact's own header is still checked by wasmtime.
         let mut hasher = std::hash::DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
-        let engine_key = format!("wasmtime{}-{:016x}", wasmtime_version(), hasher.finish());
+        let engine_key = format!("engine-{:016x}", hasher.finish());
         Ok(Self {
             dir: dir.to_path_buf(),
             engine_key,
@@ -157,13 +158,6 @@ fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), String>
 /// Lower-case hexadecimal.
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The wasmtime version this host links (part of every key).
-fn wasmtime_version() -> &'static str {
-    // The workspace pins wasmtime exactly; the engine's compatibility hash covers the
-    // version as well, this only makes entries readable to people.
-    "48"
 }
 
 /// The default cache folder: `$XDG_CACHE_HOME/berth/compiled`, else
