@@ -93,10 +93,11 @@ async fn prepare_with(
     options: &ServeOptions,
     bus: &Bus,
 ) -> Result<Arc<Lifecycle>, Error> {
-    // Every limit is per plugin and travels with its settings (`Config::limits_for`), so
-    // nothing in the config shapes the engine itself.
+    // Every limit is per plugin and travels with its settings (`Config::limits_for`);
+    // only the pool's size shapes the engine, so only it needs a restart to change.
     let runtime = Runtime::new(RuntimeOptions {
         compile_cache: options.compile_cache.clone(),
+        max_instances: Some(config.runtime.max_instances),
         ..RuntimeOptions::default()
     })?;
     // A plugin's "this resource changed" becomes a bus fact; each session decides

@@ -138,7 +138,15 @@ impl CallOutcome {
 /// The publishing side; cheap to clone, every clone publishes to the same subscribers.
 #[derive(Clone)]
 pub struct Bus {
+    /// Every event, tool calls included: for plugin event hooks.
     sender: broadcast::Sender<Event>,
+    /// Every event but [`Event::ToolCalled`]: for subscribers that never act on a call.
+    ///
+    /// Why two channels: a broadcast wakes every receiver for every event, and one
+    /// `tools/call` publishes one event. With one channel each call woke every session's
+    /// notifier and the metrics recorder only for them to ignore it, which under load
+    /// cost more than the rest of the call path's bookkeeping (BENCHMARKS.md, issue 7).
+    facts: broadcast::Sender<Event>,
 }
 
 impl Default for Bus {
@@ -151,18 +159,28 @@ impl Bus {
     /// A bus with no subscribers yet.
     pub fn new() -> Self {
         let (sender, _) = broadcast::channel(CAPACITY);
-        Self { sender }
+        let (facts, _) = broadcast::channel(CAPACITY);
+        Self { sender, facts }
     }
 
     /// Publishes `event` to every current subscriber without waiting for any of them.
     pub fn publish(&self, event: Event) {
         // An error only means nobody is subscribed right now, which is fine.
+        if !matches!(event, Event::ToolCalled { .. }) && self.facts.receiver_count() > 0 {
+            let _ = self.facts.send(event.clone());
+        }
         let _ = self.sender.send(event);
     }
 
     /// A new subscription that sees every event published from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.sender.subscribe()
+    }
+
+    /// A new subscription that sees every event published from now on except tool
+    /// calls ([`Event::ToolCalled`]), for subscribers with nothing to do for a call.
+    pub fn subscribe_facts(&self) -> broadcast::Receiver<Event> {
+        self.facts.subscribe()
     }
 }
 
@@ -194,6 +212,28 @@ mod tests {
         assert_eq!(slow.recv().await, Err(RecvError::Lagged(extra as u64)));
         // After the lag report it continues with the oldest event still held.
         assert_eq!(slow.recv().await.unwrap(), changed(extra as u64));
+    }
+
+    #[test]
+    fn fact_subscribers_see_everything_but_tool_calls_in_order() {
+        let bus = Bus::new();
+        let mut all = bus.subscribe();
+        let mut facts = bus.subscribe_facts();
+        let call = Event::ToolCalled {
+            plugin: "echo".into(),
+            tool: "echo".into(),
+            duration: Duration::from_micros(50),
+            outcome: CallOutcome::Success,
+        };
+        bus.publish(changed(1));
+        bus.publish(call.clone());
+        bus.publish(changed(2));
+        assert_eq!(all.try_recv().unwrap(), changed(1));
+        assert_eq!(all.try_recv().unwrap(), call);
+        assert_eq!(all.try_recv().unwrap(), changed(2));
+        assert_eq!(facts.try_recv().unwrap(), changed(1));
+        assert_eq!(facts.try_recv().unwrap(), changed(2));
+        assert!(facts.try_recv().is_err());
     }
 
     #[test]

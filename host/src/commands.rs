@@ -45,7 +45,7 @@ pub enum CommandError {
 /// summary with every schema.
 pub async fn inspect(file: &Path, json: bool) -> Result<String, CommandError> {
     let runtime = Runtime::new(Default::default())?;
-    let plugin = plugins::load_checked(&runtime, file).await?;
+    let plugin = plugins::load_checked(&runtime, file).await?.plugin;
     let m = plugin.manifest();
     // Icons as their `src`s, shortened: a data: URI can be 64 KiB.
     let icons = |item: IconItem| -> Vec<String> {
@@ -258,7 +258,7 @@ pub async fn call(
     }
     let config = Config::load(config, &[])?;
     let runtime = Runtime::new(Default::default())?;
-    let plugin = plugins::load_one(&runtime, file, &config).await?;
+    let plugins::Checked { plugin, schemas } = plugins::load_one(&runtime, file, &config).await?;
     let mut settings = config.plugin(&plugin.manifest().name).settings();
     settings.config.extend(config_values);
     let plugin = plugin.with_settings(settings);
@@ -286,6 +286,7 @@ pub async fn call(
             plugin: plugin.clone(),
             path: file.to_path_buf(),
             tool_prefix: None,
+            schemas,
         }],
     );
     let qualified = qualified_tool_name(&m.name, &spec.name);
@@ -303,7 +304,10 @@ pub async fn call(
                 )
                 .await
             {
-                Ok(output) => convert::tool_output(&m.name, output),
+                Ok(output) => convert::tool_output(output, entry.output_validator.as_deref())
+                    .unwrap_or_else(|problem| {
+                        convert::error_result(convert::invalid_result(&qualified, &problem))
+                    }),
                 Err(error) => convert::call_error(&qualified, error),
             },
         },

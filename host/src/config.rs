@@ -297,6 +297,10 @@ pub struct RuntimeConfig {
     /// Cap on the stdout, and separately the stderr, one call may log, in KiB.
     #[serde(default = "RuntimeConfig::default_log_output")]
     pub max_log_output_kb: u64,
+    /// Plugin instances that may run at once across all plugins: the size of the
+    /// instance pool. Engine-wide and read at start-up, unlike the per-plugin limits.
+    #[serde(default = "RuntimeConfig::default_instances")]
+    pub max_instances: u32,
 }
 
 /// `[plugins.NAME.limits]`: one plugin's own limits; each unset key takes the
@@ -541,6 +545,9 @@ impl RuntimeConfig {
     fn default_log_output() -> u64 {
         1024
     }
+    fn default_instances() -> u32 {
+        crate::runtime::DEFAULT_MAX_INSTANCES
+    }
 
     /// The defaults as a [`LimitsConfig`] with every key set.
     fn as_limits(&self) -> LimitsConfig {
@@ -564,6 +571,7 @@ impl Default for RuntimeConfig {
             max_queued_calls: Self::default_queued(),
             max_result_kb: Self::default_result(),
             max_log_output_kb: Self::default_log_output(),
+            max_instances: Self::default_instances(),
         }
     }
 }
@@ -817,6 +825,14 @@ impl Config {
             return Err(invalid(
                 &format!("runtime.{key}"),
                 &format!("must be {range}"),
+            ));
+        }
+        // Each pool slot reserves about 4 GiB of address space (not memory); 10000 slots
+        // is a third of what x86-64 user space holds.
+        if !(1..=10_000).contains(&self.runtime.max_instances) {
+            return Err(invalid(
+                "runtime.max_instances",
+                "must be between 1 and 10000",
             ));
         }
         if !(1..=10_000).contains(&self.protocol.page_size) {

@@ -218,6 +218,7 @@ impl Lifecycle {
                     plugin,
                     path: entry.path.clone(),
                     tool_prefix: plugin_config.tool_prefix.clone(),
+                    schemas: entry.schemas.clone(),
                 });
             }
             // Files not served now (disabled, or refused earlier) are looked at again by
@@ -234,6 +235,12 @@ impl Lifecycle {
             if config.http.restart_only() != self.config.load().http.restart_only() {
                 tracing::warn!(
                     "the [http] settings changed; all but `auth` and `rate_limit` take effect at the next start"
+                );
+            }
+            if config.runtime.max_instances != self.config.load().runtime.max_instances {
+                tracing::warn!(
+                    max_instances = config.runtime.max_instances,
+                    "runtime.max_instances changed; the instance pool keeps its size until the next start"
                 );
             }
             self.config.store(Arc::new(config));
@@ -278,8 +285,8 @@ impl Lifecycle {
         let mut fresh: HashMap<PathBuf, PluginEntry> = HashMap::new();
         for (path, result) in changed.iter().zip(futures::future::join_all(loads).await) {
             match result {
-                Ok(plugin) if !config.plugin(&plugin.manifest().name).enabled => {
-                    let manifest = plugin.manifest();
+                Ok(checked) if !config.plugin(&checked.plugin.manifest().name).enabled => {
+                    let manifest = checked.plugin.manifest();
                     tracing::info!(plugin = %manifest.name, file = %path.display(), "plugin disabled by config");
                     self.note(
                         path,
@@ -289,7 +296,7 @@ impl Lifecycle {
                         }),
                     );
                 }
-                Ok(plugin) => {
+                Ok(plugins::Checked { plugin, schemas }) => {
                     let tool_prefix = config.plugin(&plugin.manifest().name).tool_prefix;
                     fresh.insert(
                         path.clone(),
@@ -297,6 +304,7 @@ impl Lifecycle {
                             plugin,
                             path: path.clone(),
                             tool_prefix,
+                            schemas,
                         },
                     );
                 }

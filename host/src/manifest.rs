@@ -6,6 +6,7 @@
 //! wasmtime nor rmcp types appear here, so each side can be upgraded alone.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 /// Longest plugin name; keeps `plugin_tool` within the 64 characters clients accept.
 pub const MAX_PLUGIN_NAME_LEN: usize = 32;
@@ -455,8 +456,11 @@ pub fn qualified_tool_name(plugin: &str, tool: &str) -> String {
 }
 
 impl Manifest {
-    /// Checks every rule a manifest must obey; the first broken rule is the error.
-    pub fn validate(&self) -> Result<(), ManifestError> {
+    /// Checks every rule a manifest must obey; the first broken rule is the error. On
+    /// success returns every tool's schemas, compiled (checking a schema means compiling
+    /// it, so the work is kept: the registry serves these, and a plugin's schemas are
+    /// compiled once per load however often the registry is rebuilt).
+    pub fn validate(&self) -> Result<ToolSchemas, ManifestError> {
         if !is_valid_name(&self.name, MAX_PLUGIN_NAME_LEN) {
             return Err(ManifestError::PluginName(self.name.clone()));
         }
@@ -465,6 +469,7 @@ impl Manifest {
             reason: e.to_string(),
         })?;
         let mut seen = HashSet::new();
+        let mut schemas = Vec::with_capacity(self.tools.len());
         for tool in &self.tools {
             let qualified = qualified_tool_name(&self.name, &tool.name);
             if !is_valid_name(&tool.name, MAX_TOOL_NAME_LEN)
@@ -478,10 +483,12 @@ impl Manifest {
             if tool.description.trim().is_empty() {
                 return Err(ManifestError::EmptyDescription(tool.name.clone()));
             }
-            check_schema(&tool.name, "input", &tool.input_schema)?;
-            if let Some(output) = &tool.output_schema {
-                check_schema(&tool.name, "output", output)?;
-            }
+            let input = compile_schema(&tool.name, "input", &tool.input_schema)?;
+            let output = match &tool.output_schema {
+                Some(output) => Some(compile_schema(&tool.name, "output", output)?),
+                None => None,
+            };
+            schemas.push(Arc::new(ToolSchema { input, output }));
         }
         let mut uris = HashSet::new();
         for resource in &self.resources {
@@ -532,9 +539,31 @@ impl Manifest {
                 }
             })?;
         }
-        Ok(())
+        Ok(ToolSchemas(schemas.into()))
     }
 }
+
+/// A JSON Schema parsed and compiled.
+#[derive(Debug, Clone)]
+pub struct CompiledSchema {
+    /// The schema as clients are sent it.
+    pub schema: Arc<serde_json::Map<String, serde_json::Value>>,
+    /// The schema compiled, for checking values without parsing it again.
+    pub validator: Arc<jsonschema::Validator>,
+}
+
+/// One tool's compiled schemas.
+#[derive(Debug)]
+pub struct ToolSchema {
+    /// Its arguments' schema.
+    pub input: CompiledSchema,
+    /// Its structured result's schema, when it declares one.
+    pub output: Option<CompiledSchema>,
+}
+
+/// The compiled schemas of a manifest's tools, in the manifest's order; cheap to clone.
+#[derive(Debug, Clone, Default)]
+pub struct ToolSchemas(pub Arc<[Arc<ToolSchema>]>);
 
 impl Manifest {
     /// The icons declared for `item` (none when it has none).
@@ -603,8 +632,13 @@ fn has_scheme(uri: &str) -> bool {
     }
 }
 
-/// Checks that `text` is a JSON object that compiles as a JSON Schema of type `object`.
-fn check_schema(tool: &str, which: &'static str, text: &str) -> Result<(), ManifestError> {
+/// Compiles `text`, which must be a JSON object that compiles as a JSON Schema of type
+/// `object`.
+fn compile_schema(
+    tool: &str,
+    which: &'static str,
+    text: &str,
+) -> Result<CompiledSchema, ManifestError> {
     let bad = |reason: String| ManifestError::Schema {
         tool: tool.to_string(),
         which,
@@ -619,7 +653,7 @@ fn check_schema(tool: &str, which: &'static str, text: &str) -> Result<(), Manif
     if object.get("type").and_then(|t| t.as_str()) != Some("object") {
         return Err(bad("its top-level `type` must be \"object\"".into()));
     }
-    jsonschema::validator_for(&value).map_err(|e| {
+    let validator = jsonschema::validator_for(&value).map_err(|e| {
         let at = e.instance_path().to_string();
         if at.is_empty() {
             bad(e.to_string())
@@ -627,7 +661,13 @@ fn check_schema(tool: &str, which: &'static str, text: &str) -> Result<(), Manif
             bad(format!("at `{at}`: {e}"))
         }
     })?;
-    Ok(())
+    match value {
+        serde_json::Value::Object(schema) => Ok(CompiledSchema {
+            schema: Arc::new(schema),
+            validator: Arc::new(validator),
+        }),
+        _ => Err(bad("a schema must be a JSON object".into())),
+    }
 }
 
 #[cfg(test)]

@@ -304,7 +304,7 @@ pub fn http_refused(reason: &'static str) {
 /// missed. Tool calls and access refusals are not taken from the bus: the call path
 /// records them with [`record_call`] and [`access_denied`], which cannot lose any.
 pub fn spawn_bus_recorder(bus: &Bus, served: Arc<Served>, shutdown: &Shutdown) {
-    let mut events = bus.subscribe();
+    let mut events = bus.subscribe_facts();
     let stop = shutdown.child_token();
     set_served(&served.registry());
     shutdown.spawn(async move {

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::config::Config;
-use crate::manifest::ManifestError;
+use crate::manifest::{ManifestError, ToolSchemas};
 use crate::policy::{self, Grants, Needs, NotGranted};
 use crate::runtime::{LoadError, LoadedPlugin, PluginSettings, Runtime};
 
@@ -98,18 +98,27 @@ pub fn list(dir: &Path) -> Result<Vec<PathBuf>, PluginError> {
     Ok(files)
 }
 
+/// A loaded plugin whose manifest obeys the rules, with the tool schemas compiled while
+/// checking them.
+pub struct Checked {
+    /// The plugin.
+    pub plugin: LoadedPlugin,
+    /// Its tools' compiled schemas, in manifest order.
+    pub schemas: ToolSchemas,
+}
+
 /// Loads one file and checks its manifest's rules, without any operator settings: what
 /// `berth inspect` shows, whatever the config grants.
-pub async fn load_checked(runtime: &Runtime, path: &Path) -> Result<LoadedPlugin, PluginError> {
+pub async fn load_checked(runtime: &Runtime, path: &Path) -> Result<Checked, PluginError> {
     let plugin = runtime.load(path, PluginSettings::default()).await?;
-    plugin
+    let schemas = plugin
         .manifest()
         .validate()
         .map_err(|source| PluginError::Manifest {
             file: path.display().to_string(),
             source,
         })?;
-    Ok(plugin)
+    Ok(Checked { plugin, schemas })
 }
 
 /// Loads one file to be served: runtime load, manifest rules, the version requirement,
@@ -118,8 +127,8 @@ pub async fn load_one(
     runtime: &Runtime,
     path: &Path,
     config: &Config,
-) -> Result<LoadedPlugin, PluginError> {
-    let plugin = load_checked(runtime, path).await?;
+) -> Result<Checked, PluginError> {
+    let Checked { plugin, schemas } = load_checked(runtime, path).await?;
     let manifest = plugin.manifest();
     let settings = config.plugin(&manifest.name);
     if let Some(requirement) = settings.version_refuses(&manifest.version) {
@@ -147,7 +156,10 @@ pub async fn load_one(
             reason,
         },
     })?;
-    Ok(plugin.with_settings(settings))
+    Ok(Checked {
+        plugin: plugin.with_settings(settings),
+        schemas,
+    })
 }
 
 /// Why a plugin's needs and grants do not fit together.

@@ -13,7 +13,8 @@ use std::sync::Arc;
 use berth_uri_template::UriTemplate;
 
 use crate::manifest::{
-    Icon, IconItem, PromptSpec, ResourceSpec, ResourceTemplateSpec, ToolSpec, qualified_tool_name,
+    Icon, IconItem, PromptSpec, ResourceSpec, ResourceTemplateSpec, ToolSchemas, ToolSpec,
+    qualified_tool_name,
 };
 use crate::runtime::LoadedPlugin;
 
@@ -98,6 +99,9 @@ pub struct PluginEntry {
     pub path: PathBuf,
     /// What its tool names start with (`[plugins.NAME] tool_prefix`); `None`: `<name>_`.
     pub tool_prefix: Option<String>,
+    /// Its tools' schemas, compiled when its manifest was validated
+    /// ([`crate::manifest::Manifest::validate`]), in the manifest's tool order.
+    pub schemas: ToolSchemas,
 }
 
 impl PluginEntry {
@@ -127,10 +131,11 @@ pub struct ToolEntry {
     pub input_schema: Arc<serde_json::Map<String, serde_json::Value>>,
     /// The output schema, parsed.
     pub output_schema: Option<Arc<serde_json::Map<String, serde_json::Value>>>,
-    /// The input schema compiled once, so validating arguments costs no parsing per call.
-    pub validator: jsonschema::Validator,
-    /// The output schema compiled once, for checking structured results.
-    pub output_validator: Option<jsonschema::Validator>,
+    /// The input schema compiled once per load, so validating arguments costs no
+    /// parsing per call.
+    pub validator: Arc<jsonschema::Validator>,
+    /// The output schema compiled once per load, for checking structured results.
+    pub output_validator: Option<Arc<jsonschema::Validator>>,
     /// Its icons.
     pub icons: Vec<Icon>,
 }
@@ -265,22 +270,27 @@ impl Registry {
     }
 
     /// Adds a plugin whose manifest was validated (`Manifest::validate`), so its schemas
-    /// parse and compile and its templates parse; anything that still fails is skipped
-    /// with a log line rather than a panic.
+    /// are compiled and its templates parse; anything that still fails is skipped with a
+    /// log line rather than a panic.
     fn add(&mut self, entry: Arc<PluginEntry>) {
         let owner = Arc::clone(&entry);
         let manifest = owner.plugin.manifest();
         let icons = |item: IconItem| manifest.icons_for(&item).to_vec();
-        for spec in manifest.tools.iter().cloned() {
+        for (i, spec) in manifest.tools.iter().cloned().enumerate() {
             let qualified_name = entry.qualified(&spec.name);
-            let Some((input_schema, validator)) = compile(&spec.input_schema) else {
-                tracing::error!(plugin = %manifest.name, tool = %spec.name, "input schema failed to compile after validation");
+            let Some(schemas) = entry.schemas.0.get(i) else {
+                tracing::error!(plugin = %manifest.name, tool = %spec.name, "the tool's schemas were not compiled; it is not served");
                 continue;
             };
-            let (output_schema, output_validator) = match spec.output_schema.as_deref().map(compile)
-            {
-                Some(Some((schema, validator))) => (Some(schema), Some(validator)),
-                _ => (None, None),
+            let input = &schemas.input;
+            let (input_schema, validator) =
+                (Arc::clone(&input.schema), Arc::clone(&input.validator));
+            let (output_schema, output_validator) = match &schemas.output {
+                Some(output) => (
+                    Some(Arc::clone(&output.schema)),
+                    Some(Arc::clone(&output.validator)),
+                ),
+                None => (None, None),
             };
             self.tool_index
                 .insert(qualified_name.clone(), self.tools.len());
@@ -423,20 +433,6 @@ impl Registry {
             .iter()
             .find(|t| t.template.matches(uri).is_some())
             .map(|t| &t.plugin)
-    }
-}
-
-type Compiled = (
-    Arc<serde_json::Map<String, serde_json::Value>>,
-    jsonschema::Validator,
-);
-
-fn compile(schema: &str) -> Option<Compiled> {
-    let value: serde_json::Value = serde_json::from_str(schema).ok()?;
-    let validator = jsonschema::validator_for(&value).ok()?;
-    match value {
-        serde_json::Value::Object(map) => Some((Arc::new(map), validator)),
-        _ => None,
     }
 }
 

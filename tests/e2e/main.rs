@@ -4,6 +4,7 @@
 
 mod admin;
 mod bad_input;
+mod baseline;
 mod cache;
 mod cli;
 mod config;

@@ -1,13 +1,15 @@
 //! Sandbox limits over a real server: every misbehaviour of the `hostile` test plugin ends
 //! in a tool error naming the plugin and the cause, while `echo` keeps answering at its
 //! usual speed, memory comes back, cancellation stops a spinning guest, a full queue
-//! answers "busy", and a limit edited in the config applies to the next call.
+//! answers "busy", and a limit edited in the config applies to the next call. The instance
+//! pool shared by all plugins answers "busy" when full, and a machine that cannot reserve
+//! it still serves.
 
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::{Server, component, config_file, install, save_config, text};
+use crate::support::{Server, berth, component, config_file, install, save_config, text};
 
 /// Small limits for `hostile`, so each misbehaviour is cut short quickly; `echo` keeps the
 /// defaults.
@@ -269,4 +271,75 @@ fn a_full_queue_answers_busy_and_a_limit_edit_applies_to_the_next_call() {
     let (busy, done) = burst(&mut server, "roomy", 5, 300);
     assert!(busy.is_empty(), "{busy:?}");
     assert_eq!(done, 5);
+}
+
+#[test]
+fn a_full_instance_pool_answers_busy_naming_max_instances() {
+    // One slot for every plugin. Only `hostile` is served: it has no event hook, so
+    // nothing but these calls takes the slot. A spinning call holds it, so a second call
+    // (far below the plugin's own concurrency limit) finds the pool full.
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = dir.path().join("plugins");
+    std::fs::create_dir(&plugins).unwrap();
+    install(&plugins, "hostile.wasm", &component("berth-test-hostile"));
+    let config = config_file(
+        dir.path(),
+        "[runtime]\nmax_instances = 1\n[plugins.hostile.limits]\ncall_timeout_ms = 2000\n",
+    );
+    let mut server = Server::initialized(&plugins, Some(&config));
+    send_call(&mut server, "long", "hostile_spin", json!({}));
+    // Give the spinning call time to take the slot first (a call sent right behind it
+    // could otherwise win the slot and leave the spin refused instead).
+    std::thread::sleep(Duration::from_millis(500));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let result = loop {
+        let result = server.call("hostile_count", json!({ "n": 1 }));
+        if result["isError"] == true {
+            break result;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the pool never filled up: {result}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let message = text(&result);
+    assert!(
+        message.contains("Berth is running its maximum of 1 plugin instances")
+            && message.contains("raise `max_instances` under `[runtime]`"),
+        "{message}"
+    );
+    // The spinning call ends at its timeout and gives its slot back.
+    let spun = result_of(&mut server, "long");
+    assert!(text(&spun).contains("did not finish within"), "{spun}");
+    assert_eq!(text(&server.call("hostile_count", json!({ "n": 3 }))), "3");
+}
+
+#[test]
+fn a_machine_that_cannot_reserve_the_instance_pool_still_serves() {
+    let dir = tempfile::tempdir().unwrap();
+    install(dir.path(), "echo.wasm", &component("berth-plugin-echo"));
+    // 32 GiB of address space: far less than the default pool reserves (about 4 GiB per
+    // slot), plenty for instances mapped one at a time.
+    let template = berth();
+    let mut cmd = std::process::Command::new("sh");
+    cmd.arg("-c")
+        .arg("ulimit -v 33554432 && exec \"$0\" \"$@\"")
+        .arg(template.get_program())
+        .args(["serve", "--plugins"])
+        .arg(dir.path());
+    // The same environment `berth()` gives the binary (no developer BERTH_* settings).
+    for (key, value) in template.get_envs() {
+        match value {
+            Some(value) => cmd.env(key, value),
+            None => cmd.env_remove(key),
+        };
+    }
+    let mut server = Server::spawn(cmd);
+    server.initialize("2025-11-25");
+    server.wait_for_log("cannot reserve the instance pool; allocating instances on demand");
+    assert_eq!(
+        text(&server.call("echo_echo", json!({ "text": "still" }))),
+        "still"
+    );
 }

@@ -63,6 +63,11 @@ impl Server {
         if let Some(config) = config {
             cmd.arg("--config").arg(config);
         }
+        Server::spawn(cmd)
+    }
+
+    /// Starts `cmd` (a `berth serve` command line, possibly wrapped) with piped stdio.
+    pub fn spawn(mut cmd: Command) -> Server {
         let mut child = cmd
             .env("BERTH_LOG", "info")
             .stdin(Stdio::piped())

@@ -231,9 +231,15 @@ pub fn prompt_error(qualified: &str, error: CallError) -> ErrorData {
     }
 }
 
-/// A tool's output as an MCP result. Structured content that is not valid JSON is a
-/// plugin bug; it becomes an error result rather than a malformed message.
-pub fn tool_output(plugin: &str, output: ToolOutput) -> CallToolResult {
+/// A tool's output as an MCP result, or why it cannot be one (the plugin's bug):
+/// structured content that is not JSON, or, for a tool that declares an output schema
+/// (`schema`), structured content that is missing or breaks it, since MCP requires such a
+/// tool to return conforming structured content. The text is parsed once, here, for both
+/// the check and the result.
+pub fn tool_output(
+    output: ToolOutput,
+    schema: Option<&jsonschema::Validator>,
+) -> Result<CallToolResult, String> {
     let structured = match output
         .structured
         .as_deref()
@@ -241,12 +247,18 @@ pub fn tool_output(plugin: &str, output: ToolOutput) -> CallToolResult {
     {
         None => None,
         Some(Ok(value)) => Some(value),
-        Some(Err(e)) => {
-            return error_result(format!(
-                "plugin `{plugin}` returned structured content that is not JSON: {e}"
-            ));
-        }
+        Some(Err(e)) => return Err(format!("its structured content is not JSON: {e}")),
     };
+    if let Some(validator) = schema
+        && !output.is_error
+    {
+        let Some(value) = &structured else {
+            return Err("it declares an output schema but returned no structured content".into());
+        };
+        super::schema_problems(validator, value, "(the structured result)").map_err(
+            |problems| format!("its structured content breaks its output schema: {problems}"),
+        )?;
+    }
     let content = output.content.into_iter().map(content).collect();
     let mut result = if output.is_error {
         CallToolResult::error(content)
@@ -254,7 +266,12 @@ pub fn tool_output(plugin: &str, output: ToolOutput) -> CallToolResult {
         CallToolResult::success(content)
     };
     result.structured_content = structured;
-    result
+    Ok(result)
+}
+
+/// What the client is told when `tool`'s result was refused for `problem`.
+pub fn invalid_result(tool: &str, problem: &str) -> String {
+    format!("{tool} returned an invalid result: {problem}")
 }
 
 /// A tool result with `isError: true` and `message` as its text: what the model sees
@@ -300,4 +317,65 @@ pub fn not_found(uri: &str) -> ErrorData {
         format!("Resource not found: {uri}"),
         Some(serde_json::json!({ "uri": uri })),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn output(structured: Option<&str>, is_error: bool) -> ToolOutput {
+        ToolOutput {
+            content: vec![ContentBlock::Text("shown".into())],
+            structured: structured.map(str::to_string),
+            is_error,
+        }
+    }
+
+    fn schema() -> jsonschema::Validator {
+        let schema = serde_json::json!({
+            "type": "object",
+            "properties": { "n": { "type": "integer" } },
+            "required": ["n"]
+        });
+        jsonschema::validator_for(&schema).unwrap()
+    }
+
+    #[test]
+    fn structured_content_is_parsed_once_and_checked_against_the_output_schema() {
+        let schema = schema();
+        let result = tool_output(output(Some(r#"{"n":3}"#), false), Some(&schema)).unwrap();
+        assert_eq!(
+            result.structured_content,
+            Some(serde_json::json!({ "n": 3 }))
+        );
+        assert_eq!(result.is_error, Some(false));
+
+        let broken = tool_output(output(Some(r#"{"n":"three"}"#), false), Some(&schema));
+        let problem = broken.unwrap_err();
+        assert!(problem.contains("breaks its output schema"), "{problem}");
+        assert!(problem.contains("`/n`"), "{problem}");
+
+        let missing = tool_output(output(None, false), Some(&schema)).unwrap_err();
+        assert!(
+            missing.contains("returned no structured content"),
+            "{missing}"
+        );
+    }
+
+    #[test]
+    fn structured_text_that_is_not_json_is_refused_with_or_without_a_schema() {
+        for schema in [None, Some(schema())] {
+            let problem = tool_output(output(Some("{n:"), false), schema.as_ref()).unwrap_err();
+            assert!(problem.contains("is not JSON"), "{problem}");
+        }
+    }
+
+    #[test]
+    fn an_error_result_is_not_held_to_the_output_schema() {
+        let schema = schema();
+        let result = tool_output(output(None, true), Some(&schema)).unwrap();
+        assert_eq!(result.is_error, Some(true));
+        let plain = tool_output(output(None, false), None).unwrap();
+        assert_eq!(plain.structured_content, None);
+    }
 }

@@ -28,8 +28,7 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 use crate::access::Kind;
 use crate::auth::Identity;
 use crate::bus::{Bus, CallOutcome, Event};
-use crate::manifest::ToolOutput;
-use crate::registry::{ToolEntry, page};
+use crate::registry::page;
 use crate::runtime::{CallError, Limit};
 use crate::state::Served;
 
@@ -113,7 +112,7 @@ impl SessionScope {
     fn new(bus: &Bus) -> Self {
         let ended = CancellationToken::new();
         Self {
-            events: std::sync::Mutex::new(Some(bus.subscribe())),
+            events: std::sync::Mutex::new(Some(bus.subscribe_facts())),
             subscriptions: Default::default(),
             log_level: std::sync::atomic::AtomicU8::new(notices::LOG_LEVEL_UNSET),
             _end_on_drop: ended.clone().drop_guard(),
@@ -356,9 +355,10 @@ fn call_outcome(error: &CallError) -> CallOutcome {
         CallError::LimitExceeded { limit, .. } => match limit {
             Limit::Memory { .. } => CallOutcome::Crashed,
             Limit::QueueWait { .. } => CallOutcome::TimedOut,
-            Limit::Busy { .. } | Limit::ResultSize { .. } | Limit::LogOutput { .. } => {
-                CallOutcome::ToolError
-            }
+            Limit::Busy { .. }
+            | Limit::Instances { .. }
+            | Limit::ResultSize { .. }
+            | Limit::LogOutput { .. } => CallOutcome::ToolError,
         },
     }
 }
@@ -378,27 +378,6 @@ pub fn validate_arguments(
     arguments: &serde_json::Value,
 ) -> Result<(), String> {
     schema_problems(validator, arguments, "(the arguments object)")
-}
-
-/// Checks a tool's structured result against its compiled output schema. MCP requires
-/// a tool that declares an output schema to return structured content that conforms,
-/// so a result that does not is the plugin's bug, reported as one.
-pub fn validate_structured(tool: &ToolEntry, output: &ToolOutput) -> Result<(), String> {
-    let Some(validator) = &tool.output_validator else {
-        return Ok(());
-    };
-    if output.is_error {
-        return Ok(());
-    }
-    let Some(text) = &output.structured else {
-        return Err("it declares an output schema but returned no structured content".into());
-    };
-    // Text that is not JSON is reported by the conversion, which sees it anyway.
-    let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else {
-        return Ok(());
-    };
-    schema_problems(validator, &value, "(the structured result)")
-        .map_err(|problems| format!("its structured content breaks its output schema: {problems}"))
 }
 
 /// Every violation of `validator` by `value` (at most ten), by field and rule; `whole`
@@ -632,24 +611,24 @@ impl ServerHandler for BerthServer {
         notices::notices_delivered(ctx, forwarder).await;
         let elapsed_ms = duration.as_secs_f64() * 1000.0;
         let (result, outcome) = match outcome {
-            Ok(output) => match validate_structured(tool, &output) {
-                Err(problem) => {
-                    tracing::warn!(tool = %tool.qualified_name, elapsed_ms, %problem, "tool result refused");
-                    let message = format!(
-                        "{} returned an invalid result: {problem}",
-                        tool.qualified_name
-                    );
-                    (convert::error_result(message), CallOutcome::ToolError)
+            Ok(output) => {
+                let is_error = output.is_error;
+                match convert::tool_output(output, tool.output_validator.as_deref()) {
+                    Err(problem) => {
+                        tracing::warn!(tool = %tool.qualified_name, elapsed_ms, %problem, "tool result refused");
+                        let message = convert::invalid_result(&tool.qualified_name, &problem);
+                        (convert::error_result(message), CallOutcome::ToolError)
+                    }
+                    Ok(result) => {
+                        tracing::debug!(tool = %tool.qualified_name, elapsed_ms, is_error, "tool called");
+                        let outcome = match is_error {
+                            true => CallOutcome::ToolError,
+                            false => CallOutcome::Success,
+                        };
+                        (result, outcome)
+                    }
                 }
-                Ok(()) => {
-                    tracing::debug!(tool = %tool.qualified_name, elapsed_ms, is_error = output.is_error, "tool called");
-                    let outcome = match output.is_error {
-                        true => CallOutcome::ToolError,
-                        false => CallOutcome::Success,
-                    };
-                    (convert::tool_output(tool.plugin.name(), output), outcome)
-                }
-            },
+            }
             Err(error) => {
                 tracing::warn!(tool = %tool.qualified_name, elapsed_ms, %error, "tool call failed");
                 let outcome = call_outcome(&error);

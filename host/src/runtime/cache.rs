@@ -3,7 +3,8 @@
 //! skips Cranelift (0.1 s for a small Rust guest, seconds for Python/JS ones).
 //!
 //! Written by hand because it is where Berth turns bytes from disk into executable code:
-//! `Component::deserialize` is `unsafe` precisely because wasmtime trusts the artifact.
+//! `Component::deserialize_file` is `unsafe` precisely because wasmtime trusts the
+//! artifact.
 //! So an entry is only ever used when
 //! - its name is the key: SHA-256 of the component's bytes and the engine's
 //!   compatibility hash (the wasmtime version and every setting that changes generated
@@ -121,20 +122,25 @@ impl CompileCache {
             }
             Err(e) => return Err(format!("cannot read its checksum file: {e}")),
         };
-        let serialized =
-            std::fs::read(artifact).map_err(|e| format!("cannot read the artifact: {e}"))?;
-        let actual = hex(&Sha256::digest(&serialized));
+        let actual = hash_file(artifact).map_err(|e| format!("cannot read the artifact: {e}"))?;
         if actual != expected {
             return Err(format!(
                 "its contents hash to {actual}, not the {expected} recorded when it was written"
             ));
         }
-        // SAFETY: `serialized` is byte for byte what `Component::serialize` produced for
-        // an engine with this compatibility hash (the key names both, and the checksum
-        // proves the bytes are the ones written after serializing). wasmtime still checks
-        // the header (version, target, settings) and refuses a mismatch with an error.
-        let component = unsafe { Component::deserialize(engine, &serialized) }
-            .map_err(|e| format!("wasmtime refused it: {e}"))?;
+        // The artifact is mapped rather than copied into memory: its pages are shared
+        // with the page cache and only those the plugin's calls touch become resident,
+        // which is most of what an idle plugin would otherwise cost (BENCHMARKS.md).
+        //
+        // SAFETY: the file is byte for byte what `Component::serialize` produced for an
+        // engine with this compatibility hash (the key names both, and the checksum
+        // proves the bytes are the ones written after serializing). Between the check
+        // and the mapping the path can only change by another server's rename of a whole
+        // entry with the same key, hence the same contents; entries are never written in
+        // place. wasmtime still checks the header (version, target, settings) and refuses
+        // a mismatch with an error.
+        let component = unsafe { Component::deserialize_file(engine, artifact) }
+            .map_err(|e| format!("wasmtime refused it: {e:#}"))?;
         Ok(Some(component))
     }
 
@@ -153,6 +159,14 @@ fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), String>
     temp.write_all(bytes).map_err(|e| e.to_string())?;
     temp.persist(path).map_err(|e| e.error.to_string())?;
     Ok(())
+}
+
+/// The SHA-256 of the file at `path`, read in chunks (an artifact is megabytes).
+fn hash_file(path: &Path) -> std::io::Result<String> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher)?;
+    Ok(hex(&hasher.finalize()))
 }
 
 /// Lower-case hexadecimal.
@@ -179,7 +193,9 @@ mod tests {
     use super::*;
 
     fn engine() -> Engine {
-        super::super::engine::build_engine(&super::super::RuntimeOptions::default()).unwrap()
+        super::super::engine::build_engine(&super::super::RuntimeOptions::default())
+            .unwrap()
+            .0
     }
 
     fn plugin_bytes() -> Vec<u8> {
@@ -269,7 +285,8 @@ mod tests {
             limits_off: true,
             ..Default::default()
         })
-        .unwrap();
+        .unwrap()
+        .0;
         let bytes = plugin_bytes();
         let cache = CompileCache::open(dir.path(), &engine).unwrap();
         cache

@@ -1,19 +1,113 @@
 //! The shared wasmtime [`Engine`] and its epoch ticker.
 //!
-//! One engine serves every plugin: compiled code, type information and the epoch
-//! counter are engine-wide, and the ticker advances that counter so guests yield (and
-//! can be timed out or cancelled) while they run. This module does not create stores or
-//! apply per-call limits; `instance.rs` does.
+//! One engine serves every plugin: compiled code, type information, the instance pool
+//! and the epoch counter are engine-wide, and the ticker advances that counter so guests
+//! yield (and can be timed out or cancelled) while they run. This module does not create
+//! stores or apply per-call limits; `instance.rs` does.
 
 use std::sync::mpsc;
 use std::time::Duration;
 
-use wasmtime::{Config, Engine, OptLevel};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig};
 
 use super::{LoadError, RuntimeOptions};
 
-/// Builds the engine every plugin shares.
-pub(crate) fn build_engine(options: &RuntimeOptions) -> Result<Engine, LoadError> {
+/// How the engine allocates instances, as built (pooling can fall back to on-demand).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Allocation {
+    /// Fresh mappings per instance, released when the call's store is dropped.
+    OnDemand,
+    /// Slots reserved once and reused, for at most this many running instances.
+    Pooling {
+        /// Instances that may be alive at once across all plugins.
+        max_instances: u32,
+    },
+}
+
+/// Largest linear memory a plugin may be given (`max_memory_mb` tops out at 4096): the
+/// whole 32-bit address space, which is also what a slot reserves anyway (see
+/// [`pooling`]).
+const MAX_MEMORY_BYTES: usize = 4 << 30;
+
+/// Builds the engine every plugin shares, and says how it allocates instances.
+///
+/// With `options.max_instances` set, the engine uses wasmtime's pooling allocator. If the
+/// pool's address space cannot be reserved (a `ulimit -v`, say) the engine is built
+/// with on-demand allocation instead and a warning says why: slower instantiation is
+/// better than no server.
+pub(crate) fn build_engine(options: &RuntimeOptions) -> Result<(Engine, Allocation), LoadError> {
+    let config = base_config(options)?;
+    if let Some(max_instances) = options.max_instances {
+        let mut pooled = config.clone();
+        pooled.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling(max_instances)));
+        match Engine::new(&pooled) {
+            Ok(engine) => return Ok((engine, Allocation::Pooling { max_instances })),
+            Err(error) => tracing::warn!(
+                max_instances,
+                error = %format!("{error:#}"),
+                "cannot reserve the instance pool; allocating instances on demand (slower \
+                 calls); lower runtime.max_instances or raise the address-space limit"
+            ),
+        }
+    }
+    let engine = Engine::new(&config).map_err(|e| LoadError::Engine(format!("{e:#}")))?;
+    Ok((engine, Allocation::OnDemand))
+}
+
+/// Core instances per component instance the pool allows on average.
+pub(super) const CORE_INSTANCES_PER_COMPONENT: u32 = 16;
+/// Tables per component instance the pool allows on average.
+pub(super) const TABLES_PER_COMPONENT: u32 = 8;
+/// Elements per table: Python (componentize-py) guests have CPython's large function
+/// table.
+const TABLE_ELEMENTS: usize = 100_000;
+/// Bytes of each linear memory and table reset in place rather than decommitted after a
+/// call (see [`pooling`]).
+const KEEP_RESIDENT_BYTES: usize = 64 << 10;
+
+/// The pool for `max_instances` running plugin instances.
+///
+/// Why pooling: every call instantiates its plugin afresh (no state survives a call),
+/// so instantiation is on the hot path. The pool keeps each linear memory's reservation,
+/// its copy-on-write image mapping and the guest's async stack between calls, so an
+/// instantiation is a slot pick and a few resets instead of several `mmap`/`munmap`
+/// pairs. A slot that was used by the same module before is picked first.
+///
+/// Sizing: one call holds one component instance and one async stack; a component built
+/// by `wasm-component-ld` holds one linear memory and several small core instances and
+/// tables (its own module, the WASI adapter and the shims between them: 3 core instances
+/// and 2 tables for an SDK plugin, as `runtime::tests` checks; a Python guest links
+/// more). The per-component ratios below leave room for those. Each memory slot reserves 4 GiB
+/// plus guards of address space (what wasmtime reserves per 32-bit memory anyway, so
+/// bounds checks stay elided); nothing is resident until a guest touches it.
+/// `max_memory_mb` stays enforced per plugin by the store's limiter; the pool's cap is
+/// only the 4 GiB ceiling of the config range.
+fn pooling(max_instances: u32) -> PoolingAllocationConfig {
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_component_instances(max_instances)
+        .total_stacks(max_instances)
+        .total_memories(max_instances)
+        .total_core_instances(max_instances.saturating_mul(CORE_INSTANCES_PER_COMPONENT))
+        .total_tables(max_instances.saturating_mul(TABLES_PER_COMPONENT))
+        .max_memory_size(MAX_MEMORY_BYTES)
+        .table_elements(TABLE_ELEMENTS)
+        // Multi-memory and multi-table modules are valid wasm; refusing them here would
+        // make a plugin that loads on-demand fail to load pooled.
+        .max_memories_per_module(4)
+        .max_tables_per_module(8);
+    // Resetting a slot for its next call: with a non-zero size wasmtime reads the
+    // kernel's page map (Linux 6.7+) and restores only the pages the call dirtied
+    // within it by copying, instead of one `madvise` over the whole memory, whose
+    // TLB shootdowns and refaults dominated a call in profiles. Measured with the
+    // micro bench: 64 KiB took a call from about 60 to 37-52 µs on this noisy VM;
+    // larger sizes gained nothing more and keep more memory resident per warm slot.
+    pool.linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
+        .table_keep_resident(KEEP_RESIDENT_BYTES);
+    pool
+}
+
+/// Engine settings that do not depend on the allocation strategy.
+fn base_config(options: &RuntimeOptions) -> Result<Config, LoadError> {
     if options.epoch_tick.is_zero() {
         return Err(LoadError::Engine(
             "the epoch tick must be longer than zero (it paces how often guests yield)".into(),
@@ -30,11 +124,7 @@ pub(crate) fn build_engine(options: &RuntimeOptions) -> Result<Engine, LoadError
         // it on every call pays for extra store bookkeeping (~2.6x on `call_async`).
         .concurrency_support(false)
         .cranelift_opt_level(OptLevel::Speed);
-    // Note: the default on-demand allocator is kept on purpose. The pooling allocator
-    // saves microseconds per instantiation but caps concurrent instances and per-module
-    // shapes engine-wide (which large Python/JS guests can exceed) and reserves
-    // terabytes of address space up front; MCP calls are milliseconds apart anyway.
-    Engine::new(&config).map_err(|e| LoadError::Engine(format!("{e:#}")))
+    Ok(config)
 }
 
 /// Advances the engine's epoch every tick on a dedicated thread, for as long as this

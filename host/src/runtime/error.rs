@@ -216,6 +216,16 @@ pub enum Limit {
         /// The cap, in bytes.
         max_bytes: usize,
     },
+    /// Every slot of the engine's instance pool was taken by running calls (of any
+    /// plugin), so no instance could be created for this one.
+    #[error(
+        "could not start: Berth is running its maximum of {max_instances} plugin instances \
+         across all plugins (limit max_instances); try again shortly"
+    )]
+    Instances {
+        /// The pool's size.
+        max_instances: u32,
+    },
     /// The call waited in the queue for its whole call timeout without getting a slot.
     #[error(
         "is busy: no call slot came free within {waited:?} \
@@ -240,6 +250,7 @@ impl Limit {
             Limit::Busy { .. } => "max_queued_calls",
             Limit::QueueWait { .. } => "max_concurrent_calls",
             Limit::LogOutput { .. } => "max_log_output_kb",
+            Limit::Instances { .. } => "max_instances",
         }
     }
 
@@ -251,6 +262,7 @@ impl Limit {
             Limit::Busy { max_queued, .. } => *max_queued,
             Limit::QueueWait { max_concurrent, .. } => *max_concurrent,
             Limit::LogOutput { max_bytes, .. } => max_bytes >> 10,
+            Limit::Instances { max_instances } => *max_instances as usize,
         };
         u64::try_from(value).unwrap_or(u64::MAX)
     }
@@ -274,6 +286,10 @@ impl CallError {
 /// "raise `KEY` under `[plugins.NAME.limits]` (or `[runtime]` for every plugin)", with
 /// the name taken from a `name@version` label.
 fn raise_hint(plugin: &str, key: &str) -> String {
+    if key == "max_instances" {
+        // Engine-wide, not per plugin: only [runtime] has it, and only a restart applies it.
+        return "raise `max_instances` under `[runtime]` in the config and restart Berth".into();
+    }
     let name = plugin.split('@').next().unwrap_or(plugin);
     format!(
         "raise `{key}` under `[plugins.{name}.limits]` in the config (or under `[runtime]` for every plugin)"

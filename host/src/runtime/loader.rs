@@ -177,14 +177,19 @@ pub(crate) async fn load(
     let mut manifest = at_load.call("", |c, store| c.describe(store)).await?;
     // Prompts are part of the manifest, read once like it (contract 0.3 lists them in an
     // export of their own so that `describe`'s record stays 0.1's).
-    manifest.prompts = at_load
-        .call("its `list-prompts` failed: ", |c, store| {
-            c.list_prompts(store)
-        })
-        .await?;
-    manifest.icons = at_load
-        .call("its `icons` failed: ", |c, store| c.icons(store))
-        .await?;
+    // Each at-load call builds a store, so exports a plugin lacks are not asked.
+    if callable.offers_prompts() {
+        manifest.prompts = at_load
+            .call("its `list-prompts` failed: ", |c, store| {
+                c.list_prompts(store)
+            })
+            .await?;
+    }
+    if callable.has_icons() {
+        manifest.icons = at_load
+            .call("its `icons` failed: ", |c, store| c.icons(store))
+            .await?;
+    }
 
     // The hook's interests are part of what the plugin says about itself, read once
     // here; a plugin that cannot state them is refused like one that cannot describe

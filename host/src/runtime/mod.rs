@@ -42,6 +42,7 @@ use wasmtime::Engine;
 use wasmtime::component::Linker;
 
 pub use capabilities::PLUGIN_TARGET;
+pub use engine::Allocation;
 pub use error::{CallError, Limit, LoadError};
 pub use limits::PluginLimits;
 
@@ -56,6 +57,9 @@ use capabilities::config::ConfigState;
 pub use capabilities::resources::ResourceListener;
 use instance::{CallTarget, PerCall, Stopped, StoreState};
 use limits::{Admission, Gate, Slot};
+
+/// The default size of the instance pool ([`RuntimeOptions::max_instances`]).
+pub const DEFAULT_MAX_INSTANCES: u32 = 1000;
 
 /// Options for the shared engine. Everything a plugin's calls are limited by is per
 /// plugin, in [`PluginSettings::limits`]; only what the engine itself needs is here.
@@ -73,6 +77,10 @@ pub struct RuntimeOptions {
     /// Where compiled plugins are kept between runs (see `cache.rs`); `None`: compile
     /// every load. A folder that cannot be created turns the cache off with a warning.
     pub compile_cache: Option<std::path::PathBuf>,
+    /// Plugin instances that may be alive at once across all plugins: the size of the
+    /// pooling allocator's pool (see `engine.rs`). `None`: allocate every instance on
+    /// demand. Default 1000.
+    pub max_instances: Option<u32>,
 }
 
 impl Default for RuntimeOptions {
@@ -81,6 +89,7 @@ impl Default for RuntimeOptions {
             epoch_tick: Duration::from_millis(10),
             limits_off: false,
             compile_cache: None,
+            max_instances: Some(DEFAULT_MAX_INSTANCES),
         }
     }
 }
@@ -99,6 +108,8 @@ pub struct PluginSettings {
 /// What every runtime clone and every plugin loaded by it shares.
 pub(crate) struct RuntimeInner {
     engine: Engine,
+    /// How `engine` allocates instances.
+    allocation: Allocation,
     linker: Linker<StoreState>,
     options: RuntimeOptions,
     /// One concurrency gate per plugin name, shared by all its handles (settings changes
@@ -137,7 +148,8 @@ impl Runtime {
     /// Fails with [`LoadError::Engine`] if an option is zero where it must not be, or
     /// the engine or the ticker thread cannot be created.
     pub fn new(options: RuntimeOptions) -> Result<Runtime, LoadError> {
-        let engine = engine::build_engine(&options)?;
+        let (engine, allocation) = engine::build_engine(&options)?;
+        tracing::debug!(?allocation, "engine built");
         let linker_error =
             |e: wasmtime::Error| LoadError::Engine(format!("cannot link host functions: {e:#}"));
         let mut linker = Linker::new(&engine);
@@ -164,6 +176,7 @@ impl Runtime {
         Ok(Runtime {
             inner: Arc::new(RuntimeInner {
                 engine,
+                allocation,
                 linker,
                 options,
                 gates: Mutex::default(),
@@ -208,6 +221,12 @@ impl Runtime {
         settings: PluginSettings,
     ) -> Result<LoadedPlugin, LoadError> {
         loader::load(Arc::clone(&self.inner), origin, bytes, settings).await
+    }
+
+    /// How this runtime allocates instances: pooled unless the pool could not be reserved
+    /// or [`RuntimeOptions::max_instances`] is `None`.
+    pub fn allocation(&self) -> Allocation {
+        self.inner.allocation
     }
 
     /// Installs who hears a plugin say one of its resources changed (contract 0.3's
@@ -658,6 +677,20 @@ impl LoadedPlugin {
                 plugin,
                 reason: call.explain(&stopped),
             }),
+            // A full pool is a busy server, not a broken plugin: the call may be retried.
+            Err(Stopped::Failed(Failure::Instantiate(e)))
+                if e.downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
+                    .is_some() =>
+            {
+                let max_instances = match self.inner.runtime.allocation {
+                    Allocation::Pooling { max_instances } => max_instances,
+                    Allocation::OnDemand => 0,
+                };
+                Err(CallError::LimitExceeded {
+                    plugin,
+                    limit: Limit::Instances { max_instances },
+                })
+            }
             Err(stopped @ Stopped::Failed(Failure::Instantiate(_))) => {
                 Err(CallError::Instantiate {
                     plugin,
@@ -1005,6 +1038,59 @@ mod tests {
         let output = call(&roomy, "echo", r#"{"text":"in"}"#).await.unwrap();
         assert_eq!(text(&output), "in");
         sleeping.abort();
+    }
+
+    #[tokio::test]
+    async fn a_full_instance_pool_refuses_a_call_as_busy_and_frees_its_slot_after() {
+        let runtime = Runtime::new(RuntimeOptions {
+            max_instances: Some(1),
+            ..RuntimeOptions::default()
+        })
+        .expect("runtime");
+        assert_eq!(
+            runtime.allocation(),
+            Allocation::Pooling { max_instances: 1 }
+        );
+        // The pool's per-component room (see `engine::pooling`) fits an SDK plugin: with a
+        // single slot, loading runs `describe` in it.
+        let plugin = runtime
+            .load(&berth_test_artifacts::wasm(ECHO), PluginSettings::default())
+            .await
+            .expect("echo loads into a one-instance pool");
+        let sleeping = tokio::spawn({
+            let plugin = plugin.clone();
+            async move { call(&plugin, "sleep", r#"{"millis":10000}"#).await }
+        });
+        while plugin.load() != (1, 0) {
+            tokio::task::yield_now().await;
+        }
+        let metrics = runtime.inner.engine.pooling_allocator_metrics().unwrap();
+        // One running call: one component instance, one linear memory, and core
+        // instances and tables within the pool's per-component room.
+        assert_eq!(metrics.component_instances(), 1);
+        assert_eq!(metrics.memories(), 1);
+        assert!(metrics.core_instances() <= u64::from(engine::CORE_INSTANCES_PER_COMPONENT));
+        assert!(metrics.tables() <= engine::TABLES_PER_COMPONENT as usize);
+        let err = call(&plugin, "echo", r#"{"text":"x"}"#).await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                CallError::LimitExceeded {
+                    limit: Limit::Instances { max_instances: 1 },
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string()
+                .contains("raise `max_instances` under `[runtime]`"),
+            "{err}"
+        );
+        sleeping.abort();
+        let _ = sleeping.await;
+        let output = call(&plugin, "echo", r#"{"text":"again"}"#).await.unwrap();
+        assert_eq!(text(&output), "again");
     }
 
     #[test]

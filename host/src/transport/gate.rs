@@ -498,7 +498,7 @@ impl http_body::Body for Permitted {
 /// buckets, until shutdown. A rebuild that fails (a key file went missing) keeps the
 /// guards in force and says why.
 pub fn spawn_refresher(gate: Gate, lifecycle: Arc<Lifecycle>, shutdown: &Shutdown) {
-    let mut events = lifecycle.bus().subscribe();
+    let mut events = lifecycle.bus().subscribe_facts();
     let stop = shutdown.child_token();
     shutdown.spawn(async move {
         let mut sweep = tokio::time::interval(SWEEP_EVERY);

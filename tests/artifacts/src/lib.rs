@@ -36,6 +36,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 include!(concat!(env!("OUT_DIR"), "/plugins.rs"));
+include!("outer_env.rs");
 
 /// The absolute path of `package`'s component; panics if `package` is not a plugin crate or its
 /// component is missing.

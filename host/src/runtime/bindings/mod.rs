@@ -108,6 +108,11 @@ pub(crate) trait CallablePlugin: Send + Sync + 'static {
         Box::pin(async { Ok(Needs::default()) })
     }
 
+    /// Whether the plugin exports `prompts` (contract 0.3's optional prompts).
+    fn offers_prompts(&self) -> bool {
+        false
+    }
+
     /// Calls `list-prompts` (contract 0.3's optional `prompts`). The default is none,
     /// without instantiating anything.
     fn list_prompts<'a>(
@@ -127,6 +132,11 @@ pub(crate) trait CallablePlugin: Send + Sync + 'static {
         _ctx: &'a CallContext,
     ) -> CallFuture<'a, Result<PromptOutput, GuestError>> {
         Box::pin(async move { Ok(Err(GuestError::UnknownPrompt(name.to_string()))) })
+    }
+
+    /// Whether the plugin exports `icons` (contract 0.3's optional export).
+    fn has_icons(&self) -> bool {
+        false
     }
 
     /// Calls `icons` (contract 0.3's optional export). The default is none, without

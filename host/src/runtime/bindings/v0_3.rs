@@ -206,6 +206,14 @@ impl CallablePlugin for V0_3 {
         })
     }
 
+    fn offers_prompts(&self) -> bool {
+        self.prompts.is_some()
+    }
+
+    fn has_icons(&self) -> bool {
+        self.icons.is_some()
+    }
+
     fn completes(&self) -> bool {
         self.completion.is_some()
     }

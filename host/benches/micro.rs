@@ -1,0 +1,162 @@
+//! Micro benchmarks of the call path, in process (criterion):
+//!
+//! - **instantiate + call**: one `call_tool` of the echo plugin through the public
+//!   `LoadedPlugin::call_tool` (fresh store and WASI context, instantiation from the
+//!   cached `InstancePre`, one `call-tool`, drop; the timeout/cancellation wrapper and
+//!   output capture included), with the pooling allocator (what `berth` runs) and with
+//!   on-demand allocation, so the pool's share is visible;
+//! - **schema validation**: checking a tool's arguments against its compiled input
+//!   schema, as every `tools/call` does before the plugin runs;
+//! - **registry lookup**: finding a tool by its qualified name in a registry snapshot
+//!   serving the example plugins;
+//! - for scale, what loading a plugin (compile + pre-instantiate + `describe`) costs.
+//!
+//! Run with `cargo bench -p berth-host --bench micro`.
+
+use std::hint::black_box;
+
+use berth::manifest::CallContext;
+use berth::registry::{PluginEntry, Registry};
+use berth::runtime::{Allocation, LoadedPlugin, PluginSettings, Runtime, RuntimeOptions};
+use criterion::{Criterion, criterion_group, criterion_main};
+use tokio::runtime::Runtime as Tokio;
+use tokio_util::sync::CancellationToken;
+
+const ECHO: &str = "berth-plugin-echo";
+
+/// The example plugins a registry snapshot is built from (`files` needs a folder grant).
+const EXAMPLES: [&str; 5] = [
+    "berth-plugin-text",
+    "berth-plugin-json",
+    "berth-plugin-time",
+    "berth-plugin-docs",
+    "berth-plugin-http",
+];
+
+fn tokio() -> Tokio {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+fn load(rt: &Tokio, runtime: &Runtime, package: &str) -> LoadedPlugin {
+    rt.block_on(runtime.load(
+        &berth_test_artifacts::wasm(package),
+        PluginSettings::default(),
+    ))
+    .unwrap_or_else(|e| panic!("{package} loads: {e}"))
+}
+
+fn instantiate_and_call(c: &mut Criterion) {
+    let rt = tokio();
+    let ctx = CallContext::default();
+    let cancel = CancellationToken::new();
+    let mut group = c.benchmark_group("instantiate + call-tool echo");
+    for (label, max_instances) in [("pooling", Some(1000)), ("on-demand", None)] {
+        let runtime = Runtime::new(RuntimeOptions {
+            max_instances,
+            ..RuntimeOptions::default()
+        })
+        .expect("berth runtime");
+        if max_instances.is_some() {
+            assert!(
+                matches!(runtime.allocation(), Allocation::Pooling { .. }),
+                "the pool could not be reserved on this machine"
+            );
+        }
+        let plugin = load(&rt, &runtime, ECHO);
+        group.bench_function(label, |b| {
+            b.iter(|| {
+                let output = rt
+                    .block_on(plugin.call_tool("echo", r#"{"text":"hi"}"#, &ctx, &cancel))
+                    .expect("echo answers");
+                black_box(output)
+            })
+        });
+    }
+    group.finish();
+}
+
+fn schema_and_registry(c: &mut Criterion) {
+    let rt = tokio();
+    let runtime = Runtime::new(RuntimeOptions::default()).expect("berth runtime");
+    let entries: Vec<PluginEntry> = EXAMPLES
+        .iter()
+        .map(|package| {
+            let path = berth_test_artifacts::wasm(package);
+            let checked = rt
+                .block_on(berth::plugins::load_checked(&runtime, &path))
+                .unwrap_or_else(|e| panic!("{package} loads: {e}"));
+            PluginEntry {
+                plugin: checked.plugin,
+                path,
+                tool_prefix: None,
+                schemas: checked.schemas,
+            }
+        })
+        .collect();
+    let (registry, refused) = Registry::build(1, entries);
+    assert!(refused.is_empty(), "the examples collide: {refused:?}");
+    let tools = registry.tools().len();
+
+    let tool = registry
+        .tool("text_regex_find")
+        .expect("text serves regex_find");
+    let valid = serde_json::json!({
+        "text": "one two three, four five",
+        "pattern": "\\b\\w+\\b",
+        "case_insensitive": true,
+        "max_matches": 10
+    });
+    let invalid = serde_json::json!({ "text": 3, "max_matches": "ten" });
+    let mut group = c.benchmark_group("schema validation (text_regex_find arguments)");
+    group.bench_function("valid", |b| {
+        b.iter(|| berth::protocol::validate_arguments(&tool.validator, black_box(&valid)))
+    });
+    group.bench_function("invalid (3 problems described)", |b| {
+        b.iter(|| berth::protocol::validate_arguments(&tool.validator, black_box(&invalid)))
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group(format!("registry lookup ({tools} tools)"));
+    group.bench_function("tool by qualified name", |b| {
+        b.iter(|| registry.tool(black_box("json_format")).is_some())
+    });
+    group.bench_function("unknown tool", |b| {
+        b.iter(|| registry.tool(black_box("json_nothing")).is_none())
+    });
+    group.finish();
+}
+
+fn load_plugin(c: &mut Criterion) {
+    let rt = tokio();
+    let runtime = Runtime::new(RuntimeOptions::default()).expect("berth runtime");
+    let bytes = std::fs::read(berth_test_artifacts::wasm(ECHO)).expect("echo component");
+    let mut group = c.benchmark_group("load");
+    group.sample_size(10);
+    group.bench_function(
+        "load_bytes echo (compile + pre-instantiate + describe)",
+        |b| {
+            b.iter(|| {
+                let loaded = rt
+                    .block_on(runtime.load_bytes(
+                        "echo.wasm",
+                        bytes.clone(),
+                        PluginSettings::default(),
+                    ))
+                    .expect("echo loads");
+                black_box(loaded)
+            })
+        },
+    );
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    instantiate_and_call,
+    schema_and_registry,
+    load_plugin
+);
+criterion_main!(benches);

@@ -1,0 +1,512 @@
+//! Berth against the native baseline (`tests/native-baseline`: the same `text` tools served by
+//! a plain rmcp server, compiled natively), side by side in the same run.
+//!
+//! Every client calls `text_count` with one short sentence back to back, for a fixed time
+//! after a warm-up, and checks each answer's count. Over stdio each client has its own
+//! server process, as a stdio MCP client does (1 and 4 clients); over Streamable HTTP N
+//! sessions, each with its own keep-alive connection, share one server process (1, 16 and
+//! 64). Each scenario runs Berth, native, Berth, native, … so that drift in the machine's
+//! load hits both alike. Prints calls per second, p50 and p99 per server (pooled over the
+//! rounds) and the ratios Berth/native, next to issue 7's targets; nothing is asserted.
+//! Run with `cargo bench -p berth-host --bench versus`.
+//!
+//! The native servers are this very executable, started again with `BERTH_NATIVE_BASELINE`
+//! set (`stdio` or `http`): a bench can run only its own package's binaries, and a child
+//! process keeps the comparison fair (each server in its own process, clients in this one).
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+/// The environment variable that turns this executable into a native server.
+const BASELINE_ENV: &str = "BERTH_NATIVE_BASELINE";
+const WARMUP: Duration = Duration::from_millis(500);
+const MEASURE: Duration = Duration::from_secs(3);
+const ROUNDS: usize = 3;
+const TOOL: &str = "text_count";
+/// The argument of every call: one sentence of 44 bytes and 9 words.
+const SENTENCE: &str = "The quick brown fox jumps over the lazy dog.";
+/// What every answer must contain (in its structured content and its text).
+const EXPECTED: &str = r#""words":9"#;
+/// Issue 7's targets, printed next to the measured ratios.
+const STDIO_P50_TARGET: f64 = 1.3;
+const HTTP_16_THROUGHPUT_TARGET: f64 = 0.7;
+/// Berth's HTTP settings for the bench: loopback without authentication, no rate limit,
+/// no 503s from the request cap, and a call queue deep enough that 64 clients never see
+/// "busy" (the queue's length costs nothing).
+const BERTH_HTTP_CONFIG: &str = r#"[http]
+max_concurrent_requests = 1024
+[http.auth]
+enabled = false
+[http.rate_limit]
+requests_per_minute = 0
+[runtime]
+max_queued_calls = 1024
+"#;
+
+/// Which server a run measures.
+#[derive(Clone, Copy, PartialEq)]
+enum Server {
+    Berth,
+    Native,
+}
+
+impl Server {
+    fn name(self) -> &'static str {
+        match self {
+            Server::Berth => "berth",
+            Server::Native => "native",
+        }
+    }
+}
+
+/// One transport and client count.
+#[derive(Clone, Copy)]
+enum Scenario {
+    Stdio(usize),
+    Http(usize),
+}
+
+/// What one or more runs of one server measured.
+#[derive(Default)]
+struct Tally {
+    /// Latencies of the calls that started inside the measured windows.
+    samples: Vec<Duration>,
+    /// Calls per second of each run.
+    per_round: Vec<f64>,
+}
+
+impl Tally {
+    fn add(&mut self, samples: Vec<Duration>) {
+        self.per_round
+            .push(samples.len() as f64 / MEASURE.as_secs_f64());
+        self.samples.extend(samples);
+    }
+
+    fn throughput(&self) -> f64 {
+        self.samples.len() as f64 / (MEASURE.as_secs_f64() * self.per_round.len() as f64)
+    }
+
+    fn percentile(&mut self, p: f64) -> Duration {
+        self.samples.sort_unstable();
+        let index = ((self.samples.len() as f64 * p) as usize).min(self.samples.len() - 1);
+        self.samples[index]
+    }
+}
+
+/// Temporary files shared by every run.
+struct Setup {
+    _dir: tempfile::TempDir,
+    plugins: PathBuf,
+    cache: PathBuf,
+    http_config: PathBuf,
+}
+
+fn main() {
+    if let Ok(mode) = std::env::var(BASELINE_ENV) {
+        native_server(&mode);
+        return;
+    }
+    let setup = setup();
+    // One throwaway start compiles the plugin into the cache; every run after starts warm.
+    let mut warm = StdioClient::start(Server::Berth, &setup);
+    warm.call(0);
+    drop(warm);
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+
+    println!(
+        "tools/call {TOOL} {{\"text\": {SENTENCE:?}}}: Berth (text plugin in its sandbox) against \
+         the native baseline (the same functions in a plain rmcp server)"
+    );
+    println!(
+        "each scenario: berth, native × {ROUNDS} rounds, alternating; {} ms warm-up + {} s measured \
+         per round; calls/s and percentiles pooled over the rounds",
+        WARMUP.as_millis(),
+        MEASURE.as_secs()
+    );
+    println!(
+        "{:<10} {:>7}  {:<6} {:>9} {:>10} {:>10}  {:<17}",
+        "transport", "clients", "server", "calls/s", "p50", "p99", "calls/s per round"
+    );
+    for scenario in [
+        Scenario::Stdio(1),
+        Scenario::Stdio(4),
+        Scenario::Http(1),
+        Scenario::Http(16),
+        Scenario::Http(64),
+    ] {
+        let mut berth = Tally::default();
+        let mut native = Tally::default();
+        for _ in 0..ROUNDS {
+            for (server, tally) in [(Server::Berth, &mut berth), (Server::Native, &mut native)] {
+                let samples = match scenario {
+                    Scenario::Stdio(clients) => stdio_run(server, clients, &setup),
+                    Scenario::Http(clients) => runtime.block_on(http_run(server, clients, &setup)),
+                };
+                tally.add(samples);
+            }
+        }
+        report(scenario, &mut berth, &mut native);
+    }
+}
+
+/// Prints one scenario's two rows and its ratios.
+fn report(scenario: Scenario, berth: &mut Tally, native: &mut Tally) {
+    let (transport, clients) = match scenario {
+        Scenario::Stdio(n) => ("stdio", n),
+        Scenario::Http(n) => ("http", n),
+    };
+    for (server, tally) in [(Server::Berth, &mut *berth), (Server::Native, &mut *native)] {
+        let rounds: Vec<String> = tally.per_round.iter().map(|r| format!("{r:.0}")).collect();
+        println!(
+            "{transport:<10} {clients:>7}  {:<6} {:>9.0} {:>10.2?} {:>10.2?}  {}",
+            server.name(),
+            tally.throughput(),
+            tally.percentile(0.50),
+            tally.percentile(0.99),
+            rounds.join(" / ")
+        );
+    }
+    let p50 = berth.percentile(0.50).as_secs_f64() / native.percentile(0.50).as_secs_f64();
+    let throughput = berth.throughput() / native.throughput();
+    let target = match scenario {
+        Scenario::Stdio(_) => format!(" (target ≤{STDIO_P50_TARGET}x p50)"),
+        Scenario::Http(16) => format!(" (target ≥{HTTP_16_THROUGHPUT_TARGET}x calls/s)"),
+        Scenario::Http(_) => String::new(),
+    };
+    println!(
+        "{:<10} {:>7}  berth/native: p50 {p50:.2}x, calls/s {throughput:.2}x{target}",
+        "", ""
+    );
+}
+
+/// The plugins folder (the `text` plugin only), the compilation cache and the HTTP config.
+fn setup() -> Setup {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let plugins = dir.path().join("plugins");
+    let cache = dir.path().join("cache");
+    std::fs::create_dir(&plugins).expect("plugins dir");
+    std::fs::create_dir(&cache).expect("cache dir");
+    berth_test_artifacts::copy_component("berth-plugin-text", &plugins);
+    let http_config = dir.path().join("berth.toml");
+    std::fs::write(&http_config, BERTH_HTTP_CONFIG).expect("config");
+    Setup {
+        plugins,
+        cache,
+        http_config,
+        _dir: dir,
+    }
+}
+
+/// `berth serve` with the bench's plugins and warm cache, no admin socket, and none of the
+/// developer's own `BERTH_*` settings.
+fn berth(setup: &Setup) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_berth"));
+    for (var, _) in std::env::vars_os() {
+        if var.to_string_lossy().starts_with("BERTH_") {
+            command.env_remove(var);
+        }
+    }
+    command
+        .args(["serve", "--admin-socket", "off", "--plugins"])
+        .arg(&setup.plugins)
+        .arg("--compile-cache")
+        .arg(&setup.cache)
+        .env("BERTH_LOG", "warn");
+    command
+}
+
+/// This executable as a native server (`mode` is `stdio` or `http`).
+fn native(mode: &str) -> Command {
+    let mut command = Command::new(std::env::current_exe().expect("own path"));
+    command.env(BASELINE_ENV, mode);
+    command
+}
+
+/// The child side: serve natively until the parent closes stdin or kills the process.
+fn native_server(mode: &str) {
+    // The runtime `#[tokio::main]` builds, as the baseline's own binary and Berth use.
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let served = runtime.block_on(async {
+        match mode {
+            "stdio" => berth_native_baseline::serve_stdio().await,
+            "http" => {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind 127.0.0.1:0");
+                eprintln!("listening addr={}", listener.local_addr().expect("address"));
+                berth_native_baseline::serve_http(listener).await
+            }
+            other => panic!("{BASELINE_ENV} must be `stdio` or `http`, not `{other}`"),
+        }
+    });
+    if let Err(error) = served {
+        eprintln!("native baseline: {error}");
+        std::process::exit(1);
+    }
+}
+
+/// The `initialize` request every client sends first.
+fn initialize() -> serde_json::Value {
+    json!({ "jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {},
+        "clientInfo": { "name": "bench", "version": "1" } } })
+}
+
+/// The `tools/call` request with `id`.
+fn call(id: u64) -> String {
+    json!({ "jsonrpc": "2.0", "id": id, "method": "tools/call",
+        "params": { "name": TOOL, "arguments": { "text": SENTENCE } } })
+    .to_string()
+}
+
+/// A stdio client with its own server process: raw JSON-RPC lines over the pipes.
+struct StdioClient {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    line: String,
+}
+
+impl StdioClient {
+    /// Starts `server` over stdio and completes the handshake.
+    fn start(server: Server, setup: &Setup) -> StdioClient {
+        let mut command = match server {
+            Server::Berth => berth(setup),
+            Server::Native => native("stdio"),
+        };
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("server starts");
+        let mut client = StdioClient {
+            stdin: child.stdin.take().expect("stdin"),
+            stdout: BufReader::new(child.stdout.take().expect("stdout")),
+            child,
+            line: String::new(),
+        };
+        client.send(&initialize().to_string());
+        assert!(client.line.contains("\"result\""), "{}", client.line);
+        // The notification has no answer: written without waiting.
+        let initialized = json!({ "jsonrpc": "2.0", "method": "notifications/initialized" });
+        writeln!(client.stdin, "{initialized}").expect("write");
+        client
+    }
+
+    /// Writes one line and reads the answer into `self.line`.
+    fn send(&mut self, request: &str) {
+        writeln!(self.stdin, "{request}").expect("write");
+        self.stdin.flush().expect("flush");
+        self.line.clear();
+        self.stdout.read_line(&mut self.line).expect("read");
+    }
+
+    /// One checked `tools/call` round trip; returns its latency.
+    fn call(&mut self, id: u64) -> Duration {
+        let request = call(id);
+        let started = Instant::now();
+        self.send(&request);
+        let elapsed = started.elapsed();
+        assert!(
+            self.line.contains(EXPECTED),
+            "unexpected answer: {}",
+            self.line
+        );
+        elapsed
+    }
+}
+
+impl Drop for StdioClient {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `clients` stdio clients, each with its own server, calling until the window ends;
+/// returns the latencies measured.
+fn stdio_run(server: Server, clients: usize, setup: &Setup) -> Vec<Duration> {
+    // All servers are up and initialized before the clock starts.
+    let mut started: Vec<StdioClient> = (0..clients)
+        .map(|_| StdioClient::start(server, setup))
+        .collect();
+    let measure_from = Instant::now() + WARMUP;
+    let until = measure_from + MEASURE;
+    let threads: Vec<_> = started
+        .drain(..)
+        .map(|mut client| {
+            std::thread::spawn(move || {
+                let mut samples = Vec::new();
+                for id in 1.. {
+                    let start = Instant::now();
+                    if start >= until {
+                        break;
+                    }
+                    let elapsed = client.call(id);
+                    if start >= measure_from {
+                        samples.push(elapsed);
+                    }
+                }
+                samples
+            })
+        })
+        .collect();
+    threads
+        .into_iter()
+        .flat_map(|thread| thread.join().expect("client thread"))
+        .collect()
+}
+
+/// A server process serving HTTP and the URL of its MCP endpoint.
+struct HttpServer {
+    child: Child,
+    url: String,
+}
+
+impl HttpServer {
+    fn start(server: Server, setup: &Setup) -> HttpServer {
+        let mut command = match server {
+            Server::Berth => {
+                let mut command = berth(setup);
+                command
+                    .args(["--http", "127.0.0.1:0", "--config"])
+                    .arg(&setup.http_config)
+                    .env("BERTH_LOG", "warn,berth::transport::http=info");
+                command
+            }
+            Server::Native => native("http"),
+        };
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("server starts");
+        let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+        let addr = loop {
+            let line = lines
+                .next()
+                .expect("the server logs its address")
+                .expect("stderr");
+            let wanted = line.contains("serving MCP over HTTP") || line.starts_with("listening");
+            if let Some(addr) = line
+                .split_whitespace()
+                .find_map(|part| part.strip_prefix("addr="))
+                .filter(|_| wanted)
+            {
+                break addr.to_string();
+            }
+        };
+        // Keep draining stderr so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        HttpServer {
+            child,
+            url: format!("http://{addr}/mcp"),
+        }
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `clients` sessions against one new `server` process, calling until the window ends;
+/// returns the latencies measured.
+async fn http_run(server: Server, clients: usize, setup: &Setup) -> Vec<Duration> {
+    let server = HttpServer::start(server, setup);
+    // Every session is open before the clock starts.
+    let mut sessions = Vec::with_capacity(clients);
+    for _ in 0..clients {
+        sessions.push(HttpClient::open(&server.url).await);
+    }
+    let measure_from = Instant::now() + WARMUP;
+    let until = measure_from + MEASURE;
+    let tasks: Vec<_> = sessions
+        .into_iter()
+        .map(|client| tokio::spawn(client.run(measure_from, until)))
+        .collect();
+    let mut samples = Vec::new();
+    for task in tasks {
+        samples.extend(task.await.expect("client task"));
+    }
+    samples
+}
+
+/// One Streamable HTTP session with its own connection.
+struct HttpClient {
+    http: reqwest::Client,
+    url: String,
+    session: String,
+}
+
+impl HttpClient {
+    /// Initializes a session at `url`.
+    async fn open(url: &str) -> HttpClient {
+        let http = reqwest::Client::new();
+        let response = http
+            .post(url)
+            .header("accept", "application/json, text/event-stream")
+            .header("content-type", "application/json")
+            .body(initialize().to_string())
+            .send()
+            .await
+            .expect("initialize");
+        assert_eq!(response.status(), 200, "initialize refused");
+        let session = response.headers()["mcp-session-id"]
+            .to_str()
+            .expect("session id")
+            .to_string();
+        response.text().await.expect("initialize body");
+        let client = HttpClient {
+            http,
+            url: url.to_string(),
+            session,
+        };
+        let initialized = json!({ "jsonrpc": "2.0", "method": "notifications/initialized" });
+        let response = client
+            .post(initialized.to_string())
+            .await
+            .expect("initialized");
+        assert_eq!(response.status(), 202, "initialized refused");
+        client
+    }
+
+    fn post(&self, body: String) -> impl Future<Output = reqwest::Result<reqwest::Response>> {
+        self.http
+            .post(&self.url)
+            .header("accept", "application/json, text/event-stream")
+            .header("content-type", "application/json")
+            .header("mcp-session-id", &self.session)
+            .header("mcp-protocol-version", "2025-11-25")
+            .body(body)
+            .send()
+    }
+
+    /// Calls back to back until `until`; returns the latencies of the calls that started
+    /// at or after `measure_from`.
+    async fn run(self, measure_from: Instant, until: Instant) -> Vec<Duration> {
+        let mut samples = Vec::new();
+        for id in 1.. {
+            let started = Instant::now();
+            if started >= until {
+                break;
+            }
+            let response = self.post(call(id)).await.expect("call");
+            assert_eq!(response.status(), 200);
+            let body = response.text().await.expect("call body");
+            assert!(body.contains(EXPECTED), "unexpected answer: {body}");
+            if started >= measure_from {
+                samples.push(started.elapsed());
+            }
+        }
+        samples
+    }
+}
