@@ -24,15 +24,6 @@ use tokio_util::sync::CancellationToken;
 
 const ECHO: &str = "berth-plugin-echo";
 
-/// The example plugins a registry snapshot is built from (`files` needs a folder grant).
-const EXAMPLES: [&str; 5] = [
-    "berth-plugin-text",
-    "berth-plugin-json",
-    "berth-plugin-time",
-    "berth-plugin-docs",
-    "berth-plugin-http",
-];
-
 fn tokio() -> Tokio {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -81,7 +72,7 @@ fn instantiate_and_call(c: &mut Criterion) {
 fn schema_and_registry(c: &mut Criterion) {
     let rt = tokio();
     let runtime = Runtime::new(RuntimeOptions::default()).expect("berth runtime");
-    let entries: Vec<PluginEntry> = EXAMPLES
+    let entries: Vec<PluginEntry> = berth_test_artifacts::EXAMPLES_WITHOUT_GRANTS
         .iter()
         .map(|package| {
             let path = berth_test_artifacts::wasm(package);

@@ -52,15 +52,6 @@ const IN_FLIGHT: [usize; 5] = [200, 1, 10, 100, 200];
 const TARGET_WARM_FLEET: Duration = Duration::from_millis(500);
 const TARGET_KIB_PER_PLUGIN: f64 = 2048.0;
 
-/// The example plugins (the `files` one is left out: it needs a folder grant).
-const EXAMPLES: [&str; 5] = [
-    "berth-plugin-text",
-    "berth-plugin-json",
-    "berth-plugin-time",
-    "berth-plugin-docs",
-    "berth-plugin-http",
-];
-
 const ECHO: &str = "berth-plugin-echo";
 
 /// A running `berth serve` spoken to over stdio.
@@ -285,12 +276,12 @@ fn main() {
     // 1. The examples: cache off, cold and warm. The last round's cache stays warm for the
     // memory figures below.
     let examples = tempfile::tempdir().expect("plugins dir");
-    for package in EXAMPLES {
+    for package in berth_test_artifacts::EXAMPLES_WITHOUT_GRANTS {
         berth_test_artifacts::copy_component(package, examples.path());
     }
     println!(
         "== {} example plugins, {:.1} MB of components ==",
-        EXAMPLES.len(),
+        berth_test_artifacts::EXAMPLES_WITHOUT_GRANTS.len(),
         megabytes(examples.path())
     );
     let off: Vec<Duration> = (0..ROUNDS)
@@ -389,7 +380,7 @@ fn main() {
             "5 example plugins",
             examples.path(),
             examples_dir,
-            EXAMPLES.len(),
+            berth_test_artifacts::EXAMPLES_WITHOUT_GRANTS.len(),
             example_tools,
         ),
     ] {

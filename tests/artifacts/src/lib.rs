@@ -38,6 +38,16 @@ use std::path::{Path, PathBuf};
 include!(concat!(env!("OUT_DIR"), "/plugins.rs"));
 include!("outer_env.rs");
 
+/// The example plugins that load with no grants: every example but `files`, which needs a
+/// folder. What benches serve when they want "the examples".
+pub const EXAMPLES_WITHOUT_GRANTS: [&str; 5] = [
+    "berth-plugin-text",
+    "berth-plugin-json",
+    "berth-plugin-time",
+    "berth-plugin-docs",
+    "berth-plugin-http",
+];
+
 /// The absolute path of `package`'s component; panics if `package` is not a plugin crate or its
 /// component is missing.
 pub fn wasm(package: &str) -> PathBuf {
