@@ -4,7 +4,8 @@
 //!   `LoadedPlugin::call_tool` (fresh store and WASI context, instantiation from the
 //!   cached `InstancePre`, one `call-tool`, drop; the timeout/cancellation wrapper and
 //!   output capture included), with the pooling allocator (what `berth` runs) and with
-//!   on-demand allocation, so the pool's share is visible;
+//!   on-demand allocation, so the pool's share is visible, and with a warm instance
+//!   (`warm_instances`), which skips instantiation;
 //! - **schema validation**: checking a tool's arguments against its compiled input
 //!   schema, as every `tools/call` does before the plugin runs;
 //! - **registry lookup**: finding a tool by its qualified name in a registry snapshot
@@ -41,8 +42,6 @@ fn load(rt: &Tokio, runtime: &Runtime, package: &str) -> LoadedPlugin {
 
 fn instantiate_and_call(c: &mut Criterion) {
     let rt = tokio();
-    let ctx = CallContext::default();
-    let cancel = CancellationToken::new();
     let mut group = c.benchmark_group("instantiate + call-tool echo");
     for (label, max_instances) in [("pooling", Some(1000)), ("on-demand", None)] {
         let runtime = Runtime::new(RuntimeOptions {
@@ -57,16 +56,36 @@ fn instantiate_and_call(c: &mut Criterion) {
             );
         }
         let plugin = load(&rt, &runtime, ECHO);
-        group.bench_function(label, |b| {
-            b.iter(|| {
-                let output = rt
-                    .block_on(plugin.call_tool("echo", r#"{"text":"hi"}"#, &ctx, &cancel))
-                    .expect("echo answers");
-                black_box(output)
-            })
-        });
+        bench_echo(&mut group, label, &rt, &plugin);
+        if max_instances.is_some() {
+            // What an operator's `warm_instances` buys: no instantiation at all.
+            let warm = plugin.with_settings(PluginSettings {
+                warm_instances: 1,
+                ..PluginSettings::default()
+            });
+            bench_echo(&mut group, "pooling, warm instance", &rt, &warm);
+        }
     }
     group.finish();
+}
+
+/// Benchmarks one `echo` call of `plugin` as `label`.
+fn bench_echo(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    label: &str,
+    rt: &Tokio,
+    plugin: &LoadedPlugin,
+) {
+    let ctx = CallContext::default();
+    let cancel = CancellationToken::new();
+    group.bench_function(label, |b| {
+        b.iter(|| {
+            let output = rt
+                .block_on(plugin.call_tool("echo", r#"{"text":"hi"}"#, &ctx, &cancel))
+                .expect("echo answers");
+            black_box(output)
+        })
+    });
 }
 
 fn schema_and_registry(c: &mut Criterion) {

@@ -5,10 +5,13 @@
 //! after a warm-up, and checks each answer's count. Over stdio each client has its own
 //! server process, as a stdio MCP client does (1 and 4 clients); over Streamable HTTP N
 //! sessions, each with its own keep-alive connection, share one server process (1, 16 and
-//! 64). Each scenario runs Berth, native, Berth, native, … so that drift in the machine's
-//! load hits both alike. Prints calls per second, p50 and p99 per server (pooled over the
-//! rounds) and the ratios Berth/native, next to issue 7's targets; nothing is asserted.
-//! Run with `cargo bench -p berth-host --bench versus`.
+//! 64). Berth runs twice: as configured by default (a fresh instance per call) and with
+//! the operator's `warm_instances` opt-in for the `text` plugin. Each scenario runs berth,
+//! berth-warm, native, berth, … so that drift in the machine's load hits all alike. Prints
+//! calls per second, p50 and p99 per server (pooled over the rounds) and the ratios of each
+//! Berth to native, next to issue 7's targets; nothing is asserted.
+//! Run with `cargo bench -p berth-host --bench versus`; arguments after `--` pick scenarios
+//! and servers by name (e.g. `-- http/16 berth-warm native`), for profiling one of them.
 //!
 //! The native servers are this very executable, started again with `BERTH_NATIVE_BASELINE`
 //! set (`stdio` or `http`): a bench can run only its own package's binaries, and a child
@@ -34,10 +37,10 @@ const EXPECTED: &str = r#""words":9"#;
 /// Issue 7's targets, printed next to the measured ratios.
 const STDIO_P50_TARGET: f64 = 1.3;
 const HTTP_16_THROUGHPUT_TARGET: f64 = 0.7;
-/// Berth's HTTP settings for the bench: loopback without authentication, no rate limit,
-/// no 503s from the request cap, and a call queue deep enough that 64 clients never see
-/// "busy" (the queue's length costs nothing).
-const BERTH_HTTP_CONFIG: &str = r#"[http]
+/// Berth's settings for the bench: over HTTP, loopback without authentication, no rate
+/// limit, no 503s from the request cap, and a call queue deep enough that 64 clients never
+/// see "busy" (the queue's length costs nothing).
+const BERTH_CONFIG: &str = r#"[http]
 max_concurrent_requests = 1024
 [http.auth]
 enabled = false
@@ -46,18 +49,27 @@ requests_per_minute = 0
 [runtime]
 max_queued_calls = 1024
 "#;
+/// What `berth-warm` adds: the `text` plugin (which keeps no state) reuses its instances.
+const WARM_CONFIG: &str = "[plugins.text]\nwarm_instances = 8\n";
 
 /// Which server a run measures.
 #[derive(Clone, Copy, PartialEq)]
 enum Server {
+    /// A fresh instance per call (the default).
     Berth,
+    /// The operator's opt-in: `warm_instances` for the `text` plugin.
+    BerthWarm,
     Native,
 }
 
 impl Server {
+    /// Every server, in the order each round runs them.
+    const ALL: [Server; 3] = [Server::Berth, Server::BerthWarm, Server::Native];
+
     fn name(self) -> &'static str {
         match self {
             Server::Berth => "berth",
+            Server::BerthWarm => "berth-warm",
             Server::Native => "native",
         }
     }
@@ -102,7 +114,8 @@ struct Setup {
     _dir: tempfile::TempDir,
     plugins: PathBuf,
     cache: PathBuf,
-    http_config: PathBuf,
+    config: PathBuf,
+    warm_config: PathBuf,
 }
 
 fn main() {
@@ -110,11 +123,12 @@ fn main() {
         native_server(&mode);
         return;
     }
+    let wanted = Wanted::from_args();
     let setup = setup();
     // One throwaway start compiles the plugin into the cache; every run after starts warm.
-    let mut warm = StdioClient::start(Server::Berth, &setup);
-    warm.call(0);
-    drop(warm);
+    let mut first = StdioClient::start(Server::Berth, &setup);
+    first.call(0);
+    drop(first);
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
 
     println!(
@@ -122,13 +136,13 @@ fn main() {
          the native baseline (the same functions in a plain rmcp server)"
     );
     println!(
-        "each scenario: berth, native × {ROUNDS} rounds, alternating; {} ms warm-up + {} s measured \
-         per round; calls/s and percentiles pooled over the rounds",
+        "each scenario: berth, berth-warm (warm_instances), native × {ROUNDS} rounds, alternating; \
+         {} ms warm-up + {} s measured per round; calls/s and percentiles pooled over the rounds",
         WARMUP.as_millis(),
         MEASURE.as_secs()
     );
     println!(
-        "{:<10} {:>7}  {:<6} {:>9} {:>10} {:>10}  {:<17}",
+        "{:<10} {:>7}  {:<10} {:>9} {:>10} {:>10}  {:<17}",
         "transport", "clients", "server", "calls/s", "p50", "p99", "calls/s per round"
     );
     for scenario in [
@@ -138,10 +152,15 @@ fn main() {
         Scenario::Http(16),
         Scenario::Http(64),
     ] {
-        let mut berth = Tally::default();
-        let mut native = Tally::default();
+        if !wanted.scenario(scenario) {
+            continue;
+        }
+        let mut tallies: [Tally; 3] = Default::default();
         for _ in 0..ROUNDS {
-            for (server, tally) in [(Server::Berth, &mut berth), (Server::Native, &mut native)] {
+            for (server, tally) in Server::ALL.into_iter().zip(&mut tallies) {
+                if !wanted.server(server) {
+                    continue;
+                }
                 let samples = match scenario {
                     Scenario::Stdio(clients) => stdio_run(server, clients, &setup),
                     Scenario::Http(clients) => runtime.block_on(http_run(server, clients, &setup)),
@@ -149,20 +168,61 @@ fn main() {
                 tally.add(samples);
             }
         }
-        report(scenario, &mut berth, &mut native);
+        report(scenario, &mut tallies);
     }
 }
 
-/// Prints one scenario's two rows and its ratios.
-fn report(scenario: Scenario, berth: &mut Tally, native: &mut Tally) {
+/// The scenarios and servers named on the command line; none named means all.
+struct Wanted {
+    names: Vec<String>,
+}
+
+impl Wanted {
+    /// The names among the arguments (cargo's and libtest's flags, like `--bench`, are not
+    /// names).
+    fn from_args() -> Wanted {
+        let names = std::env::args()
+            .skip(1)
+            .filter(|arg| !arg.starts_with('-'))
+            .collect();
+        Wanted { names }
+    }
+
+    /// Whether `scenario` (named like `stdio/1` or `http/16`) runs.
+    fn scenario(&self, scenario: Scenario) -> bool {
+        let name = match scenario {
+            Scenario::Stdio(n) => format!("stdio/{n}"),
+            Scenario::Http(n) => format!("http/{n}"),
+        };
+        self.allows(&name, |n| n.contains('/'))
+    }
+
+    /// Whether `server` runs.
+    fn server(&self, server: Server) -> bool {
+        self.allows(server.name(), |n| !n.contains('/'))
+    }
+
+    /// Whether `name` is named, or no name of its kind is.
+    fn allows(&self, name: &str, of_kind: impl Fn(&str) -> bool) -> bool {
+        let mut named = self.names.iter().filter(|n| of_kind(n)).peekable();
+        named.peek().is_none() || named.any(|n| n == name)
+    }
+}
+
+/// Prints one scenario's rows (one per server, in [`Server::ALL`] order) and the ratios
+/// of each Berth to native.
+fn report(scenario: Scenario, tallies: &mut [Tally; 3]) {
     let (transport, clients) = match scenario {
         Scenario::Stdio(n) => ("stdio", n),
         Scenario::Http(n) => ("http", n),
     };
-    for (server, tally) in [(Server::Berth, &mut *berth), (Server::Native, &mut *native)] {
+    for (server, tally) in Server::ALL.into_iter().zip(tallies.iter_mut()) {
+        if tally.samples.is_empty() {
+            continue;
+        }
         let rounds: Vec<String> = tally.per_round.iter().map(|r| format!("{r:.0}")).collect();
         println!(
-            "{transport:<10} {clients:>7}  {:<6} {:>9.0} {:>10.2?} {:>10.2?}  {}",
+            "{transport:<10} {clients:>7}  {:<10} {:>9.0} {:>10.2?} {:>10.2?}  {}",
             server.name(),
             tally.throughput(),
             tally.percentile(0.50),
@@ -170,17 +230,29 @@ fn report(scenario: Scenario, berth: &mut Tally, native: &mut Tally) {
             rounds.join(" / ")
         );
     }
-    let p50 = berth.percentile(0.50).as_secs_f64() / native.percentile(0.50).as_secs_f64();
-    let throughput = berth.throughput() / native.throughput();
     let target = match scenario {
         Scenario::Stdio(_) => format!(" (target ≤{STDIO_P50_TARGET}x p50)"),
         Scenario::Http(16) => format!(" (target ≥{HTTP_16_THROUGHPUT_TARGET}x calls/s)"),
         Scenario::Http(_) => String::new(),
     };
-    println!(
-        "{:<10} {:>7}  berth/native: p50 {p50:.2}x, calls/s {throughput:.2}x{target}",
-        "", ""
-    );
+    let [berth, warm, native] = tallies;
+    if native.samples.is_empty() {
+        return;
+    }
+    let native_p50 = native.percentile(0.50).as_secs_f64();
+    for (server, tally) in [(Server::Berth, berth), (Server::BerthWarm, warm)] {
+        if tally.samples.is_empty() {
+            continue;
+        }
+        let p50 = tally.percentile(0.50).as_secs_f64() / native_p50;
+        let throughput = tally.throughput() / native.throughput();
+        println!(
+            "{:<10} {:>7}  {}/native: p50 {p50:.2}x, calls/s {throughput:.2}x{target}",
+            "",
+            "",
+            server.name()
+        );
+    }
 }
 
 /// The plugins folder (the `text` plugin only), the compilation cache and the HTTP config.
@@ -191,19 +263,22 @@ fn setup() -> Setup {
     std::fs::create_dir(&plugins).expect("plugins dir");
     std::fs::create_dir(&cache).expect("cache dir");
     berth_test_artifacts::copy_component("berth-plugin-text", &plugins);
-    let http_config = dir.path().join("berth.toml");
-    std::fs::write(&http_config, BERTH_HTTP_CONFIG).expect("config");
+    let config = dir.path().join("berth.toml");
+    std::fs::write(&config, BERTH_CONFIG).expect("config");
+    let warm_config = dir.path().join("berth-warm.toml");
+    std::fs::write(&warm_config, format!("{BERTH_CONFIG}{WARM_CONFIG}")).expect("config");
     Setup {
         plugins,
         cache,
-        http_config,
+        config,
+        warm_config,
         _dir: dir,
     }
 }
 
-/// `berth serve` with the bench's plugins and warm cache, no admin socket, and none of the
-/// developer's own `BERTH_*` settings.
-fn berth(setup: &Setup) -> Command {
+/// `berth serve` with the bench's plugins, config (the warm one for `berth-warm`) and warm
+/// cache, no admin socket, and none of the developer's own `BERTH_*` settings.
+fn berth(setup: &Setup, server: Server) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_berth"));
     for (var, _) in std::env::vars_os() {
         if var.to_string_lossy().starts_with("BERTH_") {
@@ -215,6 +290,11 @@ fn berth(setup: &Setup) -> Command {
         .arg(&setup.plugins)
         .arg("--compile-cache")
         .arg(&setup.cache)
+        .arg("--config")
+        .arg(match server {
+            Server::BerthWarm => &setup.warm_config,
+            _ => &setup.config,
+        })
         .env("BERTH_LOG", "warn");
     command
 }
@@ -275,7 +355,7 @@ impl StdioClient {
     /// Starts `server` over stdio and completes the handshake.
     fn start(server: Server, setup: &Setup) -> StdioClient {
         let mut command = match server {
-            Server::Berth => berth(setup),
+            Server::Berth | Server::BerthWarm => berth(setup, server),
             Server::Native => native("stdio"),
         };
         let mut child = command
@@ -371,11 +451,10 @@ struct HttpServer {
 impl HttpServer {
     fn start(server: Server, setup: &Setup) -> HttpServer {
         let mut command = match server {
-            Server::Berth => {
-                let mut command = berth(setup);
+            Server::Berth | Server::BerthWarm => {
+                let mut command = berth(setup, server);
                 command
-                    .args(["--http", "127.0.0.1:0", "--config"])
-                    .arg(&setup.http_config)
+                    .args(["--http", "127.0.0.1:0"])
                     .env("BERTH_LOG", "warn,berth::transport::http=info");
                 command
             }

@@ -247,8 +247,8 @@ pub async fn run(options: ServeOptions, shutdown: Shutdown) -> Result<(), Error>
     let stdio_session = (options.stdio || http_addr.is_none()).then(|| {
         let (ended, shutdown) = (stdio_ended.clone(), shutdown.clone());
         shutdown.clone().spawn(async move {
-            let result =
-                stdio::serve(server, tokio::io::stdin(), tokio::io::stdout(), shutdown).await;
+            let (input, output) = stdio::process_stdio();
+            let result = stdio::serve(server, input, output, shutdown).await;
             ended.cancel();
             result
         })

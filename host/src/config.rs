@@ -400,6 +400,12 @@ pub struct PluginConfig {
     /// own names (the plugin is then responsible for names that do not collide).
     #[serde(default)]
     pub tool_prefix: Option<String>,
+    /// Idle instances kept between calls and reused instead of a fresh instance per
+    /// call. Faster, but whatever a call leaves in the plugin's memory is there for the
+    /// next, whichever client makes it: only for plugins that keep no state between
+    /// calls. 0 (the default): every call gets a fresh instance.
+    #[serde(default)]
+    pub warm_instances: usize,
 }
 
 /// `[plugins.NAME.grants]`: folders, environment variables and network destinations
@@ -613,6 +619,7 @@ impl PluginConfig {
         crate::runtime::PluginSettings {
             config: self.values(),
             grants: std::sync::Arc::new(self.grants.resolve()),
+            warm_instances: self.warm_instances,
             ..Default::default()
         }
     }
@@ -637,6 +644,7 @@ impl Default for PluginConfig {
             limits: LimitsConfig::default(),
             grants: GrantsConfig::default(),
             tool_prefix: None,
+            warm_instances: 0,
         }
     }
 }
@@ -863,6 +871,15 @@ impl Config {
                 return Err(invalid(
                     &format!("plugins.{name}.tool_prefix"),
                     "must be at most 33 characters from [a-zA-Z0-9_-] (\"\" for none)",
+                ));
+            }
+            if plugin.warm_instances > crate::runtime::MAX_WARM_INSTANCES {
+                return Err(invalid(
+                    &format!("plugins.{name}.warm_instances"),
+                    &format!(
+                        "must be between 0 and {} (0 gives every call a fresh instance)",
+                        crate::runtime::MAX_WARM_INSTANCES
+                    ),
                 ));
             }
         }
@@ -1097,6 +1114,16 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("max_stack"), "{err}");
+        let err = parse("[plugins.echo]\nwarm_instances = 5000\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`plugins.echo.warm_instances` must be between 0 and 1024"),
+            "{err}"
+        );
+        let config = parse("[plugins.echo]\nwarm_instances = 4\n").unwrap();
+        assert_eq!(config.plugin("echo").settings().warm_instances, 4);
+        assert_eq!(config.plugin("other").settings().warm_instances, 0);
         let err = with_env(
             "",
             &[("BERTH_PLUGINS__ECHO__LIMITS__MAX_MEMORY_MB", "9999")],

@@ -3,7 +3,8 @@
 //! usual speed, memory comes back, cancellation stops a spinning guest, a full queue
 //! answers "busy", and a limit edited in the config applies to the next call. The instance
 //! pool shared by all plugins answers "busy" when full, and a machine that cannot reserve
-//! it still serves.
+//! it still serves. Warm instances are reused only where the config allows it, and never
+//! after a call that trapped.
 
 use std::time::{Duration, Instant};
 
@@ -342,4 +343,31 @@ fn a_machine_that_cannot_reserve_the_instance_pool_still_serves() {
         text(&server.call("echo_echo", json!({ "text": "still" }))),
         "still"
     );
+}
+
+#[test]
+fn warm_instances_are_reused_only_where_allowed_and_never_after_a_trap() {
+    let served =
+        |server: &mut Server| text(&server.call("hostile_calls_served", json!({}))).to_string();
+    let (_dir, config, mut server) = start(&format!(
+        "{HOSTILE_LIMITS}[plugins.hostile]\nwarm_instances = 2\n"
+    ));
+    // The call count lives in the plugin's memory: it grows only in a reused instance.
+    assert_eq!(served(&mut server), "1");
+    assert_eq!(served(&mut server), "2");
+    assert_eq!(served(&mut server), "3");
+    let trapped = server.call("hostile_panic", json!({}));
+    assert_eq!(trapped["isError"], true, "{trapped}");
+    // The trapped instance was dropped, not handed on; the next call starts afresh.
+    assert_eq!(served(&mut server), "1");
+    // Turning reuse off applies at once: every call gets a fresh instance again.
+    save_config(&config, HOSTILE_LIMITS);
+    server.wait_for_log("config applied");
+    assert_eq!(served(&mut server), "1");
+    assert_eq!(served(&mut server), "1");
+    // A value out of range is refused and the last good config stays in force.
+    save_config(&config, "[plugins.hostile]\nwarm_instances = 100000\n");
+    let line = server.wait_for_log("config rejected");
+    assert!(line.contains("plugins.hostile.warm_instances"), "{line}");
+    assert_eq!(served(&mut server), "1");
 }

@@ -4,8 +4,10 @@
 //!
 //! Model: fresh store per call from the cached `InstancePre` (no actor, no state kept
 //! between calls), so a trap, timeout or cancellation can never poison a later call and
-//! nothing leaks between clients. This module does not compile or detect contracts
-//! (`loader.rs`) and does not convert WIT types (`bindings/`).
+//! nothing leaks between clients. The one exception is opt-in: a *warm* store keeps its
+//! instance for later calls of a plugin the operator declared stateless (`warm.rs` keeps
+//! them), and is only reused after a call that ended cleanly. This module does not
+//! compile or detect contracts (`loader.rs`) and does not convert WIT types (`bindings/`).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -13,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 use wasmtime::Store;
-use wasmtime::component::ResourceTable;
+use wasmtime::component::{Instance, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::capabilities::http::HttpPolicy;
@@ -43,6 +45,25 @@ pub(crate) struct StoreState {
     http: WasiHttpCtx,
     /// Checks every outgoing HTTP request against the plugin's grants.
     http_policy: HttpPolicy,
+    /// Whether this store keeps its instance for later calls (a warm store).
+    keeps_instance: bool,
+    /// The instance a warm store keeps; always `None` in a fresh store.
+    kept: Option<Instance>,
+}
+
+impl StoreState {
+    /// The instance this store kept from an earlier call, if it is a warm store that
+    /// has one.
+    pub(crate) fn kept_instance(&self) -> Option<Instance> {
+        self.kept
+    }
+
+    /// Records the instance just created in this store, if it is a warm store.
+    pub(crate) fn keep_instance(&mut self, instance: Instance) {
+        if self.keeps_instance {
+            self.kept = Some(instance);
+        }
+    }
 }
 
 impl WasiHttpView for StoreState {
@@ -100,9 +121,19 @@ pub(crate) struct PerCall {
 }
 
 impl PerCall {
-    /// A store that grants nothing: no files, no environment, no arguments, no
-    /// network, stdin closed, stdout/stderr captured.
+    /// A store for one call that grants nothing: no files, no environment, no
+    /// arguments, no network, stdin closed, stdout/stderr captured.
     pub(crate) fn new(runtime: &RuntimeInner, target: &CallTarget<'_>) -> Self {
+        Self::build(runtime, target, false)
+    }
+
+    /// A store like [`PerCall::new`]'s that keeps the instance its first call creates,
+    /// so [`PerCall::rearm`] can make it serve more calls (see `warm.rs`).
+    pub(crate) fn warm(runtime: &RuntimeInner, target: &CallTarget<'_>) -> Self {
+        Self::build(runtime, target, true)
+    }
+
+    fn build(runtime: &RuntimeInner, target: &CallTarget<'_>, keeps_instance: bool) -> Self {
         let limits = target.limits;
         let stdout = CapturedOutput::new(limits.max_log_output_bytes);
         let stderr = CapturedOutput::new(limits.max_log_output_bytes);
@@ -126,6 +157,8 @@ impl PerCall {
             client: ClientState::default(),
             http: WasiHttpCtx::new(),
             http_policy: HttpPolicy::new(target.log_name, target.grants),
+            keeps_instance,
+            kept: None,
         };
         let mut store = Store::new(&runtime.engine, state);
         if !runtime.options.limits_off {
@@ -142,6 +175,35 @@ impl PerCall {
             stdout,
             stderr,
             log_name: Arc::clone(target.log_name),
+        }
+    }
+
+    /// Whether this warm store may serve another call: it holds a live instance and
+    /// its last call ended without leaving anything behind (see [`PerCall::settled`]).
+    /// A fresh store never may.
+    pub(crate) fn reusable(&self) -> bool {
+        self.store.data().kept.is_some()
+            && self.memory_refused().is_none()
+            && self.output_overflow().is_none()
+    }
+
+    /// Cuts a finished call's ties so the warm store can wait for the next: its output
+    /// goes to the log now rather than when the store is dropped, and its log records,
+    /// progress reports and client requests stop reaching the last call's client.
+    pub(crate) fn settled(&mut self) {
+        self.stdout.emit(&self.log_name, Stream::Stdout);
+        self.stderr.emit(&self.log_name, Stream::Stderr);
+        let state = self.store.data_mut();
+        state.log.forward_to(None);
+        state.progress.forward_to(None, false);
+        state.client.connect(None);
+    }
+
+    /// Readies a warm store for its next call: a new epoch deadline, as a fresh store
+    /// gets, counted from now.
+    pub(crate) fn rearm(&mut self, runtime: &RuntimeInner) {
+        if !runtime.options.limits_off {
+            self.store.set_epoch_deadline(1);
         }
     }
 

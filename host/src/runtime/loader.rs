@@ -16,6 +16,7 @@ use wasmtime::component::Component;
 use super::bindings::{self, CallFuture, CallablePlugin, Failure};
 use super::capabilities::config::ConfigState;
 use super::instance::{self, CallTarget, PerCall, Stopped, StoreState};
+use super::warm::WarmPool;
 use super::{LoadError, LoadedPlugin, PluginInner, PluginLimits, PluginSettings, RuntimeInner};
 use crate::hooks::EventKind;
 use crate::manifest::{MAX_PLUGIN_NAME_LEN, is_valid_name};
@@ -161,6 +162,7 @@ pub(crate) async fn load(
     let config = ConfigState::new(Arc::new(settings.config));
     let grants = settings.grants;
     let limits = settings.limits;
+    let warm_instances = settings.warm_instances;
     let origin_name: Arc<str> = Arc::from(origin);
     let target = CallTarget {
         log_name: &origin_name,
@@ -256,6 +258,7 @@ pub(crate) async fn load(
             limits,
             label,
             log_name,
+            warm: WarmPool::new(warm_instances),
         }),
     })
 }

@@ -16,6 +16,7 @@
 //! - `loader`: header sniffing, compilation, contract detection, pre-instantiation,
 //!   `describe` and (for plugins with an event hook) `interests`.
 //! - `instance`: per-call stores, timeout and cancellation.
+//! - `warm`: the idle instances of plugins the operator lets reuse them (opt-in).
 //! - `limits`: per-plugin limits, the memory limiter, the concurrency gate, result sizes.
 //! - `bindings`: one module of generated bindings per contract version, behind a trait.
 //! - `capabilities`: host imports offered to plugins (`log`, `config`, `progress`,
@@ -30,6 +31,7 @@ mod error;
 mod instance;
 mod limits;
 mod loader;
+mod warm;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -45,6 +47,7 @@ pub use capabilities::PLUGIN_TARGET;
 pub use engine::Allocation;
 pub use error::{CallError, Limit, LoadError};
 pub use limits::PluginLimits;
+pub use warm::MAX_WARM_INSTANCES;
 
 use crate::hooks::{EventKind, PluginEvent};
 use crate::manifest::{
@@ -103,6 +106,9 @@ pub struct PluginSettings {
     pub limits: PluginLimits,
     /// Folders, environment and network the plugin may use; nothing by default.
     pub grants: Arc<Grants>,
+    /// Idle instances kept between calls and reused (see `warm.rs`), for plugins that
+    /// keep no state between calls; 0 (the default): a fresh instance for every call.
+    pub warm_instances: usize,
 }
 
 /// What every runtime clone and every plugin loaded by it shares.
@@ -289,10 +295,13 @@ pub(crate) struct PluginInner {
     label: String,
     /// `plugin` field of log events (the origin if the name is malformed).
     log_name: Arc<str>,
+    /// Idle instances for the next calls; empty and unused unless the operator set
+    /// `warm_instances`. Per handle, so a settings change starts with none.
+    warm: warm::WarmPool,
 }
 
 /// A compiled, pre-instantiated plugin; cheap to clone; every call gets a fresh Store
-/// (no state leaks between calls or clients).
+/// (no state leaks between calls or clients) unless the operator set `warm_instances`.
 #[derive(Clone)]
 pub struct LoadedPlugin {
     inner: Arc<PluginInner>,
@@ -369,6 +378,7 @@ impl LoadedPlugin {
                 grants: settings.grants,
                 label: inner.label.clone(),
                 log_name: Arc::clone(&inner.log_name),
+                warm: warm::WarmPool::new(settings.warm_instances),
             }),
         }
     }
@@ -405,14 +415,15 @@ impl LoadedPlugin {
             .callable
             .call_tool(call.store(), tool, arguments_json, ctx);
         let outcome = self.race(running, deadline, cancel).await;
-        let output = self.settle(outcome, &call)?;
+        let output = self.settle(outcome, call)?;
         self.check_result_size(limits::tool_output_size(&output))?;
         Ok(output)
     }
 
     /// Starts a client-facing call the way every one starts: a slot of the plugin's
-    /// concurrency gate (held until the returned slot drops) and a fresh store connected
-    /// to the calling client (`ctx`); the deadline counts from arrival.
+    /// concurrency gate (held until the returned slot drops) and a store (fresh, or warm
+    /// when the operator allowed reuse) connected to the calling client (`ctx`); the
+    /// deadline counts from arrival.
     async fn begin(
         &self,
         ctx: &CallContext,
@@ -420,7 +431,10 @@ impl LoadedPlugin {
     ) -> Result<(PerCall, tokio::time::Instant, Option<Slot>), CallError> {
         let deadline = self.deadline();
         let slot = self.enter(deadline, cancel).await?;
-        let mut call = PerCall::new(&self.inner.runtime, &self.target());
+        let mut call = self
+            .inner
+            .warm
+            .checkout(&self.inner.runtime, &self.target());
         call.serve(ctx);
         Ok((call, deadline, slot))
     }
@@ -458,7 +472,7 @@ impl LoadedPlugin {
         let (mut call, deadline, _slot) = self.begin(ctx, cancel).await?;
         let running = self.inner.callable.read_resource(call.store(), uri, ctx);
         let outcome = self.race(running, deadline, cancel).await;
-        let contents = self.settle(outcome, &call)?;
+        let contents = self.settle(outcome, call)?;
         self.check_result_size(limits::contents_size(&contents))?;
         Ok(contents)
     }
@@ -480,7 +494,7 @@ impl LoadedPlugin {
                 .callable
                 .get_prompt(call.store(), name, arguments, ctx);
             let outcome = self.race(running, deadline, cancel).await;
-            let output = self.settle(outcome, &call)?;
+            let output = self.settle(outcome, call)?;
             self.check_result_size(limits::prompt_output_size(&output))?;
             Ok(output)
         }
@@ -511,7 +525,7 @@ impl LoadedPlugin {
             let (mut call, deadline, _slot) = self.begin(ctx, cancel).await?;
             let running = self.inner.callable.complete(call.store(), request);
             let outcome = self.race(running, deadline, cancel).await;
-            let completions = self.settle(outcome, &call)?;
+            let completions = self.settle(outcome, call)?;
             let size = completions.values.iter().map(String::len).sum();
             self.check_result_size(size)?;
             Ok(completions)
@@ -598,6 +612,13 @@ impl LoadedPlugin {
         self.inner.gate.load()
     }
 
+    /// Warm instances of this handle waiting for a call (always 0 without
+    /// `warm_instances`).
+    #[doc(hidden)]
+    pub fn warm_idle(&self) -> usize {
+        self.inner.warm.idle()
+    }
+
     /// Runs the plugin's event hook with `event`, under the same isolation and limits as
     /// [`LoadedPlugin::call_tool`] (fresh instance, call timeout, memory cap, `cancel`).
     /// Does nothing for a kind the plugin did not ask for. A delivery is not a tool
@@ -620,8 +641,7 @@ impl LoadedPlugin {
         let deadline = tokio::time::Instant::now() + limit;
         let outcome = instance::race(running, deadline, limit, cancel).await;
         // The hook has no verdict of its own: every failure is below the WIT level.
-        let result = self.settle(outcome.map(Ok), &call);
-        drop(call);
+        let result = self.settle(outcome.map(Ok), call);
         let what = format!("{} event hook", event.kind().as_str());
         self.log_outcome(&what, None, None, start, &result);
         result
@@ -637,8 +657,20 @@ impl LoadedPlugin {
     }
 
     /// Flattens the guarded outcome: the plugin's own error stays data
-    /// ([`CallError::Guest`]); everything below the WIT level is a host-side fault.
+    /// ([`CallError::Guest`]); everything below the WIT level is a host-side fault. The
+    /// store goes back to the warm pool, which keeps it only if the guest returned.
     fn settle<T>(
+        &self,
+        outcome: Result<Result<T, GuestError>, Stopped>,
+        call: PerCall,
+    ) -> Result<T, CallError> {
+        let returned = outcome.is_ok();
+        let result = self.flatten(outcome, &call);
+        self.inner.warm.checkin(call, returned);
+        result
+    }
+
+    fn flatten<T>(
         &self,
         outcome: Result<Result<T, GuestError>, Stopped>,
         call: &PerCall,
@@ -1091,6 +1123,82 @@ mod tests {
         let _ = sleeping.await;
         let output = call(&plugin, "echo", r#"{"text":"again"}"#).await.unwrap();
         assert_eq!(text(&output), "again");
+    }
+
+    async fn served(plugin: &LoadedPlugin) -> String {
+        let output = call(plugin, "calls_served", "{}")
+            .await
+            .expect("calls_served answers");
+        text(&output).to_string()
+    }
+
+    #[tokio::test]
+    async fn warm_instances_are_reused_only_when_allowed_and_only_after_a_clean_call() {
+        let path = berth_test_artifacts::wasm("berth-test-hostile");
+        let fresh = runtime()
+            .load(&path, PluginSettings::default())
+            .await
+            .expect("hostile loads");
+        // The default: a fresh instance per call, whose static starts at zero each time.
+        assert_eq!(served(&fresh).await, "1");
+        assert_eq!(served(&fresh).await, "1");
+        assert_eq!(fresh.warm_idle(), 0);
+
+        let warm = fresh.with_settings(PluginSettings {
+            warm_instances: 1,
+            ..PluginSettings::default()
+        });
+        assert_eq!(served(&warm).await, "1");
+        assert_eq!(warm.warm_idle(), 1);
+        assert_eq!(
+            served(&warm).await,
+            "2",
+            "the second call reuses the instance"
+        );
+        // The plugin's own error is a clean return: the instance stays warm.
+        let missing = call(&warm, "no_such_tool", "{}").await.unwrap_err();
+        assert!(matches!(missing, CallError::Guest(_)), "{missing:?}");
+        assert_eq!(served(&warm).await, "3");
+        // A trap drops the instance: the next call starts over in a new one.
+        let trapped = call(&warm, "panic", "{}").await.unwrap_err();
+        assert!(matches!(trapped, CallError::Trap { .. }), "{trapped:?}");
+        assert_eq!(warm.warm_idle(), 0);
+        assert_eq!(served(&warm).await, "1");
+        // So does a timeout, which leaves the guest suspended mid-call.
+        let hurried = warm.with_settings(PluginSettings {
+            warm_instances: 1,
+            limits: PluginLimits {
+                call_timeout: Duration::from_millis(50),
+                ..PluginLimits::default()
+            },
+            ..PluginSettings::default()
+        });
+        assert_eq!(
+            served(&hurried).await,
+            "1",
+            "a new handle starts with no warm instance"
+        );
+        let slow = call(&hurried, "spin", "{}").await.unwrap_err();
+        assert!(matches!(slow, CallError::Timeout { .. }), "{slow:?}");
+        assert_eq!(served(&hurried).await, "1");
+        assert_eq!(served(&hurried).await, "2");
+
+        // Concurrent calls beyond `warm_instances` get their own instances; only as many
+        // as the pool keeps stay warm.
+        let two = fresh.with_settings(PluginSettings {
+            warm_instances: 2,
+            ..PluginSettings::default()
+        });
+        let calls: Vec<_> = (0..4)
+            .map(|_| {
+                let two = two.clone();
+                tokio::spawn(async move { call(&two, "count", r#"{"n":1000000}"#).await })
+            })
+            .collect();
+        for running in calls {
+            running.await.expect("joins").expect("count answers");
+        }
+        assert!(two.warm_idle() <= 2, "{}", two.warm_idle());
     }
 
     #[test]

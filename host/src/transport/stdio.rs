@@ -1,23 +1,25 @@
 //! MCP over stdin/stdout: newline-delimited JSON-RPC, one client per process.
 //!
-//! rmcp's stdio transport deliberately drops lines that are not JSON (rust-sdk#938).
-//! JSON-RPC 2.0 asks for a `-32700 Parse error` reply with a null id instead, and a
-//! client that sent a broken line deserves to hear why nothing happened. So this module
-//! sits between the real stdio and rmcp: it screens each incoming line, answers the
-//! unparsable ones itself, and hands the rest to rmcp through an in-process pipe.
-//! Because two writers now share stdout, every write goes through one task that writes
-//! whole lines only, so a parse-error reply can never land inside another message.
+//! Written here rather than taken from rmcp's stdio transport, for two reasons. rmcp drops
+//! lines that are not JSON (rust-sdk#938); JSON-RPC 2.0 asks for a `-32700 Parse error`
+//! reply with a null id instead, and a client that sent a broken line deserves to hear why
+//! nothing happened. And every message should cost one parse and one write: this module
+//! hands rmcp a stream of messages parsed straight from each line and a sink that writes
+//! each answer as one line, with no pipe or task in between (an earlier version screened
+//! lines in a task of its own and re-fed them to rmcp through a pipe, parsing each twice).
+//! Two writers share stdout, rmcp's answers and this module's replies to broken lines, so
+//! each writes whole lines under one lock and a reply never lands inside another message.
 
 use std::io;
-use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
+use futures::{Sink, Stream};
 use rmcp::ServiceExt;
-use tokio::io::{
-    AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, DuplexStream,
-};
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
+use rmcp::service::{RoleServer, RxJsonRpcMessage, TxJsonRpcMessage};
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::sync::Mutex;
 
 use crate::protocol::BerthServer;
 use crate::shutdown::Shutdown;
@@ -25,84 +27,10 @@ use crate::shutdown::Shutdown;
 /// Incoming lines longer than this are refused, bounding memory per message.
 const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
 
-/// The rmcp-facing ends of a screened stdio transport plus the tasks that pump it.
-pub struct ScreenedStdio {
-    /// What rmcp reads: the client's well-formed lines.
-    pub reader: DuplexStream,
-    /// What rmcp writes: whole lines, forwarded to stdout in order.
-    pub writer: LineWriter,
-    /// Pumps stdin into `reader`; ends at EOF.
-    pub input_task: JoinHandle<()>,
-    /// Writes every queued line to stdout; ends when every writer is dropped.
-    pub output_task: JoinHandle<()>,
-}
-
-/// Wires `input` and `output` (the process's stdin and stdout in production) for rmcp.
-pub fn screened<I, O>(input: I, output: O) -> ScreenedStdio
-where
-    I: AsyncRead + Unpin + Send + 'static,
-    O: AsyncWrite + Unpin + Send + 'static,
-{
-    // Unbounded is acceptable here: every queued line answers a client request, so the
-    // client's own pace bounds the queue.
-    let (lines_tx, lines_rx) = mpsc::unbounded_channel::<Vec<u8>>();
-    let output_task = tokio::spawn(write_lines(output, lines_rx));
-    let (rmcp_side, mut our_side) = tokio::io::duplex(64 * 1024);
-    let replies = lines_tx.clone();
-    let input_task = tokio::spawn(async move {
-        let mut input = BufReader::new(input);
-        let mut line = Vec::new();
-        loop {
-            line.clear();
-            match (&mut input)
-                .take(MAX_LINE_BYTES as u64 + 1)
-                .read_until(b'\n', &mut line)
-                .await
-            {
-                Ok(0) => break,
-                Ok(_) => {}
-                Err(error) => {
-                    tracing::error!(%error, "reading stdin failed; ending the session");
-                    break;
-                }
-            }
-            if line.len() > MAX_LINE_BYTES && !line.ends_with(b"\n") {
-                // Skip the rest of the oversized line, then answer it as invalid.
-                let mut rest = Vec::new();
-                let _ = input.read_until(b'\n', &mut rest).await;
-                let _ = replies.send(error_line(
-                    -32600,
-                    serde_json::Value::Null,
-                    &format!("Invalid Request: message exceeds {MAX_LINE_BYTES} bytes"),
-                ));
-                continue;
-            }
-            let text = trim_line(&line);
-            if text.is_empty() {
-                continue;
-            }
-            if let Err((code, id, message)) = screen(text) {
-                tracing::debug!(code, %message, "refused a line from the client");
-                let _ = replies.send(error_line(code, id, &message));
-                continue;
-            }
-            if our_side.write_all(text).await.is_err() || our_side.write_all(b"\n").await.is_err() {
-                break;
-            }
-        }
-        // Dropping our side is rmcp's end-of-input: the session ends when stdin closes.
-        let _ = our_side.shutdown().await;
-    });
-    ScreenedStdio {
-        reader: rmcp_side,
-        writer: LineWriter {
-            pending: Vec::new(),
-            lines: lines_tx,
-        },
-        input_task,
-        output_task,
-    }
-}
+/// A message from the client, as rmcp's server side takes it.
+type Incoming = RxJsonRpcMessage<RoleServer>;
+/// A message to the client, as rmcp's server side gives it.
+type Outgoing = TxJsonRpcMessage<RoleServer>;
 
 /// Why a stdio session failed.
 #[derive(Debug, thiserror::Error)]
@@ -116,8 +44,8 @@ impl From<tokio::task::JoinError> for SessionError {
 }
 
 /// Serves one MCP session over `input`/`output` until the input ends or the session
-/// is ended by `shutdown` ([`Shutdown::end_sessions`]); replies already queued are
-/// written before it returns.
+/// is ended by `shutdown` ([`Shutdown::end_sessions`]); answers already being written
+/// are written before it returns.
 pub async fn serve<I, O>(
     server: BerthServer,
     input: I,
@@ -128,10 +56,19 @@ where
     I: AsyncRead + Unpin + Send + 'static,
     O: AsyncWrite + Unpin + Send + 'static,
 {
-    let io = screened(input, output);
+    let output = Arc::new(Mutex::new(output));
+    let input_ended = Arc::new(AtomicBool::new(false));
+    let transport = (
+        Box::pin(outgoing(Arc::clone(&output))),
+        Box::pin(incoming(
+            input,
+            Arc::clone(&output),
+            Arc::clone(&input_ended),
+        )),
+    );
     let session = server
         .for_session()
-        .serve_with_ct((io.reader, io.writer), shutdown.session_token())
+        .serve_with_ct(transport, shutdown.session_token())
         .await;
     match session {
         Ok(running) => {
@@ -139,16 +76,227 @@ where
             tracing::info!(?reason, "stdio session ended");
         }
         // The client left (or shutdown came) before initializing: not a server failure.
-        Err(error) if shutdown.is_triggered() || io.input_task.is_finished() => {
+        Err(error) if shutdown.is_triggered() || input_ended.load(Ordering::Acquire) => {
             tracing::info!(%error, "stdio session ended before initialization");
         }
         Err(error) => return Err(SessionError(error.to_string())),
     }
-    // The input task holds a reply sender; stop it so the writer sees its last sender
-    // go, then let the writer flush every queued reply before the process exits.
-    io.input_task.abort();
-    let _ = io.output_task.await;
+    // rmcp waits for the answers it is writing before `waiting` returns; this makes sure
+    // a buffering writer has passed them on too.
+    let _ = output.lock().await.flush().await;
     Ok(())
+}
+
+/// The client's messages, read from `input` one line at a time; a line that is not a
+/// message is answered on `output` and skipped. Ends at the end of `input` (setting
+/// `ended`) or when reading it fails.
+fn incoming<I, O>(
+    input: I,
+    output: Arc<Mutex<O>>,
+    ended: Arc<AtomicBool>,
+) -> impl Stream<Item = Incoming> + Send
+where
+    I: AsyncRead + Unpin + Send + 'static,
+    O: AsyncWrite + Unpin + Send + 'static,
+{
+    let reader = LineReader {
+        input: BufReader::new(input),
+        line: Vec::new(),
+        output,
+        ended,
+    };
+    // `unfold` keeps a read in progress inside the stream, so rmcp dropping a `next()`
+    // future (it polls this inside a `select!`) loses no bytes.
+    futures::stream::unfold(reader, |mut reader| async move {
+        let message = reader.next_message().await?;
+        Some((message, reader))
+    })
+}
+
+/// The reading side of a session: stdin, the line being read, and where refusals go.
+struct LineReader<I, O> {
+    input: BufReader<I>,
+    line: Vec<u8>,
+    output: Arc<Mutex<O>>,
+    ended: Arc<AtomicBool>,
+}
+
+impl<I: AsyncRead + Unpin, O: AsyncWrite + Unpin> LineReader<I, O> {
+    /// The next message, answering and skipping every line that is not one; `None` at
+    /// the end of the input.
+    async fn next_message(&mut self) -> Option<Incoming> {
+        loop {
+            self.line.clear();
+            match (&mut self.input)
+                .take(MAX_LINE_BYTES as u64 + 1)
+                .read_until(b'\n', &mut self.line)
+                .await
+            {
+                Ok(0) => {
+                    self.ended.store(true, Ordering::Release);
+                    return None;
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::error!(%error, "reading stdin failed; ending the session");
+                    self.ended.store(true, Ordering::Release);
+                    return None;
+                }
+            }
+            if self.line.len() > MAX_LINE_BYTES && !self.line.ends_with(b"\n") {
+                // Skip the rest of the oversized line, then answer it as invalid.
+                let mut rest = Vec::new();
+                let _ = self.input.read_until(b'\n', &mut rest).await;
+                let reason = format!("Invalid Request: message exceeds {MAX_LINE_BYTES} bytes");
+                self.refuse(-32600, Value::Null, &reason).await;
+                continue;
+            }
+            let text = trim_line(&self.line);
+            if text.is_empty() {
+                continue;
+            }
+            match parse(text) {
+                Ok(Some(message)) => return Some(message),
+                Ok(None) => continue,
+                Err((code, id, reason)) => self.refuse(code, id, &reason).await,
+            }
+        }
+    }
+
+    /// Answers a line that is not a message with a JSON-RPC error.
+    async fn refuse(&mut self, code: i64, id: Value, reason: &str) {
+        tracing::debug!(code, %reason, "refused a line from the client");
+        let line = error_line(code, id, reason);
+        if let Err(error) = write_line(&self.output, &line).await {
+            tracing::debug!(%error, "stdout closed; the refusal was not written");
+        }
+    }
+}
+
+/// The sink rmcp writes its messages to: each is serialized and written as one line.
+fn outgoing<O>(output: Arc<Mutex<O>>) -> impl Sink<Outgoing, Error = io::Error> + Send
+where
+    O: AsyncWrite + Unpin + Send + 'static,
+{
+    futures::sink::unfold(output, |output, message: Outgoing| async move {
+        let mut line = serde_json::to_vec(&message).map_err(io::Error::other)?;
+        line.push(b'\n');
+        write_line(&output, &line).await?;
+        Ok(output)
+    })
+}
+
+/// Writes `line` (newline included) and flushes it, holding the lock throughout so no
+/// other line can land inside it.
+async fn write_line<O: AsyncWrite + Unpin>(output: &Mutex<O>, line: &[u8]) -> io::Result<()> {
+    let mut output = output.lock().await;
+    output.write_all(line).await?;
+    output.flush().await
+}
+
+/// A reader of the process's stdin, boxed because which one depends on what stdin is.
+pub type StdinReader = Box<dyn AsyncRead + Unpin + Send>;
+/// A writer of the process's stdout, boxed because which one depends on what stdout is.
+pub type StdoutWriter = Box<dyn AsyncWrite + Unpin + Send>;
+
+/// The process's stdin and stdout, for [`serve`].
+///
+/// Why not simply tokio's `stdin()`/`stdout()`: those hand every read and every write to
+/// a thread of tokio's blocking pool, and profiles of a stdio session showed the thread
+/// hand-offs (about ten context switches per call) as the largest cost of a small call
+/// after the plugin itself (BENCHMARKS.md). A pipe or a socket, which is how MCP clients
+/// launch a server, can instead be switched to non-blocking mode and driven by tokio's
+/// reactor, so a request is read and its answer written by the task that handles them.
+/// Anything else (a terminal, a file) keeps tokio's blocking-pool stdio: a terminal's
+/// mode is shared with the shell that owns it and must not change under it. So does
+/// stdout when stderr is the same pipe (`2>&1`): the log, written with blocking writes,
+/// would then see a non-blocking pipe.
+pub fn process_stdio() -> (StdinReader, StdoutWriter) {
+    #[cfg(unix)]
+    {
+        let input = reactor::stdin().unwrap_or_else(|error| {
+            tracing::debug!(%error, "stdin stays on tokio's blocking pool");
+            Box::new(tokio::io::stdin())
+        });
+        let output = reactor::stdout().unwrap_or_else(|error| {
+            tracing::debug!(%error, "stdout stays on tokio's blocking pool");
+            Box::new(tokio::io::stdout())
+        });
+        (input, output)
+    }
+    #[cfg(not(unix))]
+    {
+        (Box::new(tokio::io::stdin()), Box::new(tokio::io::stdout()))
+    }
+}
+
+/// Stdin and stdout on tokio's reactor, when they are pipes or sockets.
+#[cfg(unix)]
+mod reactor {
+    use std::fs::File;
+    use std::io;
+    use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+
+    use tokio::net::UnixStream;
+    use tokio::net::unix::pipe;
+
+    use super::{StdinReader, StdoutWriter};
+
+    /// Stdin as a reactor-driven reader, or why it cannot be one.
+    pub(super) fn stdin() -> io::Result<StdinReader> {
+        let file = duplicate(io::stdin().as_fd())?;
+        match kind(&file)? {
+            Kind::Pipe => Ok(Box::new(pipe::Receiver::from_file(file)?)),
+            Kind::Socket => Ok(Box::new(socket(file)?)),
+        }
+    }
+
+    /// Stdout as a reactor-driven writer, or why it cannot be one.
+    pub(super) fn stdout() -> io::Result<StdoutWriter> {
+        let file = duplicate(io::stdout().as_fd())?;
+        let stderr = duplicate(io::stderr().as_fd())?;
+        let (out, err) = (file.metadata()?, stderr.metadata()?);
+        if (out.dev(), out.ino()) == (err.dev(), err.ino()) {
+            return Err(io::Error::other("stderr is the same file as stdout"));
+        }
+        match kind(&file)? {
+            Kind::Pipe => Ok(Box::new(pipe::Sender::from_file(file)?)),
+            Kind::Socket => Ok(Box::new(socket(file)?)),
+        }
+    }
+
+    enum Kind {
+        Pipe,
+        Socket,
+    }
+
+    /// What `file` is, if it is something the reactor can drive.
+    fn kind(file: &File) -> io::Result<Kind> {
+        let kind = file.metadata()?.file_type();
+        if kind.is_fifo() {
+            Ok(Kind::Pipe)
+        } else if kind.is_socket() {
+            Ok(Kind::Socket)
+        } else {
+            Err(io::Error::other("neither a pipe nor a socket"))
+        }
+    }
+
+    /// A descriptor of our own for `fd`, so the reader or writer can close it when it is
+    /// dropped without closing the process's standard stream. It shares the open file
+    /// (and its non-blocking flag) with the original, which nothing else here reads or
+    /// writes.
+    fn duplicate(fd: BorrowedFd<'_>) -> io::Result<File> {
+        Ok(File::from(fd.try_clone_to_owned()?))
+    }
+
+    /// A socket (some clients launch servers over a socket pair) in non-blocking mode.
+    fn socket(file: File) -> io::Result<UnixStream> {
+        let socket = std::os::unix::net::UnixStream::from(OwnedFd::from(file));
+        socket.set_nonblocking(true)?;
+        UnixStream::from_std(socket)
+    }
 }
 
 fn trim_line(line: &[u8]) -> &[u8] {
@@ -157,10 +305,49 @@ fn trim_line(line: &[u8]) -> &[u8] {
     line.strip_prefix("\u{feff}".as_bytes()).unwrap_or(line)
 }
 
-/// Checks that `text` is one well-formed JSON-RPC 2.0 message; otherwise returns the error
-/// code, the id to answer (null when it cannot be known) and the message.
-fn screen(text: &[u8]) -> Result<(), (i64, serde_json::Value, String)> {
-    use serde_json::Value;
+/// Parses one line into a message. `Ok(None)` is a notification rmcp's types cannot
+/// take, which is dropped because JSON-RPC never answers a notification (rmcp itself
+/// takes any method, unknown ones as custom messages); `Err` carries the error code, the
+/// id to answer and the reason for a line to refuse.
+fn parse(text: &[u8]) -> Result<Option<Incoming>, (i64, Value, String)> {
+    // The common case costs one parse; only a line that fails it is looked at again, to
+    // say precisely what is wrong with it.
+    let typed = match serde_json::from_slice::<Incoming>(text) {
+        Ok(message) => return Ok(Some(message)),
+        Err(error) => error,
+    };
+    let envelope = screen(text)?;
+    match envelope {
+        Envelope::Notification => Ok(None),
+        // The envelope is sound, so what rmcp's types refused is the params.
+        Envelope::Request { id, method } => Err((
+            -32602,
+            id,
+            format!("Invalid params for `{method}`: {typed}"),
+        )),
+        Envelope::Response { id } => Err((
+            -32600,
+            id,
+            format!("Invalid Request: not a response MCP defines: {typed}"),
+        )),
+    }
+}
+
+/// What a well-formed JSON-RPC 2.0 message is.
+#[derive(Debug, PartialEq)]
+enum Envelope {
+    /// A request, with its id and method.
+    Request { id: Value, method: String },
+    /// A notification (a method without an id).
+    Notification,
+    /// A response to a request the server sent.
+    Response { id: Value },
+}
+
+/// Checks that `text` is one well-formed JSON-RPC 2.0 message and says which kind;
+/// otherwise returns the error code, the id to answer (null when it cannot be known) and
+/// the reason.
+fn screen(text: &[u8]) -> Result<Envelope, (i64, Value, String)> {
     let message: Value = serde_json::from_slice(text)
         .map_err(|e| (-32700, Value::Null, format!("Parse error: {e}")))?;
     let invalid = |id: Value, why: &str| Err((-32600, id, format!("Invalid Request: {why}")));
@@ -179,13 +366,16 @@ fn screen(text: &[u8]) -> Result<(), (i64, serde_json::Value, String)> {
         return invalid(id, "`jsonrpc` must be \"2.0\"");
     }
     match fields.get("method") {
-        Some(Value::String(_)) => Ok(()),
+        Some(Value::String(_)) if id.is_null() => Ok(Envelope::Notification),
+        Some(Value::String(method)) => Ok(Envelope::Request {
+            id,
+            method: method.clone(),
+        }),
         Some(_) => invalid(id, "`method` must be a string"),
-        // A response to a request the server sent.
         None if !id.is_null()
             && (fields.contains_key("result") || fields.contains_key("error")) =>
         {
-            Ok(())
+            Ok(Envelope::Response { id })
         }
         None => invalid(
             id,
@@ -194,7 +384,7 @@ fn screen(text: &[u8]) -> Result<(), (i64, serde_json::Value, String)> {
     }
 }
 
-fn error_line(code: i64, id: serde_json::Value, message: &str) -> Vec<u8> {
+fn error_line(code: i64, id: Value, message: &str) -> Vec<u8> {
     let mut line = serde_json::to_vec(&serde_json::json!({
         "jsonrpc": "2.0",
         "id": id,
@@ -205,103 +395,66 @@ fn error_line(code: i64, id: serde_json::Value, message: &str) -> Vec<u8> {
     line
 }
 
-async fn write_lines<O: AsyncWrite + Unpin>(
-    mut output: O,
-    mut lines: mpsc::UnboundedReceiver<Vec<u8>>,
-) {
-    while let Some(line) = lines.recv().await {
-        if output.write_all(&line).await.is_err() || output.flush().await.is_err() {
-            tracing::debug!("stdout closed; dropping further output");
-            break;
-        }
-    }
-}
-
-/// An `AsyncWrite` that forwards only complete lines to the stdout writer task.
-pub struct LineWriter {
-    pending: Vec<u8>,
-    lines: mpsc::UnboundedSender<Vec<u8>>,
-}
-
-impl AsyncWrite for LineWriter {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        this.pending.extend_from_slice(buf);
-        if let Some(last_newline) = this.pending.iter().rposition(|&b| b == b'\n') {
-            let rest = this.pending.split_off(last_newline + 1);
-            let complete = std::mem::replace(&mut this.pending, rest);
-            if this.lines.send(complete).is_err() {
-                return Poll::Ready(Err(io::Error::new(
-                    io::ErrorKind::BrokenPipe,
-                    "stdout writer ended",
-                )));
-            }
-        }
-        Poll::Ready(Ok(buf.len()))
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        if !this.pending.is_empty() {
-            let mut rest = std::mem::take(&mut this.pending);
-            rest.push(b'\n');
-            let _ = this.lines.send(rest);
-        }
-        Poll::Ready(Ok(()))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use futures::{SinkExt, StreamExt};
+    use serde_json::json;
 
     #[tokio::test]
-    async fn bad_lines_get_parse_errors_and_good_lines_pass_through() {
+    async fn bad_lines_are_answered_and_good_lines_become_messages() {
         let (mut client_in, server_in) = tokio::io::duplex(4096);
         let (server_out, mut client_out) = tokio::io::duplex(4096);
-        let mut stdio = screened(server_in, server_out);
+        let output = Arc::new(Mutex::new(server_out));
+        let ended = Arc::new(AtomicBool::new(false));
+        let messages = incoming(server_in, Arc::clone(&output), Arc::clone(&ended));
         client_in
             .write_all(b"not json\n\n{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}\r\n")
             .await
             .unwrap();
         drop(client_in);
+        let received: Vec<Incoming> = messages.collect().await;
+        assert!(ended.load(Ordering::Acquire));
+        assert_eq!(received.len(), 1, "only the ping is a message");
+        let ping = serde_json::to_value(&received[0]).unwrap();
+        assert_eq!(ping["method"], "ping");
+        assert_eq!(ping["id"], 1);
 
-        let mut passed = String::new();
-        stdio.reader.read_to_string(&mut passed).await.unwrap();
-        assert_eq!(
-            passed,
-            "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}\n"
-        );
-
-        stdio.writer.write_all(b"{\"a\":").await.unwrap();
-        stdio.writer.write_all(b"1}\n").await.unwrap();
-        drop(stdio.writer);
-        stdio.input_task.await.unwrap();
-        stdio.output_task.await.unwrap();
+        let mut sink = Box::pin(outgoing(Arc::clone(&output)));
+        let pong: Outgoing = serde_json::from_value(json!({"jsonrpc":"2.0","id":1,"result":{}}))
+            .expect("an empty result is a server message");
+        sink.send(pong).await.unwrap();
+        drop(sink);
+        drop(output);
         let mut out = String::new();
         client_out.read_to_string(&mut out).await.unwrap();
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(lines.len(), 2, "{out}");
-        let error: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
+        let error: Value = serde_json::from_str(lines[0]).unwrap();
         assert_eq!(error["error"]["code"], -32700);
         assert!(error["id"].is_null());
-        assert_eq!(lines[1], "{\"a\":1}");
+        let answer: Value = serde_json::from_str(lines[1]).unwrap();
+        assert_eq!(answer, json!({"jsonrpc":"2.0","id":1,"result":{}}));
     }
 
     #[test]
     fn envelopes_are_screened() {
-        use serde_json::json;
-        assert!(screen(br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#).is_ok());
-        assert!(screen(br#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#).is_ok());
-        assert!(screen(br#"{"jsonrpc":"2.0","id":1,"result":{}}"#).is_ok());
+        let ok = |t: &[u8]| screen(t).unwrap();
+        assert_eq!(
+            ok(br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#),
+            Envelope::Request {
+                id: json!(1),
+                method: "ping".into()
+            }
+        );
+        assert_eq!(
+            ok(br#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#),
+            Envelope::Notification
+        );
+        assert_eq!(
+            ok(br#"{"jsonrpc":"2.0","id":1,"result":{}}"#),
+            Envelope::Response { id: json!(1) }
+        );
         let code = |t: &[u8]| screen(t).unwrap_err().0;
         assert_eq!(code(b"{"), -32700);
         assert_eq!(code(b"[]"), -32600);
@@ -316,6 +469,24 @@ mod tests {
         assert_eq!(
             code(br#"{"jsonrpc":"2.0","id":{},"method":"ping"}"#),
             -32600
+        );
+    }
+
+    #[test]
+    fn a_sound_envelope_that_is_no_mcp_message_is_refused_with_its_id() {
+        // rmcp takes any method (unknown ones become custom requests it answers itself),
+        // but not params that are not an object, nor an error without a numeric code.
+        let (code, id, reason) =
+            parse(br#"{"jsonrpc":"2.0","id":7,"method":"ping","params":5}"#).unwrap_err();
+        assert_eq!((code, id), (-32602, json!(7)));
+        assert!(reason.contains("`ping`"), "{reason}");
+        let (code, id, _) =
+            parse(br#"{"jsonrpc":"2.0","id":8,"error":{"code":"x","message":"m"}}"#).unwrap_err();
+        assert_eq!((code, id), (-32600, json!(8)));
+        assert!(
+            parse(br#"{"jsonrpc":"2.0","id":9,"method":"no/such/method"}"#)
+                .unwrap()
+                .is_some()
         );
     }
 }

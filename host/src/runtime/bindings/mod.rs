@@ -21,7 +21,7 @@ use std::pin::Pin;
 use std::sync::{Arc, LazyLock};
 
 use wasmtime::Store;
-use wasmtime::component::{Component, Linker};
+use wasmtime::component::{Component, Instance, InstancePre, Linker};
 
 use crate::hooks::{EventKind, PluginEvent};
 use crate::manifest::{
@@ -52,14 +52,33 @@ pub(crate) enum Failure {
     Trap(wasmtime::Error),
 }
 
+/// The instance a call runs in: the one a warm store kept from an earlier call (see
+/// `runtime/warm.rs`), or a new one from `pre`, which a warm store then keeps.
+/// Instantiation failures are kept apart from traps.
+pub(crate) async fn instance(
+    pre: &InstancePre<StoreState>,
+    store: &mut Store<StoreState>,
+) -> Result<Instance, Failure> {
+    if let Some(kept) = store.data().kept_instance() {
+        return Ok(kept);
+    }
+    let instance = pre
+        .instantiate_async(&mut *store)
+        .await
+        .map_err(Failure::Instantiate)?;
+    store.data_mut().keep_instance(instance);
+    Ok(instance)
+}
+
 /// What every `CallablePlugin` method returns: a boxed future so the trait stays
-/// object-safe. Each call instantiates a fresh instance in the given store.
+/// object-safe. Each call runs in the instance of the given store ([`instance`]).
 pub(crate) type CallFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, Failure>> + Send + 'a>>;
 
 /// A pre-instantiated plugin of one contract version, callable in Berth's own types.
 ///
-/// Every method instantiates the plugin in `store` (which must be fresh) and makes one
-/// call, so no guest state survives from one call to the next.
+/// Every method makes one call in `store`'s instance ([`instance`]): a fresh store
+/// instantiates the plugin for that call alone, so no guest state survives from one call
+/// to the next; only a warm store, which the operator opted into, serves several.
 pub(crate) trait CallablePlugin: Send + Sync + 'static {
     /// Calls `describe`.
     fn describe<'a>(&'a self, store: &'a mut Store<StoreState>) -> CallFuture<'a, Manifest>;

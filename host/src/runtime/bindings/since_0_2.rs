@@ -10,18 +10,15 @@
 macro_rules! instance_helpers {
     ($name:ident) => {
         impl $name {
-            /// A fresh instance in `store`; instantiation failures are kept apart from traps.
+            /// The instance of `store` (see [`super::instance`]).
             async fn instantiate(
                 &self,
                 store: &mut Store<StoreState>,
             ) -> Result<wasmtime::component::Instance, Failure> {
-                self.pre
-                    .instantiate_async(&mut *store)
-                    .await
-                    .map_err(Failure::Instantiate)
+                super::instance(&self.pre, store).await
             }
 
-            /// A fresh instance's `guest` export.
+            /// The `guest` export of the store's instance.
             async fn guest(&self, store: &mut Store<StoreState>) -> Result<guest::Guest, Failure> {
                 let instance = self.instantiate(store).await?;
                 self.guest
@@ -29,7 +26,7 @@ macro_rules! instance_helpers {
                     .map_err(Failure::Instantiate)
             }
 
-            /// A fresh instance's `events` export, if the plugin has one.
+            /// The `events` export of the store's instance, if the plugin has one.
             async fn events(
                 &self,
                 store: &mut Store<StoreState>,

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use wasmtime::Store;
-use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::component::{Component, HasSelf, InstancePre, Linker};
 
 use super::{CallFuture, CallablePlugin, Failure};
 use crate::manifest;
@@ -50,22 +50,22 @@ pub(crate) fn prepare(
     component: &Component,
 ) -> wasmtime::Result<Arc<dyn CallablePlugin>> {
     let pre = linker.instantiate_pre(component)?;
-    Ok(Arc::new(V0_1 {
-        pre: PluginPre::new(pre)?,
-    }))
+    let indices = PluginIndices::new(&pre)?;
+    Ok(Arc::new(V0_1 { pre, indices }))
 }
 
-/// A plugin of contract 0.1: its pre-instantiated component.
+/// A plugin of contract 0.1: its pre-instantiated component and where its exports are.
 struct V0_1 {
-    pre: PluginPre<StoreState>,
+    pre: InstancePre<StoreState>,
+    indices: PluginIndices,
 }
 
 impl V0_1 {
-    /// A fresh instance in `store`; instantiation failures are kept apart from traps.
+    /// The exports of the store's instance (see [`super::instance`]).
     async fn instantiate(&self, store: &mut Store<StoreState>) -> Result<Plugin, Failure> {
-        self.pre
-            .instantiate_async(store)
-            .await
+        let instance = super::instance(&self.pre, store).await?;
+        self.indices
+            .load(&mut *store, &instance)
             .map_err(Failure::Instantiate)
     }
 }

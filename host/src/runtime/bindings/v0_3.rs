@@ -128,7 +128,7 @@ struct V0_3 {
 super::since_0_2::instance_helpers!(V0_3);
 
 impl V0_3 {
-    /// A fresh instance's `prompts` export, if the plugin has one.
+    /// The `prompts` export of the store's instance, if the plugin has one.
     async fn prompts(
         &self,
         store: &mut Store<StoreState>,

@@ -6,11 +6,14 @@
 //! Each tool is written so the optimiser cannot remove the misbehaviour: values go through
 //! `std::hint::black_box`, which the compiler must assume reads and writes them.
 //! `count` is the one well-behaved tool: a bounded `spin` for the limits benchmark.
+//! `calls_served` keeps state between calls, which only shows when the operator lets the
+//! host reuse the plugin's instances (`warm_instances`).
 //! It contains no host-capability attempts (files, environment, network): those belong to
 //! the grant tests.
 
 use std::hint::black_box;
 use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use berth_plugin_sdk::prelude::*;
 
@@ -110,6 +113,15 @@ pub fn flood(megabytes: Option<u32>) -> String {
     format!("flooded {megabytes} MiB to stdout and to stderr")
 }
 
+/// How many calls this instance has served, this one included, kept in a static: 1 from
+/// a fresh instance, more from one the host reused. Proves to tests that reuse happens,
+/// and that a trapped instance is not reused.
+#[tool]
+pub fn calls_served() -> u64 {
+    static SERVED: AtomicU64 = AtomicU64::new(0);
+    SERVED.fetch_add(1, Ordering::Relaxed) + 1
+}
+
 /// Returns a text result of `megabytes` MiB (default 32, at most 128).
 #[tool]
 pub fn giant(megabytes: Option<u32>) -> String {
@@ -119,5 +131,5 @@ pub fn giant(megabytes: Option<u32>) -> String {
 
 berth_plugin_sdk::export!(
     name: "hostile",
-    tools: [spin, count, memory_bomb, recurse, trap, panic, flood, giant],
+    tools: [spin, count, memory_bomb, recurse, trap, panic, flood, giant, calls_served],
 );
