@@ -1,5 +1,5 @@
 //! The MCP surface over stdio: handshake, lists with pagination, calls, resources, and
-//! the session's life.
+//! the session's life; stdio that is a socket pair or a file as well as pipes.
 
 use serde_json::json;
 
@@ -332,4 +332,93 @@ fn plugin_logs_reach_a_client_that_asked_for_them_at_its_level() {
     assert_eq!(text(&answer["result"]), "logged");
     let log = server.wait_for_log("unasked");
     assert!(log.contains("too quiet"), "the host log keeps every record");
+}
+
+/// The three lines of a session that initializes and lists tools (id 2).
+fn handshake_and_list() -> String {
+    [
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {},
+            "clientInfo": {"name": "e2e", "version": "1"}}}),
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
+    ]
+    .iter()
+    .map(|line| format!("{line}\n"))
+    .collect()
+}
+
+/// The `tools/list` answer among `output`'s lines.
+fn listed_tools(output: &str) -> Vec<String> {
+    let answer = output
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).expect("a JSON line"))
+        .find(|message| message["id"] == 2)
+        .unwrap_or_else(|| panic!("no tools/list answer in {output:?}"));
+    answer["result"]["tools"]
+        .as_array()
+        .expect("tools")
+        .iter()
+        .map(|tool| tool["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn a_client_on_a_socket_pair_is_served() {
+    // Some clients (Node's child_process among them) give a server a socket pair rather
+    // than pipes; Berth drives it on its reactor like a pipe.
+    use std::io::{BufRead, BufReader, Write};
+    use std::os::unix::net::UnixStream;
+    let dir = plugins_dir(&[ECHO]);
+    let (mut ours, theirs) = UnixStream::pair().unwrap();
+    let child = crate::support::berth()
+        .args(["serve", "--plugins"])
+        .arg(dir.path())
+        .env("BERTH_LOG", "warn,berth::transport::stdio=debug")
+        .stdin(std::os::fd::OwnedFd::from(theirs.try_clone().unwrap()))
+        .stdout(std::os::fd::OwnedFd::from(theirs))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("berth starts");
+    ours.write_all(handshake_and_list().as_bytes()).unwrap();
+    let mut reader = BufReader::new(ours.try_clone().unwrap());
+    let mut output = String::new();
+    while !output.lines().any(|line| line.contains("\"id\":2")) {
+        assert_ne!(reader.read_line(&mut output).unwrap(), 0, "{output}");
+    }
+    assert!(listed_tools(&output).contains(&"echo_echo".to_string()));
+    // Closing our side ends the session, as closing stdin does.
+    ours.shutdown(std::net::Shutdown::Both).unwrap();
+    let ended = child.wait_with_output().unwrap();
+    assert!(ended.status.success(), "{ended:?}");
+    let log = String::from_utf8_lossy(&ended.stderr);
+    assert!(!log.contains("stays on tokio's blocking pool"), "{log}");
+}
+
+#[test]
+fn a_session_read_from_a_file_is_answered() {
+    // A file is not a pipe: it stays on tokio's blocking-pool stdin, and its end ends the
+    // session once its requests are answered.
+    let dir = plugins_dir(&[ECHO]);
+    let requests = dir.path().join("requests.jsonl");
+    std::fs::write(&requests, handshake_and_list()).unwrap();
+    let output = crate::support::berth()
+        .args(["serve", "--plugins"])
+        .arg(dir.path())
+        .env("BERTH_LOG", "warn,berth::transport::stdio=debug")
+        .stdin(std::fs::File::open(&requests).unwrap())
+        .output()
+        .expect("berth runs");
+    assert!(output.status.success(), "{output:?}");
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        log.contains("stdin stays on tokio's blocking pool"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("stdout stays on tokio's blocking pool"),
+        "{log}"
+    );
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(listed_tools(&stdout).contains(&"echo_echo".to_string()));
 }

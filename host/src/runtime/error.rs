@@ -123,7 +123,7 @@ pub enum CallError {
         "plugin `{plugin}` did not finish within {limit:?} and was stopped \
          (limit call_timeout_ms = {ms}); if the tool is legitimately slow, {raise}",
         ms = limit.as_millis(),
-        raise = raise_hint(plugin, "call_timeout_ms")
+        raise = raise_hint(plugin, "call_timeout_ms", false)
     )]
     Timeout {
         /// The plugin's name and version, e.g. `echo@0.1.0`.
@@ -139,7 +139,7 @@ pub enum CallError {
     },
     /// The call hit one of the plugin's limits other than the call timeout: memory,
     /// result size, or concurrency.
-    #[error("plugin `{plugin}` {limit}; {raise}", raise = raise_hint(plugin, limit.key()))]
+    #[error("plugin `{plugin}` {limit}; {raise}", raise = raise_hint(plugin, limit.key(), limit.is_engine_wide()))]
     LimitExceeded {
         /// The plugin's name and version, e.g. `echo@0.1.0`.
         plugin: String,
@@ -254,6 +254,12 @@ impl Limit {
         }
     }
 
+    /// Whether the limit is the engine's, shared by every plugin: set under `[runtime]`
+    /// only and applied at start-up, not per plugin and live.
+    pub fn is_engine_wide(&self) -> bool {
+        matches!(self, Limit::Instances { .. })
+    }
+
     /// The limit's value in its config key's unit, for log fields.
     pub fn value(&self) -> u64 {
         let value = match self {
@@ -284,11 +290,11 @@ impl CallError {
 }
 
 /// "raise `KEY` under `[plugins.NAME.limits]` (or `[runtime]` for every plugin)", with
-/// the name taken from a `name@version` label.
-fn raise_hint(plugin: &str, key: &str) -> String {
-    if key == "max_instances" {
-        // Engine-wide, not per plugin: only [runtime] has it, and only a restart applies it.
-        return "raise `max_instances` under `[runtime]` in the config and restart Berth".into();
+/// the name taken from a `name@version` label; for an engine-wide limit, `[runtime]` and a
+/// restart.
+fn raise_hint(plugin: &str, key: &str, engine_wide: bool) -> String {
+    if engine_wide {
+        return format!("raise `{key}` under `[runtime]` in the config and restart Berth");
     }
     let name = plugin.split('@').next().unwrap_or(plugin);
     format!(
