@@ -178,13 +178,15 @@ impl PerCall {
         }
     }
 
-    /// Whether this warm store may serve another call: it holds a live instance and
-    /// its last call ended without leaving anything behind (see [`PerCall::settled`]).
-    /// A fresh store never may.
-    pub(crate) fn reusable(&self) -> bool {
+    /// Whether this warm store may serve another call: it holds a live instance, its
+    /// last call ended without hitting the memory cap or flooding its output, and the
+    /// guest holds at most [`MAX_KEPT_RESOURCES`] resource handles. A fresh store never
+    /// may.
+    pub(crate) fn reusable(&mut self) -> bool {
         self.store.data().kept.is_some()
             && self.memory_refused().is_none()
             && self.output_overflow().is_none()
+            && self.store.data_mut().table.iter_mut().count() <= MAX_KEPT_RESOURCES
     }
 
     /// Cuts a finished call's ties so the warm store can wait for the next: its output
@@ -287,6 +289,11 @@ pub(crate) async fn race<T>(
         },
     }
 }
+
+/// Resource handles a warm instance may hold between calls (a stream it keeps open, say).
+/// A guest that leaks handles call after call gets a fresh instance once it holds more,
+/// so the leak stays bounded instead of growing the table for as long as Berth runs.
+const MAX_KEPT_RESOURCES: usize = 16;
 
 /// How many bytes of the end of stderr a trap message quotes: enough for a Rust panic
 /// message and its location, short enough for a client-facing error.

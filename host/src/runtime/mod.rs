@@ -1199,6 +1199,18 @@ mod tests {
             running.await.expect("joins").expect("count answers");
         }
         assert!(two.warm_idle() <= 2, "{}", two.warm_idle());
+
+        // Writing to stdout opens and drops WASI stream handles; the instance stays warm.
+        let printing = echo().await.with_settings(PluginSettings {
+            warm_instances: 1,
+            ..PluginSettings::default()
+        });
+        for _ in 0..3 {
+            call(&printing, "print_stdout", r#"{"text":"warm"}"#)
+                .await
+                .expect("print_stdout answers");
+            assert_eq!(printing.warm_idle(), 1);
+        }
     }
 
     #[test]

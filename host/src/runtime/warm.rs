@@ -10,7 +10,9 @@
 //!
 //! Only a call that returned (with a result or the plugin's own error) hands its
 //! instance on; a trap, timeout, cancellation, refused memory growth or output flood
-//! drops it, so a call that went wrong never leaves a half-run instance for the next.
+//! drops it, so a call that went wrong never leaves a half-run instance for the next. So
+//! does a guest holding more than a few resource handles between calls, so a guest that
+//! leaks them cannot grow its table for as long as Berth runs.
 //! A settings change makes a new plugin handle with an empty pool (`with_settings`), so
 //! new config values and grants never meet an instance that started under the old ones.
 
