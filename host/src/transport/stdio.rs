@@ -145,8 +145,11 @@ impl<I: AsyncRead + Unpin, O: AsyncWrite + Unpin> LineReader<I, O> {
             }
             if self.line.len() > MAX_LINE_BYTES && !self.line.ends_with(b"\n") {
                 // Skip the rest of the oversized line, then answer it as invalid.
-                let mut rest = Vec::new();
-                let _ = self.input.read_until(b'\n', &mut rest).await;
+                if let Err(error) = self.skip_line().await {
+                    tracing::error!(%error, "reading stdin failed; ending the session");
+                    self.ended.store(true, Ordering::Release);
+                    return None;
+                }
                 let reason = format!("Invalid Request: message exceeds {MAX_LINE_BYTES} bytes");
                 self.refuse(-32600, Value::Null, &reason).await;
                 continue;
@@ -159,6 +162,27 @@ impl<I: AsyncRead + Unpin, O: AsyncWrite + Unpin> LineReader<I, O> {
                 Ok(Some(message)) => return Some(message),
                 Ok(None) => continue,
                 Err((code, id, reason)) => self.refuse(code, id, &reason).await,
+            }
+        }
+    }
+
+    /// Reads past the next newline, keeping none of it: the rest of a line too long to
+    /// hold costs no memory.
+    async fn skip_line(&mut self) -> io::Result<()> {
+        loop {
+            let buffered = self.input.fill_buf().await?;
+            if buffered.is_empty() {
+                return Ok(());
+            }
+            match buffered.iter().position(|&b| b == b'\n') {
+                Some(newline) => {
+                    self.input.consume(newline + 1);
+                    return Ok(());
+                }
+                None => {
+                    let all = buffered.len();
+                    self.input.consume(all);
+                }
             }
         }
     }
@@ -435,6 +459,40 @@ mod tests {
         assert!(error["id"].is_null());
         let answer: Value = serde_json::from_str(lines[1]).unwrap();
         assert_eq!(answer, json!({"jsonrpc":"2.0","id":1,"result":{}}));
+    }
+
+    #[tokio::test]
+    async fn an_oversized_line_is_refused_and_the_next_one_served() {
+        let (mut client_in, server_in) = tokio::io::duplex(64 * 1024);
+        let (server_out, mut client_out) = tokio::io::duplex(4096);
+        let output = Arc::new(Mutex::new(server_out));
+        let ended = Arc::new(AtomicBool::new(false));
+        let messages = incoming(server_in, Arc::clone(&output), ended);
+        let writer = tokio::spawn(async move {
+            let mut huge = vec![b'x'; MAX_LINE_BYTES + 1024];
+            huge.push(b'\n');
+            client_in.write_all(&huge).await.unwrap();
+            client_in
+                .write_all(b"{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"ping\"}\n")
+                .await
+                .unwrap();
+        });
+        let received: Vec<Incoming> = messages.collect().await;
+        writer.await.unwrap();
+        assert_eq!(received.len(), 1);
+        assert_eq!(serde_json::to_value(&received[0]).unwrap()["id"], 3);
+        drop(output);
+        let mut out = String::new();
+        client_out.read_to_string(&mut out).await.unwrap();
+        let refusal: Value = serde_json::from_str(out.trim()).unwrap();
+        assert_eq!(refusal["error"]["code"], -32600, "{out}");
+        assert!(
+            refusal["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("exceeds"),
+            "{out}"
+        );
     }
 
     #[test]
