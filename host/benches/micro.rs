@@ -6,6 +6,8 @@
 //!   output capture included), with the pooling allocator (what `berth` runs) and with
 //!   on-demand allocation, so the pool's share is visible, and with a warm instance
 //!   (`warm_instances`), which skips instantiation;
+//! - **the `versus` call**: `text_count` of one sentence on a warm instance, the sandbox's
+//!   share (guest work, lowering and lifting) of what the end-to-end bench measures;
 //! - **schema validation**: checking a tool's arguments against its compiled input
 //!   schema, as every `tools/call` does before the plugin runs;
 //! - **registry lookup**: finding a tool by its qualified name in a registry snapshot
@@ -24,6 +26,7 @@ use tokio::runtime::Runtime as Tokio;
 use tokio_util::sync::CancellationToken;
 
 const ECHO: &str = "berth-plugin-echo";
+const TEXT: &str = "berth-plugin-text";
 
 fn tokio() -> Tokio {
     tokio::runtime::Builder::new_current_thread()
@@ -66,6 +69,31 @@ fn instantiate_and_call(c: &mut Criterion) {
             bench_echo(&mut group, "pooling, warm instance", &rt, &warm);
         }
     }
+    group.finish();
+}
+
+/// The tool `versus` calls, on a warm instance: the guest's own work (arguments parsed,
+/// Unicode segmentation, the result serialized) plus the host's lowering and lifting,
+/// which is the sandbox's share of a `versus` call once instantiation is out of the way.
+fn warm_text_count(c: &mut Criterion) {
+    let rt = tokio();
+    let runtime = Runtime::new(RuntimeOptions::default()).expect("berth runtime");
+    let text = load(&rt, &runtime, TEXT).with_settings(PluginSettings {
+        warm_instances: 1,
+        ..PluginSettings::default()
+    });
+    let ctx = CallContext::default();
+    let cancel = CancellationToken::new();
+    let arguments = r#"{"text":"The quick brown fox jumps over the lazy dog."}"#;
+    let mut group = c.benchmark_group("call-tool text_count (the versus call)");
+    group.bench_function("pooling, warm instance", |b| {
+        b.iter(|| {
+            let output = rt
+                .block_on(text.call_tool("count", arguments, &ctx, &cancel))
+                .expect("count answers");
+            black_box(output)
+        })
+    });
     group.finish();
 }
 
@@ -166,6 +194,7 @@ fn load_plugin(c: &mut Criterion) {
 criterion_group!(
     benches,
     instantiate_and_call,
+    warm_text_count,
     schema_and_registry,
     load_plugin
 );

@@ -8,8 +8,10 @@
 //! 64). Berth runs twice: as configured by default (a fresh instance per call) and with
 //! the operator's `warm_instances` opt-in for the `text` plugin. Each scenario runs berth,
 //! berth-warm, native, berth, … so that drift in the machine's load hits all alike. Prints
-//! calls per second, p50 and p99 per server (pooled over the rounds) and the ratios of each
-//! Berth to native, next to issue 7's targets; nothing is asserted.
+//! calls per second, p50, p99 and the server's CPU time per call for each server (pooled
+//! over the rounds) and the ratios of each Berth to native, next to issue 7's targets;
+//! nothing is asserted. CPU per call is the figure to trust on a busy machine: throughput
+//! moves with what else runs, the server's own work per call much less.
 //! Run with `cargo bench -p berth-host --bench versus`; arguments after `--` pick scenarios
 //! and servers by name (e.g. `-- http/16 berth-warm native`), for profiling one of them.
 //!
@@ -82,6 +84,13 @@ enum Scenario {
     Http(usize),
 }
 
+/// What one run measured: the latencies of the calls that started inside the measured
+/// window, and the CPU time the server processes used in that window.
+struct Run {
+    samples: Vec<Duration>,
+    cpu: Duration,
+}
+
 /// What one or more runs of one server measured.
 #[derive(Default)]
 struct Tally {
@@ -89,13 +98,23 @@ struct Tally {
     samples: Vec<Duration>,
     /// Calls per second of each run.
     per_round: Vec<f64>,
+    /// Server CPU time (user + system) inside the measured windows.
+    cpu: Duration,
 }
 
 impl Tally {
-    fn add(&mut self, samples: Vec<Duration>) {
+    fn add(&mut self, run: Run) {
         self.per_round
-            .push(samples.len() as f64 / MEASURE.as_secs_f64());
-        self.samples.extend(samples);
+            .push(run.samples.len() as f64 / MEASURE.as_secs_f64());
+        self.samples.extend(run.samples);
+        self.cpu += run.cpu;
+    }
+
+    /// Server CPU time per call. Clients and servers share the machine's cores, so
+    /// throughput swings with whatever else the machine runs; the CPU a server spends on
+    /// a call is the steadier figure of what it costs.
+    fn cpu_per_call(&self) -> Duration {
+        self.cpu / self.samples.len().max(1) as u32
     }
 
     fn throughput(&self) -> f64 {
@@ -142,8 +161,8 @@ fn main() {
         MEASURE.as_secs()
     );
     println!(
-        "{:<10} {:>7}  {:<10} {:>9} {:>10} {:>10}  {:<17}",
-        "transport", "clients", "server", "calls/s", "p50", "p99", "calls/s per round"
+        "{:<10} {:>7}  {:<10} {:>9} {:>10} {:>10} {:>9}  {:<17}",
+        "transport", "clients", "server", "calls/s", "p50", "p99", "CPU/call", "calls/s per round"
     );
     for scenario in [
         Scenario::Stdio(1),
@@ -161,11 +180,11 @@ fn main() {
                 if !wanted.server(server) {
                     continue;
                 }
-                let samples = match scenario {
+                let run = match scenario {
                     Scenario::Stdio(clients) => stdio_run(server, clients, &setup),
                     Scenario::Http(clients) => runtime.block_on(http_run(server, clients, &setup)),
                 };
-                tally.add(samples);
+                tally.add(run);
             }
         }
         report(scenario, &mut tallies);
@@ -222,11 +241,12 @@ fn report(scenario: Scenario, tallies: &mut [Tally; 3]) {
         }
         let rounds: Vec<String> = tally.per_round.iter().map(|r| format!("{r:.0}")).collect();
         println!(
-            "{transport:<10} {clients:>7}  {:<10} {:>9.0} {:>10.2?} {:>10.2?}  {}",
+            "{transport:<10} {clients:>7}  {:<10} {:>9.0} {:>10.2?} {:>10.2?} {:>9.1?}  {}",
             server.name(),
             tally.throughput(),
             tally.percentile(0.50),
             tally.percentile(0.99),
+            tally.cpu_per_call(),
             rounds.join(" / ")
         );
     }
@@ -246,8 +266,9 @@ fn report(scenario: Scenario, tallies: &mut [Tally; 3]) {
         }
         let p50 = tally.percentile(0.50).as_secs_f64() / native_p50;
         let throughput = tally.throughput() / native.throughput();
+        let cpu = tally.cpu_per_call().as_secs_f64() / native.cpu_per_call().as_secs_f64();
         println!(
-            "{:<10} {:>7}  {}/native: p50 {p50:.2}x, calls/s {throughput:.2}x{target}",
+            "{:<10} {:>7}  {}/native: p50 {p50:.2}x, calls/s {throughput:.2}x, CPU/call {cpu:.2}x{target}",
             "",
             "",
             server.name()
@@ -409,8 +430,8 @@ impl Drop for StdioClient {
 }
 
 /// `clients` stdio clients, each with its own server, calling until the window ends;
-/// returns the latencies measured.
-fn stdio_run(server: Server, clients: usize, setup: &Setup) -> Vec<Duration> {
+/// returns the latencies measured and the servers' CPU time.
+fn stdio_run(server: Server, clients: usize, setup: &Setup) -> Run {
     // All servers are up and initialized before the clock starts.
     let mut started: Vec<StdioClient> = (0..clients)
         .map(|_| StdioClient::start(server, setup))
@@ -422,24 +443,55 @@ fn stdio_run(server: Server, clients: usize, setup: &Setup) -> Vec<Duration> {
         .map(|mut client| {
             std::thread::spawn(move || {
                 let mut samples = Vec::new();
+                let mut cpu_from = None;
                 for id in 1.. {
                     let start = Instant::now();
                     if start >= until {
                         break;
+                    }
+                    if start >= measure_from && cpu_from.is_none() {
+                        cpu_from = Some(cpu_time(client.child.id()));
                     }
                     let elapsed = client.call(id);
                     if start >= measure_from {
                         samples.push(elapsed);
                     }
                 }
-                samples
+                let cpu = cpu_time(client.child.id())
+                    .saturating_sub(cpu_from.expect("calls in the window"));
+                Run { samples, cpu }
             })
         })
         .collect();
-    threads
-        .into_iter()
-        .flat_map(|thread| thread.join().expect("client thread"))
-        .collect()
+    let mut total = Run {
+        samples: Vec::new(),
+        cpu: Duration::ZERO,
+    };
+    for thread in threads {
+        let run = thread.join().expect("client thread");
+        total.samples.extend(run.samples);
+        total.cpu += run.cpu;
+    }
+    total
+}
+
+/// The CPU time (user + system, all threads) process `pid` has used so far, from
+/// `/proc/PID/stat` in clock ticks.
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("/proc/PID/stat");
+    // The fields after the command name, which is in parentheses and may hold spaces;
+    // utime and stime are fields 14 and 15 of the whole line.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .expect("a stat line")
+        .1
+        .split_whitespace()
+        .collect();
+    let ticks: u64 =
+        fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime");
+    // SAFETY: sysconf only reads a configuration value.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as u64;
+    Duration::from_secs_f64(ticks as f64 / per_second as f64)
 }
 
 /// A server process serving HTTP and the URL of its MCP endpoint.
@@ -498,8 +550,8 @@ impl Drop for HttpServer {
 }
 
 /// `clients` sessions against one new `server` process, calling until the window ends;
-/// returns the latencies measured.
-async fn http_run(server: Server, clients: usize, setup: &Setup) -> Vec<Duration> {
+/// returns the latencies measured and the server's CPU time.
+async fn http_run(server: Server, clients: usize, setup: &Setup) -> Run {
     let server = HttpServer::start(server, setup);
     // Every session is open before the clock starts.
     let mut sessions = Vec::with_capacity(clients);
@@ -512,11 +564,16 @@ async fn http_run(server: Server, clients: usize, setup: &Setup) -> Vec<Duration
         .into_iter()
         .map(|client| tokio::spawn(client.run(measure_from, until)))
         .collect();
+    let pid = server.child.id();
+    tokio::time::sleep_until(measure_from.into()).await;
+    let cpu_from = cpu_time(pid);
+    tokio::time::sleep_until(until.into()).await;
+    let cpu = cpu_time(pid).saturating_sub(cpu_from);
     let mut samples = Vec::new();
     for task in tasks {
         samples.extend(task.await.expect("client task"));
     }
-    samples
+    Run { samples, cpu }
 }
 
 /// One Streamable HTTP session with its own connection.

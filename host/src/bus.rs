@@ -122,6 +122,16 @@ pub enum CallOutcome {
 }
 
 impl CallOutcome {
+    /// Every outcome, in declaration order (so `outcome as usize` indexes it).
+    pub const ALL: [CallOutcome; 6] = [
+        CallOutcome::Success,
+        CallOutcome::ToolError,
+        CallOutcome::InvalidArguments,
+        CallOutcome::Crashed,
+        CallOutcome::TimedOut,
+        CallOutcome::Cancelled,
+    ];
+
     /// A stable lower-case label for logs and metrics.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -195,6 +205,13 @@ mod tests {
             tools_changed: true,
             resources_changed: false,
             prompts_changed: false,
+        }
+    }
+
+    #[test]
+    fn every_outcome_is_listed_at_its_own_index() {
+        for (index, outcome) in CallOutcome::ALL.into_iter().enumerate() {
+            assert_eq!(outcome as usize, index, "{}", outcome.as_str());
         }
     }
 

@@ -9,11 +9,13 @@
 //! bounded sets (outcomes, reasons, normalised HTTP methods, served plugin and tool
 //! names) because every distinct value is a series that lives for the whole process.
 
-use std::sync::{Arc, OnceLock};
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
 use metrics::{
-    Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram,
+    Counter, Gauge, Histogram, Unit, counter, describe_counter, describe_gauge, describe_histogram,
+    gauge, histogram,
 };
 use metrics_exporter_prometheus::{
     Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
@@ -209,41 +211,86 @@ fn describe() {
     );
 }
 
-/// Records one finished tool call: its outcome count and, when a guest ran, its latency.
-pub fn record_call(plugin: &str, tool: &str, outcome: CallOutcome, duration: Duration) {
-    counter!(
-        TOOL_CALLS,
-        "plugin" => plugin.to_owned(),
-        "tool" => tool.to_owned(),
-        "outcome" => outcome.as_str(),
-    )
-    .increment(1);
-    // Refused arguments never reach a guest; their zero duration would drag the
-    // latency distribution down.
-    if outcome != CallOutcome::InvalidArguments {
-        histogram!(
-            TOOL_CALL_DURATION,
-            "plugin" => plugin.to_owned(),
-            "tool" => tool.to_owned(),
-        )
-        .record(duration.as_secs_f64());
+/// One tool's call series: the outcome counters and the latency histogram of one
+/// plugin's tool, each registered on first use and kept, so recording a call costs no
+/// label allocation and no lookup in the recorder's registry (which was a few percent
+/// of a warm call over HTTP, BENCHMARKS.md, issue 7). Handles are bound to the recorder
+/// in force when they are registered: in `berth serve`, the one [`Metrics::install`]
+/// put in place before anything is loaded.
+pub struct ToolSeries {
+    plugin: String,
+    tool: String,
+    /// Indexed by `CallOutcome as usize`; registered lazily so that only outcomes that
+    /// happened appear in the exposition, as before the handles were kept.
+    calls: [OnceLock<Counter>; CallOutcome::ALL.len()],
+    duration: OnceLock<Histogram>,
+}
+
+impl ToolSeries {
+    /// The series of `plugin`'s tool `tool` (nothing is registered yet).
+    pub fn new(plugin: &str, tool: &str) -> Self {
+        Self {
+            plugin: plugin.to_owned(),
+            tool: tool.to_owned(),
+            calls: Default::default(),
+            duration: OnceLock::new(),
+        }
+    }
+
+    /// Records one finished call: its outcome count and, when a guest ran, its latency.
+    pub fn record(&self, outcome: CallOutcome, duration: Duration) {
+        self.calls[outcome as usize]
+            .get_or_init(|| {
+                counter!(
+                    TOOL_CALLS,
+                    "plugin" => self.plugin.clone(),
+                    "tool" => self.tool.clone(),
+                    "outcome" => outcome.as_str(),
+                )
+            })
+            .increment(1);
+        // Refused arguments never reach a guest; their zero duration would drag the
+        // latency distribution down.
+        if outcome != CallOutcome::InvalidArguments {
+            self.duration
+                .get_or_init(|| {
+                    histogram!(
+                        TOOL_CALL_DURATION,
+                        "plugin" => self.plugin.clone(),
+                        "tool" => self.tool.clone(),
+                    )
+                })
+                .record(duration.as_secs_f64());
+        }
+    }
+}
+
+/// The `berth_calls_in_flight` gauge, its handle kept (see [`ToolSeries`] for why, and
+/// which recorder it belongs to).
+pub struct CallsInFlight(Gauge);
+
+impl Default for CallsInFlight {
+    fn default() -> Self {
+        Self(gauge!(CALLS_IN_FLIGHT))
+    }
+}
+
+impl CallsInFlight {
+    /// Marks a tool call or resource read as running until the returned guard drops.
+    pub fn start(&self) -> InFlight {
+        self.0.increment(1.0);
+        InFlight(self.0.clone())
     }
 }
 
 /// A running tool call or resource read, counted in `berth_calls_in_flight` until dropped.
 #[must_use = "the call counts as running only while the guard is alive"]
-pub struct InFlight(());
+pub struct InFlight(Gauge);
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        gauge!(CALLS_IN_FLIGHT).decrement(1.0);
+        self.0.decrement(1.0);
     }
-}
-
-/// Marks a tool call or resource read as running until the returned guard drops.
-pub fn call_started() -> InFlight {
-    gauge!(CALLS_IN_FLIGHT).increment(1.0);
-    InFlight(())
 }
 
 /// Counts a Streamable HTTP session as opened and open.
@@ -272,15 +319,50 @@ pub fn access_denied(kind: &'static str) {
     counter!(ACCESS_DENIED, "kind" => kind).increment(1);
 }
 
-/// Records one answered HTTP request and its time to response head.
-pub fn http_request(method: &str, status: u16, duration: Duration) {
-    counter!(
-        HTTP_REQUESTS,
-        "method" => method_label(method),
-        "status" => status.to_string(),
-    )
-    .increment(1);
-    histogram!(HTTP_REQUEST_DURATION).record(duration.as_secs_f64());
+/// The HTTP request series of one server: the duration histogram and one counter per
+/// method and status seen, kept so that recording a request allocates no label and
+/// looks nothing up in the recorder's registry (see [`ToolSeries`] for why, and which
+/// recorder the handles belong to).
+pub struct HttpSeries {
+    duration: Histogram,
+    requests: RwLock<HashMap<(&'static str, u16), Counter>>,
+}
+
+impl Default for HttpSeries {
+    fn default() -> Self {
+        Self {
+            duration: histogram!(HTTP_REQUEST_DURATION),
+            requests: RwLock::default(),
+        }
+    }
+}
+
+impl HttpSeries {
+    /// Records one answered HTTP request and its time to response head.
+    pub fn record(&self, method: &str, status: u16, duration: Duration) {
+        let key = (method_label(method), status);
+        let known = self
+            .requests
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(&key)
+            .cloned();
+        let counter = known.unwrap_or_else(|| {
+            // Both labels come from bounded sets: folded methods and HTTP status codes.
+            let counter = counter!(
+                HTTP_REQUESTS,
+                "method" => key.0,
+                "status" => status.to_string(),
+            );
+            self.requests
+                .write()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .insert(key, counter.clone());
+            counter
+        });
+        counter.increment(1);
+        self.duration.record(duration.as_secs_f64());
+    }
 }
 
 /// The method as a label: clients choose the method, so anything unusual is folded
@@ -406,7 +488,7 @@ mod tests {
     fn install_is_idempotent() {
         let first = metrics();
         let second = metrics();
-        record_call("idem", "x", CallOutcome::Success, Duration::from_millis(1));
+        ToolSeries::new("idem", "x").record(CallOutcome::Success, Duration::from_millis(1));
         let line = "berth_tool_calls_total{plugin=\"idem\",tool=\"x\",outcome=\"success\"} 1";
         // Both handles render the one global recorder.
         assert!(first.render().contains(line));
@@ -416,9 +498,10 @@ mod tests {
     #[test]
     fn a_call_counts_its_outcome_and_its_latency() {
         let m = metrics();
-        record_call("t1", "x", CallOutcome::Success, Duration::from_millis(3));
-        record_call("t1", "x", CallOutcome::Success, Duration::from_millis(40));
-        record_call("t1", "x", CallOutcome::TimedOut, Duration::from_secs(12));
+        let series = ToolSeries::new("t1", "x");
+        series.record(CallOutcome::Success, Duration::from_millis(3));
+        series.record(CallOutcome::Success, Duration::from_millis(40));
+        series.record(CallOutcome::TimedOut, Duration::from_secs(12));
         let text = m.render();
         for line in [
             "berth_tool_calls_total{plugin=\"t1\",tool=\"x\",outcome=\"success\"} 2",
@@ -440,7 +523,7 @@ mod tests {
     #[test]
     fn refused_arguments_are_counted_but_not_timed() {
         let m = metrics();
-        record_call("t2", "y", CallOutcome::InvalidArguments, Duration::ZERO);
+        ToolSeries::new("t2", "y").record(CallOutcome::InvalidArguments, Duration::ZERO);
         let text = m.render();
         assert!(text.contains(
             "berth_tool_calls_total{plugin=\"t2\",tool=\"y\",outcome=\"invalid_arguments\"} 1"
@@ -468,8 +551,9 @@ mod tests {
     #[test]
     fn in_flight_goes_up_while_a_guard_lives_and_back_down() {
         isolated(|render| {
-            let first = call_started();
-            let second = call_started();
+            let calls = CallsInFlight::default();
+            let first = calls.start();
+            let second = calls.start();
             assert_eq!(value(&render(), CALLS_IN_FLIGHT), Some(2.0));
             drop(first);
             assert_eq!(value(&render(), CALLS_IN_FLIGHT), Some(1.0));
@@ -518,9 +602,10 @@ mod tests {
     #[test]
     fn http_requests_count_by_status_and_fold_odd_methods() {
         isolated(|render| {
-            http_request("post", 200, Duration::from_millis(2));
-            http_request("POST", 200, Duration::from_millis(2));
-            http_request("BREW", 418, Duration::from_secs(45));
+            let series = HttpSeries::default();
+            series.record("post", 200, Duration::from_millis(2));
+            series.record("POST", 200, Duration::from_millis(2));
+            series.record("BREW", 418, Duration::from_secs(45));
             let text = render();
             for line in [
                 "berth_http_requests_total{method=\"POST\",status=\"200\"} 2",

@@ -12,10 +12,12 @@ use std::sync::Arc;
 
 use berth_uri_template::UriTemplate;
 
+use crate::hooks::EventKind;
 use crate::manifest::{
     Icon, IconItem, PromptSpec, ResourceSpec, ResourceTemplateSpec, ToolSchemas, ToolSpec,
     qualified_tool_name,
 };
+use crate::metrics::ToolSeries;
 use crate::runtime::LoadedPlugin;
 
 /// Why a plugin could not join a snapshot.
@@ -138,6 +140,8 @@ pub struct ToolEntry {
     pub output_validator: Option<Arc<jsonschema::Validator>>,
     /// Its icons.
     pub icons: Vec<Icon>,
+    /// Its call metrics, registered on its first call.
+    pub series: ToolSeries,
 }
 
 /// A prompt as clients see it.
@@ -186,6 +190,7 @@ pub struct Registry {
     templates: Vec<TemplateEntry>,
     prompts: Vec<PromptEntry>,
     prompt_index: HashMap<String, usize>,
+    calls_watched: bool,
 }
 
 impl Registry {
@@ -273,6 +278,7 @@ impl Registry {
     /// are compiled and its templates parse; anything that still fails is skipped with a
     /// log line rather than a panic.
     fn add(&mut self, entry: Arc<PluginEntry>) {
+        self.calls_watched |= entry.plugin.wants(EventKind::ToolCalled);
         let owner = Arc::clone(&entry);
         let manifest = owner.plugin.manifest();
         let icons = |item: IconItem| manifest.icons_for(&item).to_vec();
@@ -295,6 +301,7 @@ impl Registry {
             self.tool_index
                 .insert(qualified_name.clone(), self.tools.len());
             self.tools.push(ToolEntry {
+                series: ToolSeries::new(entry.name(), &spec.name),
                 qualified_name,
                 plugin: entry.clone(),
                 input_schema,
@@ -359,6 +366,13 @@ impl Registry {
     /// The tool clients call `qualified_name`.
     pub fn tool(&self, qualified_name: &str) -> Option<&ToolEntry> {
         self.tool_index.get(qualified_name).map(|&i| &self.tools[i])
+    }
+
+    /// Whether a served plugin has an event hook for tool calls. When none has, a call
+    /// publishes no event: nobody would act on it, and waking the hook dispatcher for
+    /// every call cost more than the call's other bookkeeping.
+    pub fn calls_watched(&self) -> bool {
+        self.calls_watched
     }
 
     /// Static resources in listing order.

@@ -76,6 +76,7 @@ impl Served {
 pub struct CallTracker {
     running: AtomicUsize,
     idle: Notify,
+    gauge: crate::metrics::CallsInFlight,
 }
 
 /// Marks one call as running until dropped.
@@ -90,7 +91,7 @@ impl CallTracker {
         self.running.fetch_add(1, Ordering::AcqRel);
         CallGuard {
             tracker: self,
-            _gauge: crate::metrics::call_started(),
+            _gauge: self.gauge.start(),
         }
     }
 

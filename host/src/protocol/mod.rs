@@ -28,7 +28,7 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 use crate::access::Kind;
 use crate::auth::Identity;
 use crate::bus::{Bus, CallOutcome, Event};
-use crate::registry::page;
+use crate::registry::{Registry, ToolEntry, page};
 use crate::runtime::{CallError, Limit};
 use crate::state::Served;
 
@@ -216,6 +216,25 @@ impl BerthServer {
         });
         let (items, next) = page(&visible, cursor, size).map_err(bad_cursor)?;
         Ok((items.iter().map(|item| convert(item)).collect(), next))
+    }
+
+    /// Counts a finished call of `tool` and tells the plugins watching calls about it.
+    fn call_finished(
+        &self,
+        registry: &Registry,
+        tool: &ToolEntry,
+        outcome: CallOutcome,
+        duration: std::time::Duration,
+    ) {
+        tool.series.record(outcome, duration);
+        if registry.calls_watched() {
+            self.bus.publish(Event::ToolCalled {
+                plugin: tool.plugin.name().to_string(),
+                tool: tool.spec.name.clone(),
+                duration,
+                outcome,
+            });
+        }
     }
 
     /// The error for a refused request, after logging it and announcing it on the bus.
@@ -580,18 +599,12 @@ impl ServerHandler for BerthServer {
         let arguments = serde_json::Value::Object(request.arguments.unwrap_or_default());
         if let Err(problems) = validate_arguments(&tool.validator, &arguments) {
             tracing::info!(tool = %tool.qualified_name, %problems, "arguments refused by the input schema");
-            crate::metrics::record_call(
-                tool.plugin.name(),
-                &tool.spec.name,
+            self.call_finished(
+                &registry,
+                tool,
                 CallOutcome::InvalidArguments,
                 std::time::Duration::ZERO,
             );
-            self.bus.publish(Event::ToolCalled {
-                plugin: tool.plugin.name().to_string(),
-                tool: tool.spec.name.clone(),
-                duration: std::time::Duration::ZERO,
-                outcome: CallOutcome::InvalidArguments,
-            });
             return Ok(convert::error_result(format!(
                 "invalid arguments for {}: {problems}",
                 tool.qualified_name
@@ -635,13 +648,7 @@ impl ServerHandler for BerthServer {
                 (convert::call_error(&tool.qualified_name, error), outcome)
             }
         };
-        crate::metrics::record_call(tool.plugin.name(), &tool.spec.name, outcome, duration);
-        self.bus.publish(Event::ToolCalled {
-            plugin: tool.plugin.name().to_string(),
-            tool: tool.spec.name.clone(),
-            duration,
-            outcome,
-        });
+        self.call_finished(&registry, tool, outcome, duration);
         Ok(result.into())
     }
 

@@ -9,6 +9,7 @@
 //! them), and is only reused after a call that ended cleanly. This module does not
 //! compile or detect contracts (`loader.rs`) and does not convert WIT types (`bindings/`).
 
+use std::any::Any;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -49,6 +50,9 @@ pub(crate) struct StoreState {
     keeps_instance: bool,
     /// The instance a warm store keeps; always `None` in a fresh store.
     kept: Option<Instance>,
+    /// The typed exports already looked up in the kept instance, one value per bindings
+    /// type (see [`super::bindings::exports`]); always empty in a fresh store.
+    kept_exports: Vec<Box<dyn Any + Send>>,
 }
 
 impl StoreState {
@@ -62,6 +66,21 @@ impl StoreState {
     pub(crate) fn keep_instance(&mut self, instance: Instance) {
         if self.keeps_instance {
             self.kept = Some(instance);
+        }
+    }
+
+    /// The exports of type `E` looked up earlier in this warm store's kept instance.
+    pub(crate) fn kept_exports<E: Clone + 'static>(&self) -> Option<E> {
+        self.kept_exports
+            .iter()
+            .find_map(|kept| kept.downcast_ref::<E>())
+            .cloned()
+    }
+
+    /// Records exports just looked up in this store's kept instance, if it keeps one.
+    pub(crate) fn keep_exports<E: Send + 'static>(&mut self, exports: E) {
+        if self.kept.is_some() {
+            self.kept_exports.push(Box::new(exports));
         }
     }
 }
@@ -159,6 +178,7 @@ impl PerCall {
             http_policy: HttpPolicy::new(target.log_name, target.grants),
             keeps_instance,
             kept: None,
+            kept_exports: Vec::new(),
         };
         let mut store = Store::new(&runtime.engine, state);
         if !runtime.options.limits_off {

@@ -36,7 +36,7 @@ use super::sessions::Sessions;
 use crate::auth::{AuthConfig, Authenticator};
 use crate::config::HttpConfig;
 use crate::lifecycle::Lifecycle;
-use crate::metrics::Metrics;
+use crate::metrics::{HttpSeries, Metrics};
 use crate::protocol::Caller;
 use crate::ratelimit::{RateLimitConfig, RateLimiter};
 use crate::shutdown::Shutdown;
@@ -90,6 +90,7 @@ struct Inner {
     body_limit: usize,
     loopback_only: bool,
     metrics: Metrics,
+    requests: HttpSeries,
 }
 
 impl Gate {
@@ -122,6 +123,7 @@ impl Gate {
                 // The address actually served (`--http` may override `[http] listen`).
                 loopback_only: addr.ip().is_loopback(),
                 metrics,
+                requests: HttpSeries::default(),
             }),
         }
     }
@@ -271,7 +273,7 @@ pub async fn guard_host(State(gate): State<Gate>, request: Request, next: Next) 
             "the request has no Host header".into(),
         ),
     };
-    crate::metrics::http_request(
+    gate.inner.requests.record(
         method.as_str(),
         response.status().as_u16(),
         started.elapsed(),

@@ -70,6 +70,24 @@ pub(crate) async fn instance(
     Ok(instance)
 }
 
+/// The typed exports `load` finds in the call's [`instance`]. `load` type-checks every
+/// function of an interface by name, which cost about as much as a warm call's guest
+/// work (BENCHMARKS.md, issue 7); a warm store looks them up once and keeps them with
+/// its instance, since both live and die together.
+pub(crate) async fn exports<E: Clone + Send + 'static>(
+    pre: &InstancePre<StoreState>,
+    store: &mut Store<StoreState>,
+    load: impl FnOnce(&mut Store<StoreState>, &Instance) -> wasmtime::Result<E>,
+) -> Result<E, Failure> {
+    if let Some(kept) = store.data().kept_exports::<E>() {
+        return Ok(kept);
+    }
+    let instance = instance(pre, store).await?;
+    let exports = load(store, &instance).map_err(Failure::Instantiate)?;
+    store.data_mut().keep_exports(exports.clone());
+    Ok(exports)
+}
+
 /// What every `CallablePlugin` method returns: a boxed future so the trait stays
 /// object-safe. Each call runs in the instance of the given store ([`instance`]).
 pub(crate) type CallFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, Failure>> + Send + 'a>>;

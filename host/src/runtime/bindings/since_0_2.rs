@@ -5,25 +5,28 @@
 //! macros with its own `guest`, `wit_events`, `wit_needs` and `wit` aliases in scope; a
 //! version that changes one of these interfaces writes that part by hand instead.
 
-/// The `instantiate`, `guest` and `events` helpers of a version struct with fields `pre`,
+/// The `exported`, `guest` and `events` helpers of a version struct with fields `pre`,
 /// `guest` and `events`.
 macro_rules! instance_helpers {
     ($name:ident) => {
         impl $name {
-            /// The instance of `store` (see [`super::instance`]).
-            async fn instantiate(
+            /// The exports `load` finds in the store's instance (see
+            /// [`super::exports`]).
+            async fn exported<E: Clone + Send + 'static>(
                 &self,
                 store: &mut Store<StoreState>,
-            ) -> Result<wasmtime::component::Instance, Failure> {
-                super::instance(&self.pre, store).await
+                load: impl FnOnce(
+                    &mut Store<StoreState>,
+                    &wasmtime::component::Instance,
+                ) -> wasmtime::Result<E>,
+            ) -> Result<E, Failure> {
+                super::exports(&self.pre, store, load).await
             }
 
             /// The `guest` export of the store's instance.
             async fn guest(&self, store: &mut Store<StoreState>) -> Result<guest::Guest, Failure> {
-                let instance = self.instantiate(store).await?;
-                self.guest
-                    .load(&mut *store, &instance)
-                    .map_err(Failure::Instantiate)
+                self.exported(store, |store, instance| self.guest.load(store, instance))
+                    .await
             }
 
             /// The `events` export of the store's instance, if the plugin has one.
@@ -34,11 +37,9 @@ macro_rules! instance_helpers {
                 let Some(indices) = &self.events else {
                     return Ok(None);
                 };
-                let instance = self.instantiate(store).await?;
-                indices
-                    .load(&mut *store, &instance)
+                self.exported(store, |store, instance| indices.load(store, instance))
+                    .await
                     .map(Some)
-                    .map_err(Failure::Instantiate)
             }
         }
     };
@@ -112,10 +113,9 @@ macro_rules! guest_events_needs_methods {
                 let Some(indices) = &self.needs else {
                     return Ok(Needs::default());
                 };
-                let instance = self.instantiate(store).await?;
-                let exported = indices
-                    .load(&mut *store, &instance)
-                    .map_err(Failure::Instantiate)?;
+                let exported = self
+                    .exported(store, |store, instance| indices.load(store, instance))
+                    .await?;
                 let declared = exported
                     .call_needs(&mut *store)
                     .await

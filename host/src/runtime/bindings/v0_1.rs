@@ -61,12 +61,13 @@ struct V0_1 {
 }
 
 impl V0_1 {
-    /// The exports of the store's instance (see [`super::instance`]).
-    async fn instantiate(&self, store: &mut Store<StoreState>) -> Result<Plugin, Failure> {
-        let instance = super::instance(&self.pre, store).await?;
-        self.indices
-            .load(&mut *store, &instance)
-            .map_err(Failure::Instantiate)
+    /// The exports of the store's instance (see [`super::exports`]).
+    async fn instantiate(&self, store: &mut Store<StoreState>) -> Result<Arc<Plugin>, Failure> {
+        // The world's generated struct is not `Clone`; a warm store keeps it shared.
+        super::exports(&self.pre, store, |store, instance| {
+            self.indices.load(store, instance).map(Arc::new)
+        })
+        .await
     }
 }
 

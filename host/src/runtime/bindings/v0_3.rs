@@ -136,11 +136,9 @@ impl V0_3 {
         let Some(indices) = &self.prompts else {
             return Ok(None);
         };
-        let instance = self.instantiate(store).await?;
-        indices
-            .load(&mut *store, &instance)
+        self.exported(store, |store, instance| indices.load(store, instance))
+            .await
             .map(Some)
-            .map_err(Failure::Instantiate)
     }
 }
 
@@ -191,10 +189,9 @@ impl CallablePlugin for V0_3 {
             let Some(indices) = &self.icons else {
                 return Ok(Vec::new());
             };
-            let instance = self.instantiate(store).await?;
-            let exported = indices
-                .load(&mut *store, &instance)
-                .map_err(Failure::Instantiate)?;
+            let exported = self
+                .exported(store, |store, instance| indices.load(store, instance))
+                .await?;
             let declared = exported
                 .call_icons(&mut *store)
                 .await
@@ -227,10 +224,9 @@ impl CallablePlugin for V0_3 {
             let Some(indices) = &self.completion else {
                 return Ok(Ok(manifest::Completions::default()));
             };
-            let instance = self.instantiate(store).await?;
-            let exported = indices
-                .load(&mut *store, &instance)
-                .map_err(Failure::Instantiate)?;
+            let exported = self
+                .exported(store, |store, instance| indices.load(store, instance))
+                .await?;
             let target = match &request.target {
                 manifest::CompletionTarget::Prompt(name) => {
                     wit_completion::Target::Prompt(name.clone())
