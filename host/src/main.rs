@@ -10,26 +10,24 @@ use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 /// jemalloc instead of glibc's allocator: a loaded HTTP call spent about 15 % of its
-/// time in glibc's `malloc`/`free`, and jemalloc's thread caches made HTTP at 16 clients
-/// a fifth faster (BENCHMARKS.md, issue 7).
+/// time in glibc's `malloc`/`free`, and with jemalloc Berth answers HTTP at 16 clients
+/// with a fifth less CPU per call (BENCHMARKS.md, issue 7).
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 /// jemalloc's settings, which it reads from this symbol at start-up (an operator's
 /// `_RJEM_MALLOC_CONF` environment variable still overrides them). Most of Berth's heap
-/// is allocated while plugins load and then freed: one background thread hands freed pages
-/// back to the kernel after a second, so an idle server's resident memory stays where
-/// glibc's left it instead of holding those pages for jemalloc's default ten seconds or
-/// until the next allocation.
+/// is allocated while plugins load and then freed; by default jemalloc would keep those
+/// pages resident for ten seconds, or until its next allocation, which left an idle
+/// server with 50 plugins 17 MiB larger. Handing pages back as soon as a whole run of
+/// them is free costs the call path nothing measurable: its allocations are small and
+/// served from the thread caches.
 #[unsafe(export_name = "_rjem_malloc_conf")]
 #[allow(non_upper_case_globals)]
 pub static malloc_conf: Option<&'static std::ffi::c_char> =
     // SAFETY: a pointer to the first byte of a NUL-terminated string literal, which
     // lives for the whole program; jemalloc only reads it.
-    Some(unsafe {
-        &*c"background_thread:true,max_background_threads:1,dirty_decay_ms:1000,muzzy_decay_ms:0"
-            .as_ptr()
-    });
+    Some(unsafe { &*c"dirty_decay_ms:0,muzzy_decay_ms:0".as_ptr() });
 
 fn init_logging(cli: &Cli) {
     let filter = match &cli.log_level {

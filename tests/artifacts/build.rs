@@ -30,8 +30,8 @@ const TESTING_DIR: &str = "testing";
 /// Profile settings for the plugins, given on the nested command line so that the workspace's
 /// release profile (thin LTO, for the host) stays as it is. Plugins are optimised for speed: the
 /// example plugins are what `scripts/serve` runs and what the benchmarks measure, and a tool call's
-/// guest work at `opt-level = "s"` cost up to half again as much (BENCHMARKS.md, issue 7) for
-/// components only a fifth smaller and a build under a minute shorter. Cross-crate LTO is skipped
+/// guest work at `opt-level = "s"` cost a quarter to three quarters more (BENCHMARKS.md, issue 7)
+/// for components only a fifth smaller and a build under a minute shorter. Cross-crate LTO is skipped
 /// (build time for nothing here), and only debug info is stripped, keeping the name section so
 /// that traps in tests show function names.
 const PROFILE_OVERRIDES: &[&str] = &[

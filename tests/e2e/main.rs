@@ -17,6 +17,7 @@ mod http;
 mod http_auth;
 mod http_client;
 mod interop;
+mod process;
 mod protocol;
 mod sandbox;
 mod support;
