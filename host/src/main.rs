@@ -9,9 +9,9 @@ use berth::cli::{Cli, Command, LogFormat, PluginsCommand, TokenCommand};
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-/// jemalloc instead of glibc's allocator: a loaded HTTP call spent about 15 % of its
-/// time in glibc's `malloc`/`free`, and with jemalloc Berth answers HTTP at 16 clients
-/// with a fifth less CPU per call (BENCHMARKS.md, issue 7).
+/// jemalloc instead of glibc's allocator: a loaded HTTP call spent about 13 % of its
+/// time in glibc's `malloc`/`free`, and with jemalloc HTTP at 16 clients went from
+/// 0.63–0.66× to 0.74–0.85× of the native server's throughput (BENCHMARKS.md, issue 7).
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 

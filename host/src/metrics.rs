@@ -213,7 +213,7 @@ fn describe() {
 
 /// One tool's call series: the outcome counters and the latency histogram of one
 /// plugin's tool, each registered on first use and kept, so recording a call costs no
-/// label allocation and no lookup in the recorder's registry (which was a few percent
+/// label allocation and no lookup in the recorder's registry (which was about 2 %
 /// of a warm call over HTTP, BENCHMARKS.md, issue 7). Handles are bound to the recorder
 /// in force when they are registered: in `berth serve`, the one [`Metrics::install`]
 /// put in place before anything is loaded.

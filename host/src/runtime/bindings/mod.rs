@@ -71,9 +71,9 @@ pub(crate) async fn instance(
 }
 
 /// The typed exports `load` finds in the call's [`instance`]. `load` type-checks every
-/// function of an interface by name, which cost about as much as a warm call's guest
-/// work (BENCHMARKS.md, issue 7); a warm store looks them up once and keeps them with
-/// its instance, since both live and die together.
+/// function of an interface by name, about 2 % of a warm call over HTTP (BENCHMARKS.md,
+/// issue 7); a warm store looks them up once and keeps them with its instance, since
+/// both live and die together.
 pub(crate) async fn exports<E: Clone + Send + 'static>(
     pre: &InstancePre<StoreState>,
     store: &mut Store<StoreState>,
