@@ -17,11 +17,11 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 /// jemalloc's settings, which it reads from this symbol at start-up (an operator's
 /// `_RJEM_MALLOC_CONF` environment variable still overrides them). Most of Berth's heap
-/// is allocated while plugins load and then freed; by default jemalloc would keep those
-/// pages resident for ten seconds, or until its next allocation, which left an idle
-/// server with 50 plugins 17 MiB larger. Handing pages back as soon as a whole run of
-/// them is free costs the call path nothing measurable: its allocations are small and
-/// served from the thread caches.
+/// is allocated while plugins load and then freed; jemalloc keeps freed pages resident
+/// for ten seconds by default, and even a one-second decay left an idle server with 50
+/// plugins 18 MiB larger a second after start-up. Handing pages back as soon as a whole
+/// run of them is free cost the call path nothing measurable: its allocations are small
+/// and served from the thread caches (BENCHMARKS.md, issue 7).
 #[unsafe(export_name = "_rjem_malloc_conf")]
 #[allow(non_upper_case_globals)]
 pub static malloc_conf: Option<&'static std::ffi::c_char> =

@@ -344,23 +344,26 @@ impl HttpSeries {
         let known = self
             .requests
             .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .get(&key)
-            .cloned();
-        let counter = known.unwrap_or_else(|| {
-            // Both labels come from bounded sets: folded methods and HTTP status codes.
-            let counter = counter!(
-                HTTP_REQUESTS,
-                "method" => key.0,
-                "status" => status.to_string(),
-            );
-            self.requests
-                .write()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .insert(key, counter.clone());
-            counter
-        });
-        counter.increment(1);
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match known.get(&key) {
+            Some(counter) => counter.increment(1),
+            None => {
+                drop(known);
+                self.requests
+                    .write()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .entry(key)
+                    // Both labels come from bounded sets: folded methods and status codes.
+                    .or_insert_with(|| {
+                        counter!(
+                            HTTP_REQUESTS,
+                            "method" => key.0,
+                            "status" => status.to_string(),
+                        )
+                    })
+                    .increment(1);
+            }
+        }
         self.duration.record(duration.as_secs_f64());
     }
 }

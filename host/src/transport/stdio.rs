@@ -132,23 +132,14 @@ impl<I: AsyncRead + Unpin, O: AsyncWrite + Unpin> LineReader<I, O> {
                 .read_until(b'\n', &mut self.line)
                 .await
             {
-                Ok(0) => {
-                    self.ended.store(true, Ordering::Release);
-                    return None;
-                }
+                Ok(0) => return self.end(None),
                 Ok(_) => {}
-                Err(error) => {
-                    tracing::error!(%error, "reading stdin failed; ending the session");
-                    self.ended.store(true, Ordering::Release);
-                    return None;
-                }
+                Err(error) => return self.end(Some(error)),
             }
             if self.line.len() > MAX_LINE_BYTES && !self.line.ends_with(b"\n") {
                 // Skip the rest of the oversized line, then answer it as invalid.
                 if let Err(error) = self.skip_line().await {
-                    tracing::error!(%error, "reading stdin failed; ending the session");
-                    self.ended.store(true, Ordering::Release);
-                    return None;
+                    return self.end(Some(error));
                 }
                 let reason = format!("Invalid Request: message exceeds {MAX_LINE_BYTES} bytes");
                 self.refuse(-32600, Value::Null, &reason).await;
@@ -164,6 +155,15 @@ impl<I: AsyncRead + Unpin, O: AsyncWrite + Unpin> LineReader<I, O> {
                 Err((code, id, reason)) => self.refuse(code, id, &reason).await,
             }
         }
+    }
+
+    /// Ends the session: the input is over, or reading it failed with `error`.
+    fn end(&self, error: Option<io::Error>) -> Option<Incoming> {
+        if let Some(error) = error {
+            tracing::error!(%error, "reading stdin failed; ending the session");
+        }
+        self.ended.store(true, Ordering::Release);
+        None
     }
 
     /// Reads past the next newline, keeping none of it: the rest of a line too long to

@@ -55,7 +55,7 @@ pub(crate) enum Failure {
 /// The instance a call runs in: the one a warm store kept from an earlier call (see
 /// `runtime/warm.rs`), or a new one from `pre`, which a warm store then keeps.
 /// Instantiation failures are kept apart from traps.
-pub(crate) async fn instance(
+async fn instance(
     pre: &InstancePre<StoreState>,
     store: &mut Store<StoreState>,
 ) -> Result<Instance, Failure> {
