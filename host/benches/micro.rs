@@ -6,8 +6,9 @@
 //!   output capture included), with the pooling allocator (what `berth` runs) and with
 //!   on-demand allocation, so the pool's share is visible, and with a warm instance
 //!   (`warm_instances`), which skips instantiation;
-//! - **the `versus` call**: `text_count` of one sentence on a warm instance, the sandbox's
-//!   share (guest work, lowering and lifting) of what the end-to-end bench measures;
+//! - **the `versus` call**: `text_count` of one sentence, fresh and on a warm instance (the
+//!   sandbox's share, guest work, lowering and lifting, of what the end-to-end bench
+//!   measures);
 //! - **schema validation**: checking a tool's arguments against its compiled input
 //!   schema, as every `tools/call` does before the plugin runs;
 //! - **registry lookup**: finding a tool by its qualified name in a registry snapshot
@@ -72,13 +73,16 @@ fn instantiate_and_call(c: &mut Criterion) {
     group.finish();
 }
 
-/// The tool `versus` calls, on a warm instance: the guest's own work (arguments parsed,
-/// Unicode segmentation, the result serialized) plus the host's lowering and lifting,
-/// which is the sandbox's share of a `versus` call once instantiation is out of the way.
-fn warm_text_count(c: &mut Criterion) {
+/// The tool `versus` calls, fresh (the default) and on a warm instance. Warm, this is the
+/// guest's own work (arguments parsed, Unicode segmentation, the result serialized) plus
+/// the host's lowering and lifting, which is the sandbox's share of a `versus` call once
+/// instantiation is out of the way; fresh adds instantiating a plugin larger than echo
+/// and resetting the memory its call dirtied.
+fn text_count(c: &mut Criterion) {
     let rt = tokio();
     let runtime = Runtime::new(RuntimeOptions::default()).expect("berth runtime");
-    let text = load(&rt, &runtime, TEXT).with_settings(PluginSettings {
+    let fresh = load(&rt, &runtime, TEXT);
+    let warm = fresh.with_settings(PluginSettings {
         warm_instances: 1,
         ..PluginSettings::default()
     });
@@ -86,14 +90,16 @@ fn warm_text_count(c: &mut Criterion) {
     let cancel = CancellationToken::new();
     let arguments = r#"{"text":"The quick brown fox jumps over the lazy dog."}"#;
     let mut group = c.benchmark_group("call-tool text_count (the versus call)");
-    group.bench_function("pooling, warm instance", |b| {
-        b.iter(|| {
-            let output = rt
-                .block_on(text.call_tool("count", arguments, &ctx, &cancel))
-                .expect("count answers");
-            black_box(output)
-        })
-    });
+    for (label, plugin) in [("pooling", &fresh), ("pooling, warm instance", &warm)] {
+        group.bench_function(label, |b| {
+            b.iter(|| {
+                let output = rt
+                    .block_on(plugin.call_tool("count", arguments, &ctx, &cancel))
+                    .expect("count answers");
+                black_box(output)
+            })
+        });
+    }
     group.finish();
 }
 
@@ -194,7 +200,7 @@ fn load_plugin(c: &mut Criterion) {
 criterion_group!(
     benches,
     instantiate_and_call,
-    warm_text_count,
+    text_count,
     schema_and_registry,
     load_plugin
 );

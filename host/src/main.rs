@@ -16,18 +16,26 @@ use tracing_subscriber::EnvFilter;
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 /// jemalloc's settings, which it reads from this symbol at start-up (an operator's
-/// `_RJEM_MALLOC_CONF` environment variable still overrides them). Most of Berth's heap
-/// is allocated while plugins load and then freed; jemalloc keeps freed pages resident
-/// for ten seconds by default, and even a one-second decay left an idle server with 50
-/// plugins 18 MiB larger a second after start-up. Handing pages back as soon as a whole
-/// run of them is free cost the call path nothing measurable: its allocations are small
-/// and served from the thread caches (BENCHMARKS.md, issue 7).
+/// `_RJEM_MALLOC_CONF` environment variable still overrides them).
+///
+/// - `dirty_decay_ms:0,muzzy_decay_ms:0`: most of Berth's heap is allocated while plugins
+///   load and then freed; jemalloc keeps freed pages resident for ten seconds by default,
+///   and even a one-second decay left an idle server with 50 plugins 18 MiB larger a
+///   second after start-up, so pages go back as soon as a whole run of them is free.
+/// - `tcache_max:262144`: but a fresh call frees blocks larger than the thread cache's
+///   default 32 KiB limit (the context of each core instance in its store, sized by the
+///   module's functions, tables and globals). With no decay, each such free handed its
+///   pages back with an `madvise` whose TLB shootdown interrupted the other cores, and
+///   the next call faulted them in again: 12 % of a loaded server's CPU. Caching blocks
+///   up to 256 KiB per thread keeps them for the next call, which took HTTP at 16
+///   clients with fresh instances from about 7 700 to 11 300 calls/s (BENCHMARKS.md,
+///   issue 7).
 #[unsafe(export_name = "_rjem_malloc_conf")]
 #[allow(non_upper_case_globals)]
 pub static malloc_conf: Option<&'static std::ffi::c_char> =
     // SAFETY: a pointer to the first byte of a NUL-terminated string literal, which
     // lives for the whole program; jemalloc only reads it.
-    Some(unsafe { &*c"dirty_decay_ms:0,muzzy_decay_ms:0".as_ptr() });
+    Some(unsafe { &*c"dirty_decay_ms:0,muzzy_decay_ms:0,tcache_max:262144".as_ptr() });
 
 fn init_logging(cli: &Cli) {
     let filter = match &cli.log_level {

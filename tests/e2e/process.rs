@@ -21,6 +21,7 @@ fn the_allocator_hands_freed_pages_back_at_once_and_takes_the_operators_options(
     for line in [
         "opt.dirty_decay_ms: 0",
         "opt.muzzy_decay_ms: 0",
+        "opt.tcache_max: 262144",
         "opt.stats_print: true",
     ] {
         assert!(stderr.contains(line), "no {line:?} in:\n{stderr}");
