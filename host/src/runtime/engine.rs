@@ -23,6 +23,8 @@ pub enum Allocation {
     Pooling {
         /// Instances that may be alive at once across all plugins.
         max_instances: u32,
+        /// Whether a slot is reset through the kernel's page map (see [`pooling`]).
+        page_map: bool,
     },
 }
 
@@ -40,10 +42,20 @@ const MAX_MEMORY_BYTES: usize = 4 << 30;
 pub(crate) fn build_engine(options: &RuntimeOptions) -> Result<(Engine, Allocation), LoadError> {
     let config = base_config(options)?;
     if let Some(max_instances) = options.max_instances {
+        let page_map = page_map_usable();
         let mut pooled = config.clone();
-        pooled.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling(max_instances)));
+        pooled.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling(
+            max_instances,
+            page_map,
+        )));
         match Engine::new(&pooled) {
-            Ok(engine) => return Ok((engine, Allocation::Pooling { max_instances })),
+            Ok(engine) => {
+                let allocation = Allocation::Pooling {
+                    max_instances,
+                    page_map,
+                };
+                return Ok((engine, allocation));
+            }
             Err(error) => tracing::warn!(
                 max_instances,
                 error = %format!("{error:#}"),
@@ -84,7 +96,7 @@ const KEEP_RESIDENT_BYTES: usize = 64 << 10;
 /// bounds checks stay elided); nothing is resident until a guest touches it.
 /// `max_memory_mb` stays enforced per plugin by the store's limiter; the pool's cap is
 /// only the 4 GiB ceiling of the config range.
-fn pooling(max_instances: u32) -> PoolingAllocationConfig {
+fn pooling(max_instances: u32, page_map: bool) -> PoolingAllocationConfig {
     let mut pool = PoolingAllocationConfig::new();
     pool.total_component_instances(max_instances)
         .total_stacks(max_instances)
@@ -97,8 +109,8 @@ fn pooling(max_instances: u32) -> PoolingAllocationConfig {
         // make a plugin that loads on-demand fail to load pooled.
         .max_memories_per_module(4)
         .max_tables_per_module(8);
-    // Resetting a slot for its next call. With the kernel's page map (`PAGEMAP_SCAN`,
-    // Linux 6.7+; elsewhere wasmtime quietly leaves it off) wasmtime asks which pages
+    // Resetting a slot for its next call. With the kernel's page map (`PAGEMAP_SCAN`;
+    // `page_map_usable` says when it is safe to use) wasmtime asks which pages
     // the call dirtied and copies back only those, up to the keep-resident size,
     // instead of copying that whole size back and `madvise`-ing the rest of the
     // memory, whose TLB shootdowns and refaults dominated a call in profiles. The pages
@@ -109,29 +121,37 @@ fn pooling(max_instances: u32) -> PoolingAllocationConfig {
     // plugin's call dirties less than 64 KiB (no `madvise` per call).
     pool.linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
         .table_keep_resident(KEEP_RESIDENT_BYTES);
-    if page_map_is_safe() {
-        pool.pagemap_scan(Enabled::Auto);
+    if page_map {
+        pool.pagemap_scan(Enabled::Yes);
     }
     pool
 }
 
-/// Whether slot resets may trust the kernel's page map, judged from `/proc/swaps`.
+/// Whether slot resets may use the kernel's page map: the kernel has it (Linux 6.7+)
+/// and no swap area is active.
 ///
 /// wasmtime 48 resets only the dirty pages the page map reports as present, so a dirty
 /// page swapped out before its slot is reset would keep the last call's data for the
 /// next call in that slot (bytecodealliance/wasmtime#14357). Without swap no page can
-/// be swapped out, so the page map is used only when no swap area is active at
-/// start-up, and never when `/proc/swaps` cannot be read.
-fn page_map_is_safe() -> bool {
-    let safe = std::fs::read_to_string("/proc/swaps").is_ok_and(|swaps| no_swap_active(&swaps));
-    if !safe {
-        tracing::info!(
-            "swap is active (or /proc/swaps unreadable): instance slots are reset without \
-             the kernel's page map, which makes fresh calls slower; turn swap off for the \
-             faster reset"
-        );
+/// be swapped out, so the page map is used only when `/proc/swaps` lists no swap area
+/// at start-up (and [`EpochTicker`] keeps checking).
+fn page_map_usable() -> bool {
+    if !PoolingAllocationConfig::is_pagemap_scan_available() {
+        return false;
     }
-    safe
+    if swap_may_be_active() {
+        tracing::info!(
+            "swap is active: instance slots are reset without the kernel's page map, which \
+             makes fresh calls slower; turn swap off and restart Berth for the faster reset"
+        );
+        return false;
+    }
+    true
+}
+
+/// Whether a swap area may be active: listed in `/proc/swaps`, or that file unreadable.
+fn swap_may_be_active() -> bool {
+    std::fs::read_to_string("/proc/swaps").map_or(true, |swaps| !no_swap_active(&swaps))
 }
 
 /// Whether the text of `/proc/swaps` lists no swap area (only its header line).
@@ -172,16 +192,41 @@ pub(crate) struct EpochTicker {
     _stop: mpsc::Sender<()>,
 }
 
+/// How often the ticker looks for swap turned on after start-up (see [`EpochTicker`]).
+const SWAP_CHECK_INTERVAL: Duration = Duration::from_secs(10);
+
 impl EpochTicker {
-    /// Starts ticking `engine` every `tick`.
-    pub(crate) fn start(engine: Engine, tick: Duration) -> Result<Self, LoadError> {
+    /// Starts ticking `engine` every `tick`. With `watch_swap` (slots are reset through
+    /// the page map) it also reads `/proc/swaps` every [`SWAP_CHECK_INTERVAL`] and logs
+    /// an error, once, if swap was turned on since start-up: the reset strategy cannot
+    /// change while instances live, so the operator has to restart Berth.
+    pub(crate) fn start(
+        engine: Engine,
+        tick: Duration,
+        watch_swap: bool,
+    ) -> Result<Self, LoadError> {
         let (stop, stopped) = mpsc::channel::<()>();
         std::thread::Builder::new()
             .name("berth-epoch".into())
             .spawn(move || {
+                let mut watch_swap = watch_swap;
+                let mut last_check = std::time::Instant::now();
                 // Only a timeout means "tick again"; a disconnect means the runtime is gone.
                 while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(tick) {
                     engine.increment_epoch();
+                    if watch_swap && last_check.elapsed() >= SWAP_CHECK_INTERVAL {
+                        last_check = std::time::Instant::now();
+                        if swap_may_be_active() {
+                            tracing::error!(
+                                "swap was turned on after Berth started, and instance slots \
+                                 are reset through the kernel's page map, which misses \
+                                 written pages that were swapped out: a call could see the \
+                                 last call's memory; restart Berth (it then resets slots \
+                                 without the page map) or turn swap off"
+                            );
+                            watch_swap = false;
+                        }
+                    }
                 }
                 tracing::debug!("epoch ticker stopped");
             })

@@ -178,7 +178,8 @@ impl Runtime {
                 }
             }
         });
-        let ticker = engine::EpochTicker::start(engine.clone(), options.epoch_tick)?;
+        let watch_swap = matches!(allocation, Allocation::Pooling { page_map: true, .. });
+        let ticker = engine::EpochTicker::start(engine.clone(), options.epoch_tick, watch_swap)?;
         Ok(Runtime {
             inner: Arc::new(RuntimeInner {
                 engine,
@@ -715,7 +716,7 @@ impl LoadedPlugin {
                     .is_some() =>
             {
                 let max_instances = match self.inner.runtime.allocation {
-                    Allocation::Pooling { max_instances } => max_instances,
+                    Allocation::Pooling { max_instances, .. } => max_instances,
                     Allocation::OnDemand => 0,
                 };
                 Err(CallError::LimitExceeded {
@@ -1079,10 +1080,13 @@ mod tests {
             ..RuntimeOptions::default()
         })
         .expect("runtime");
-        assert_eq!(
+        assert!(matches!(
             runtime.allocation(),
-            Allocation::Pooling { max_instances: 1 }
-        );
+            Allocation::Pooling {
+                max_instances: 1,
+                ..
+            }
+        ));
         // The pool's per-component room (see `engine::pooling`) fits an SDK plugin: with a
         // single slot, loading runs `describe` in it.
         let plugin = runtime
