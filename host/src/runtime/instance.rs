@@ -11,7 +11,7 @@
 
 use std::any::Any;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
@@ -32,6 +32,7 @@ use super::capabilities::progress::ProgressState;
 use super::capabilities::resources::ResourceState;
 use super::capabilities::stdio::{CapturedOutput, Stream};
 use super::limits::{MemoryCap, PluginLimits};
+use super::teardown::Teardown;
 
 /// The data of every per-call store: WASI state plus one state per capability.
 pub(crate) struct StoreState {
@@ -53,6 +54,9 @@ pub(crate) struct StoreState {
     /// The typed exports already looked up in the kept instance, one value per bindings
     /// type (see [`super::bindings::exports`]); always empty in a fresh store.
     kept_exports: Vec<Box<dyn Any + Send>>,
+    /// The runtime's finished stores waiting to be dropped, which an instantiation that
+    /// finds the pool full drops first. Weak, because queued stores hold it too.
+    pub(crate) teardown: Weak<Teardown>,
 }
 
 impl StoreState {
@@ -179,6 +183,7 @@ impl PerCall {
             keeps_instance,
             kept: None,
             kept_exports: Vec::new(),
+            teardown: Arc::downgrade(&runtime.teardown),
         };
         let mut store = Store::new(&runtime.engine, state);
         if !runtime.options.limits_off {
@@ -213,12 +218,17 @@ impl PerCall {
     /// goes to the log now rather than when the store is dropped, and its log records,
     /// progress reports and client requests stop reaching the last call's client.
     pub(crate) fn settled(&mut self) {
-        self.stdout.emit(&self.log_name, Stream::Stdout);
-        self.stderr.emit(&self.log_name, Stream::Stderr);
+        self.emit_output();
         let state = self.store.data_mut();
         state.log.forward_to(None);
         state.progress.forward_to(None, false);
         state.client.connect(None);
+    }
+
+    /// Logs what the guest wrote to stdout and stderr since the last time.
+    pub(crate) fn emit_output(&mut self) {
+        self.stdout.emit(&self.log_name, Stream::Stdout);
+        self.stderr.emit(&self.log_name, Stream::Stderr);
     }
 
     /// Readies a warm store for its next call: a new epoch deadline, as a fresh store
@@ -284,8 +294,7 @@ impl PerCall {
 
 impl Drop for PerCall {
     fn drop(&mut self) {
-        self.stdout.emit(&self.log_name, Stream::Stdout);
-        self.stderr.emit(&self.log_name, Stream::Stderr);
+        self.emit_output();
     }
 }
 

@@ -31,6 +31,7 @@ mod error;
 mod instance;
 mod limits;
 mod loader;
+mod teardown;
 mod warm;
 
 use std::collections::{BTreeMap, HashMap};
@@ -124,6 +125,8 @@ pub(crate) struct RuntimeInner {
     gates: Mutex<HashMap<Arc<str>, Weak<Gate>>>,
     /// Compiled artifacts kept between runs, when enabled.
     pub(crate) cache: Option<cache::CompileCache>,
+    /// Stores of finished calls waiting to be dropped after their answers went out.
+    teardown: Arc<teardown::Teardown>,
     /// Who hears a plugin say one of its resources changed; set once by the app.
     pub(crate) resource_listener: std::sync::OnceLock<ResourceListener>,
     /// Ticks for as long as any `Runtime` clone or `LoadedPlugin` is alive: a plugin
@@ -187,6 +190,7 @@ impl Runtime {
                 linker,
                 options,
                 gates: Mutex::default(),
+                teardown: Arc::default(),
                 resource_listener: std::sync::OnceLock::new(),
                 cache,
                 _ticker: ticker,
@@ -432,6 +436,8 @@ impl LoadedPlugin {
     ) -> Result<(PerCall, tokio::time::Instant, Option<Slot>), CallError> {
         let deadline = self.deadline();
         let slot = self.enter(deadline, cancel).await?;
+        // Stores that still wait to be dropped hold pool slots this call may need.
+        self.inner.runtime.teardown.finish();
         let mut call = self
             .inner
             .warm
@@ -667,7 +673,9 @@ impl LoadedPlugin {
     ) -> Result<T, CallError> {
         let returned = outcome.is_ok();
         let result = self.flatten(outcome, &call);
-        self.inner.warm.checkin(call, returned);
+        self.inner
+            .warm
+            .checkin(call, returned, &self.inner.runtime.teardown);
         result
     }
 
@@ -1127,6 +1135,15 @@ mod tests {
         let _ = sleeping.await;
         let output = call(&plugin, "echo", r#"{"text":"again"}"#).await.unwrap();
         assert_eq!(text(&output), "again");
+        // That call's store now waits to be dropped, holding the only slot; an
+        // instantiation that does not start as a call (a load's `describe`) finds the
+        // pool full, drops the waiting store and tries again.
+        assert_eq!(runtime.inner.teardown.waiting(), 1);
+        runtime
+            .load(&berth_test_artifacts::wasm(ECHO), PluginSettings::default())
+            .await
+            .expect("a load waits for no finished call's store");
+        assert_eq!(runtime.inner.teardown.waiting(), 0);
     }
 
     async fn served(plugin: &LoadedPlugin) -> String {
@@ -1215,6 +1232,28 @@ mod tests {
                 .expect("print_stdout answers");
             assert_eq!(printing.warm_idle(), 1);
         }
+    }
+
+    /// A fresh call's store is dropped after the call returns, by a task that runs once
+    /// the caller yields, or by the next call before it instantiates.
+    #[tokio::test]
+    async fn a_finished_calls_store_is_dropped_after_the_answer() {
+        let plugin = echo().await;
+        let teardown = Arc::clone(&plugin.inner.runtime.teardown);
+        call(&plugin, "echo", r#"{"text":"one"}"#).await.unwrap();
+        assert_eq!(
+            teardown.waiting(),
+            1,
+            "the store waits until the caller yields"
+        );
+        call(&plugin, "echo", r#"{"text":"two"}"#).await.unwrap();
+        assert_eq!(
+            teardown.waiting(),
+            1,
+            "the next call dropped the first store"
+        );
+        tokio::task::yield_now().await;
+        assert_eq!(teardown.waiting(), 0, "the spawned task dropped the second");
     }
 
     #[test]

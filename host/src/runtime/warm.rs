@@ -16,10 +16,11 @@
 //! A settings change makes a new plugin handle with an empty pool (`with_settings`), so
 //! new config values and grants never meet an instance that started under the old ones.
 
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use super::RuntimeInner;
 use super::instance::{CallTarget, PerCall};
+use super::teardown::Teardown;
 
 /// The largest `warm_instances` the config accepts: more idle instances than a plugin
 /// can have calls running at once would only hold memory.
@@ -61,10 +62,11 @@ impl WarmPool {
     }
 
     /// Takes back the store of a finished call. It waits for the next call when the
-    /// guest `returned`, the store is reusable and the pool has room; otherwise it is
-    /// dropped with its instance, which logs its output.
-    pub(crate) fn checkin(&self, mut call: PerCall, returned: bool) {
+    /// guest `returned`, the store is reusable and the pool has room; otherwise it goes
+    /// to `teardown` with its instance, which logs its output.
+    pub(crate) fn checkin(&self, mut call: PerCall, returned: bool, teardown: &Arc<Teardown>) {
         if !returned || !call.reusable() {
+            teardown.defer(call);
             return;
         }
         call.settled();
@@ -77,8 +79,10 @@ impl WarmPool {
                 Some(call)
             }
         };
-        // Dropped outside the lock: freeing an instance is not free.
-        drop(surplus);
+        // Outside the lock: freeing an instance is not free.
+        if let Some(surplus) = surplus {
+            teardown.defer(surplus);
+        }
     }
 
     /// How many idle stores wait for a call.

@@ -62,10 +62,24 @@ async fn instance(
     if let Some(kept) = store.data().kept_instance() {
         return Ok(kept);
     }
-    let instance = pre
-        .instantiate_async(&mut *store)
-        .await
-        .map_err(Failure::Instantiate)?;
+    let instance = match pre.instantiate_async(&mut *store).await {
+        // The pool may be full only of finished calls' stores waiting to be dropped
+        // (`runtime/teardown.rs`): drop them and try once more.
+        Err(error)
+            if error
+                .downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
+                .is_some()
+                && store
+                    .data()
+                    .teardown
+                    .upgrade()
+                    .is_some_and(|teardown| teardown.finish() > 0) =>
+        {
+            pre.instantiate_async(&mut *store).await
+        }
+        other => other,
+    }
+    .map_err(Failure::Instantiate)?;
     store.data_mut().keep_instance(instance);
     Ok(instance)
 }
