@@ -2,7 +2,8 @@
 //!
 //! - **instantiate + call**: one `call_tool` of the echo plugin through the public
 //!   `LoadedPlugin::call_tool` (fresh store and WASI context, instantiation from the
-//!   cached `InstancePre`, one `call-tool`, drop; the timeout/cancellation wrapper and
+//!   cached `InstancePre`, one `call-tool`, and the store's drop, which the next
+//!   iteration's call runs before it instantiates; the timeout/cancellation wrapper and
 //!   output capture included), with the pooling allocator (what `berth` runs) and with
 //!   on-demand allocation, so the pool's share is visible, and with a warm instance
 //!   (`warm_instances`), which skips instantiation;

@@ -17,6 +17,7 @@
 //!   `describe` and (for plugins with an event hook) `interests`.
 //! - `instance`: per-call stores, timeout and cancellation.
 //! - `warm`: the idle instances of plugins the operator lets reuse them (opt-in).
+//! - `teardown`: finished calls' stores, dropped after their answers have gone out.
 //! - `limits`: per-plugin limits, the memory limiter, the concurrency gate, result sizes.
 //! - `bindings`: one module of generated bindings per contract version, behind a trait.
 //! - `capabilities`: host imports offered to plugins (`log`, `config`, `progress`,
