@@ -437,7 +437,8 @@ impl LoadedPlugin {
     ) -> Result<(PerCall, tokio::time::Instant, Option<Slot>), CallError> {
         let deadline = self.deadline();
         let slot = self.enter(deadline, cancel).await?;
-        // Stores that still wait to be dropped hold pool slots this call may need.
+        // Stores still waiting to be dropped go first, so they never pile up (with their
+        // memory and pool slots) while calls keep every worker busy.
         self.inner.runtime.teardown.finish();
         let mut call = self
             .inner
