@@ -18,24 +18,32 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// jemalloc's settings, which it reads from this symbol at start-up (an operator's
 /// `_RJEM_MALLOC_CONF` environment variable still overrides them).
 ///
-/// - `dirty_decay_ms:0,muzzy_decay_ms:0`: most of Berth's heap is allocated while plugins
-///   load and then freed; jemalloc keeps freed pages resident for ten seconds by default,
-///   and even a one-second decay left an idle server with 50 plugins 18 MiB larger a
-///   second after start-up, so pages go back as soon as a whole run of them is free.
-/// - `tcache_max:262144`: but a fresh call frees blocks larger than the thread cache's
+/// - `background_thread:true,dirty_decay_ms:100,muzzy_decay_ms:0`: most of Berth's heap
+///   is allocated while plugins load and then freed. jemalloc's default keeps freed pages
+///   resident for ten seconds, and purges only when some thread allocates, so an idle
+///   server with 50 plugins stayed 18 MiB larger (even with a one-second decay). Purging
+///   at once (`dirty_decay_ms:0`, before) instead cost a loaded server an `madvise`, and
+///   its TLB shootdown on every core, whenever a call's frees emptied a run of pages,
+///   plus the page faults to get them back on the next call: about 4 + 2 µs of a fresh
+///   HTTP call. A background thread purging what has stayed free for 100 ms does both:
+///   under load pages are reused before they age, idle they go back within a second
+///   (fleet plugins idle at 1.64 against 1.57 MiB each; HTTP at 16 clients 10 % less CPU
+///   per fresh call and 5 % per warm call, BENCHMARKS.md, issue 7).
+/// - `tcache_max:262144`: a fresh call frees blocks larger than the thread cache's
 ///   default 32 KiB limit (the context of each core instance in its store, sized by the
-///   module's functions, tables and globals). With no decay, each such free handed its
-///   pages back with an `madvise` whose TLB shootdown interrupted the other cores, and
-///   the next call faulted them in again: 12 % of a loaded server's CPU. Caching blocks
-///   up to 256 KiB per thread keeps them for the next call, which took HTTP at 16
-///   clients with fresh instances from about 7 700 to 11 300 calls/s (BENCHMARKS.md,
-///   issue 7).
+///   module's functions, tables and globals). Handed back to the arena, each was purged
+///   and faulted in again by the next call: 12 % of a loaded server's CPU when purging
+///   was immediate. Caching blocks up to 256 KiB per thread keeps them for the next
+///   call, which took HTTP at 16 clients with fresh instances from about 7 700 to 11 300
+///   calls/s (BENCHMARKS.md, issue 7).
 #[unsafe(export_name = "_rjem_malloc_conf")]
 #[allow(non_upper_case_globals)]
 pub static malloc_conf: Option<&'static std::ffi::c_char> =
     // SAFETY: a pointer to the first byte of a NUL-terminated string literal, which
     // lives for the whole program; jemalloc only reads it.
-    Some(unsafe { &*c"dirty_decay_ms:0,muzzy_decay_ms:0,tcache_max:262144".as_ptr() });
+    Some(unsafe {
+        &*c"background_thread:true,dirty_decay_ms:100,muzzy_decay_ms:0,tcache_max:262144".as_ptr()
+    });
 
 fn init_logging(cli: &Cli) {
     let filter = match &cli.log_level {
