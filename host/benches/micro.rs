@@ -6,7 +6,10 @@
 //!   iteration's call runs before it instantiates; the timeout/cancellation wrapper and
 //!   output capture included), with the pooling allocator (what `berth` runs) and with
 //!   on-demand allocation, so the pool's share is visible, and with a warm instance
-//!   (`warm_instances`), which skips instantiation;
+//!   (`warm_instances`), which skips instantiation. With pooling the fresh call is also
+//!   split where the server splits it: the answer (everything until `call_tool` returns)
+//!   and the teardown (the store's drop, which `berth` runs after the answer has gone out),
+//!   each timed alone;
 //! - **the `versus` call**: `text_count` of one sentence, fresh and on a warm instance (the
 //!   sandbox's share, guest work, lowering and lifting, of what the end-to-end bench
 //!   measures);
@@ -19,6 +22,7 @@
 //! Run with `cargo bench -p berth-host --bench micro`.
 
 use std::hint::black_box;
+use std::time::{Duration, Instant};
 
 use berth::manifest::CallContext;
 use berth::registry::{PluginEntry, Registry};
@@ -61,14 +65,26 @@ fn instantiate_and_call(c: &mut Criterion) {
             );
         }
         let plugin = load(&rt, &runtime, ECHO);
-        bench_echo(&mut group, label, &rt, &plugin);
+        let echo = Call {
+            rt: &rt,
+            plugin: &plugin,
+            tool: "echo",
+            arguments: r#"{"text":"hi"}"#,
+        };
+        echo.bench(&mut group, label, Timed::Cycle);
         if max_instances.is_some() {
+            echo.bench(&mut group, "pooling, answer only", Timed::Answer);
+            echo.bench(&mut group, "pooling, teardown only", Timed::Teardown);
             // What an operator's `warm_instances` buys: no instantiation at all.
             let warm = plugin.with_settings(PluginSettings {
                 warm_instances: 1,
                 ..PluginSettings::default()
             });
-            bench_echo(&mut group, "pooling, warm instance", &rt, &warm);
+            Call {
+                plugin: &warm,
+                ..echo
+            }
+            .bench(&mut group, "pooling, warm instance", Timed::Cycle);
         }
     }
     group.finish();
@@ -87,40 +103,87 @@ fn text_count(c: &mut Criterion) {
         warm_instances: 1,
         ..PluginSettings::default()
     });
-    let ctx = CallContext::default();
-    let cancel = CancellationToken::new();
-    let arguments = r#"{"text":"The quick brown fox jumps over the lazy dog."}"#;
     let mut group = c.benchmark_group("call-tool text_count (the versus call)");
-    for (label, plugin) in [("pooling", &fresh), ("pooling, warm instance", &warm)] {
-        group.bench_function(label, |b| {
-            b.iter(|| {
-                let output = rt
-                    .block_on(plugin.call_tool("count", arguments, &ctx, &cancel))
-                    .expect("count answers");
-                black_box(output)
-            })
-        });
+    let count = Call {
+        rt: &rt,
+        plugin: &fresh,
+        tool: "count",
+        arguments: r#"{"text":"The quick brown fox jumps over the lazy dog."}"#,
+    };
+    count.bench(&mut group, "pooling", Timed::Cycle);
+    count.bench(&mut group, "pooling, answer only", Timed::Answer);
+    Call {
+        plugin: &warm,
+        ..count
     }
+    .bench(&mut group, "pooling, warm instance", Timed::Cycle);
     group.finish();
 }
 
-/// Benchmarks one `echo` call of `plugin` as `label`.
-fn bench_echo(
-    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
-    label: &str,
-    rt: &Tokio,
-    plugin: &LoadedPlugin,
-) {
-    let ctx = CallContext::default();
-    let cancel = CancellationToken::new();
-    group.bench_function(label, |b| {
-        b.iter(|| {
-            let output = rt
-                .block_on(plugin.call_tool("echo", r#"{"text":"hi"}"#, &ctx, &cancel))
-                .expect("echo answers");
-            black_box(output)
-        })
-    });
+/// What a row of the call benchmarks times.
+#[derive(Clone, Copy)]
+enum Timed {
+    /// The whole call, its store's teardown included: `call_tool` queues the store and
+    /// spawns the task that drops it, and the next iteration's call runs either of them
+    /// before it instantiates.
+    Cycle,
+    /// Until `call_tool` returns, which is when the server sends the answer; the store's
+    /// teardown runs between iterations, untimed, as the server runs it after the answer.
+    Answer,
+    /// Only that teardown: the task `call_tool` spawned, run by yielding to it.
+    Teardown,
+}
+
+/// One tool call, benchmarked the ways [`Timed`] lists.
+#[derive(Clone, Copy)]
+struct Call<'a> {
+    rt: &'a Tokio,
+    plugin: &'a LoadedPlugin,
+    tool: &'a str,
+    arguments: &'a str,
+}
+
+impl Call<'_> {
+    /// Benchmarks this call as `label`, timing what `timed` says.
+    fn bench(
+        self,
+        group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+        label: &str,
+        timed: Timed,
+    ) {
+        let ctx = CallContext::default();
+        let cancel = CancellationToken::new();
+        let call = || {
+            let answer = self
+                .plugin
+                .call_tool(self.tool, self.arguments, &ctx, &cancel);
+            let output = self
+                .rt
+                .block_on(answer)
+                .unwrap_or_else(|e| panic!("{} answers: {e}", self.tool));
+            black_box(output);
+        };
+        // On this current-thread runtime the spawned teardown task runs only inside a
+        // `block_on`, so yielding once is what lets it drop the queued store.
+        let teardown = || self.rt.block_on(tokio::task::yield_now());
+        group.bench_function(label, |b| match timed {
+            Timed::Cycle => b.iter(call),
+            Timed::Answer | Timed::Teardown => b.iter_custom(|iters| {
+                let mut timed_part = Duration::ZERO;
+                for _ in 0..iters {
+                    let start = Instant::now();
+                    call();
+                    let answered = Instant::now();
+                    teardown();
+                    timed_part += match timed {
+                        Timed::Answer => answered - start,
+                        _ => answered.elapsed(),
+                    };
+                }
+                timed_part
+            }),
+        });
+    }
 }
 
 fn schema_and_registry(c: &mut Criterion) {
