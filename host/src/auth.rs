@@ -93,7 +93,7 @@ pub struct StaticTokenConfig {
 }
 
 /// `[http.auth.jwt]`: how JWTs are checked.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JwtConfig {
     /// The `iss` every token must carry.
@@ -126,6 +126,24 @@ pub struct JwtConfig {
     /// Clock skew tolerated on `exp` and `nbf`, in seconds.
     #[serde(default = "JwtConfig::default_leeway")]
     pub leeway_secs: u64,
+}
+
+/// Written by hand so that the HS256 secret never reaches a log or an error message
+/// through a `{:?}` of the config: it shows as `<redacted>` when set.
+impl std::fmt::Debug for JwtConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwtConfig")
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("algorithms", &self.algorithms)
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("secret_env", &self.secret_env)
+            .field("public_key_file", &self.public_key_file)
+            .field("jwks_file", &self.jwks_file)
+            .field("roles_claim", &self.roles_claim)
+            .field("leeway_secs", &self.leeway_secs)
+            .finish()
+    }
 }
 
 fn yes() -> bool {
@@ -2197,5 +2215,16 @@ mod tests {
             "{debug}"
         );
         assert!(!debug.contains("secret"), "{debug}");
+    }
+
+    #[test]
+    fn the_configs_debug_shows_that_a_secret_is_set_but_not_the_secret() {
+        let config = hs_config();
+        let secret = config.jwt.as_ref().and_then(|jwt| jwt.secret.clone());
+        let secret = secret.expect("the HS256 test config has a secret");
+        let debug = format!("{config:?}");
+        assert!(!debug.contains(&secret), "{debug}");
+        assert!(debug.contains("secret: Some(\"<redacted>\")"), "{debug}");
+        assert!(debug.contains(ISSUER), "{debug}");
     }
 }
