@@ -26,9 +26,11 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 ///   its TLB shootdown on every core, whenever a call's frees emptied a run of pages,
 ///   plus the page faults to get them back on the next call: about 4 + 2 µs of a fresh
 ///   HTTP call. A background thread purging what has stayed free for 100 ms does both:
-///   under load pages are reused before they age, idle they go back within a second
-///   (fleet plugins idle at 1.64 against 1.57 MiB each; HTTP at 16 clients 10 % less CPU
-///   per fresh call and 5 % per warm call, BENCHMARKS.md, issue 7).
+///   under load pages are reused before they age (HTTP at 16 clients: 10 % less CPU per
+///   fresh call, 5 % per warm call), and idle they go back with no allocation to prompt
+///   it, but for a few MiB jemalloc leaves behind (an idle 50-plugin server holds 23–25
+///   MiB of anonymous memory against 19–20 MiB purging at once, the same 8 s later;
+///   BENCHMARKS.md, issue 7).
 /// - `tcache_max:262144`: a fresh call frees blocks larger than the thread cache's
 ///   default 32 KiB limit (the context of each core instance in its store, sized by the
 ///   module's functions, tables and globals). Handed back to the arena, each was purged
