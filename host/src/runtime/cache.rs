@@ -17,12 +17,18 @@
 //! Anything wrong with an entry (unreadable, mismatched, refused by wasmtime) is logged,
 //! removed and rebuilt; the cache never fails a load that compiling would not fail.
 //! Writes go to a temporary file renamed into place, so concurrent servers sharing the
-//! folder see whole entries or none. Entries are never evicted here (they are small and
-//! content-addressed); deleting the folder is always safe.
+//! folder see whole entries or none. Deleting the folder is always safe.
+//!
+//! Every rebuilt plugin is a new key, so a folder nobody tends grows by megabytes per
+//! build. Opening the cache evicts (see [`Eviction`]): entries unused for 30 days, then,
+//! beyond 2 GiB, the least recently used ones that no server used in the last hour; a hit
+//! marks its entry used by setting the artifact's modification time.
 
+use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use sha2::{Digest, Sha256};
 use wasmtime::Engine;
@@ -58,6 +64,22 @@ impl CompileCache {
         let mut hasher = std::hash::DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
         let engine_key = format!("engine-{:016x}", hasher.finish());
+        // A folder that cannot be tidied still serves: eviction only ever logs.
+        match evict(dir, Eviction::DEFAULT, SystemTime::now()) {
+            Ok(evicted) if evicted.entries > 0 || evicted.stray_files > 0 => tracing::info!(
+                dir = %dir.display(),
+                entries = evicted.entries,
+                stray_files = evicted.stray_files,
+                freed_bytes = evicted.bytes,
+                kept_entries = evicted.kept_entries,
+                kept_bytes = evicted.kept_bytes,
+                "evicted compilation cache entries"
+            ),
+            Ok(_) => {}
+            Err(error) => {
+                tracing::warn!(dir = %dir.display(), %error, "could not tidy the compilation cache folder; it keeps every entry")
+            }
+        }
         Ok(Self {
             dir: dir.to_path_buf(),
             engine_key,
@@ -81,7 +103,10 @@ impl CompileCache {
         let artifact = self.dir.join(format!("{key}.cwasm"));
         let sidecar = self.dir.join(format!("{key}.sha256"));
         match self.read(engine, &artifact, &sidecar) {
-            Ok(Some(component)) => return Ok((component, Compiled::Cached)),
+            Ok(Some(component)) => {
+                mark_used(&artifact);
+                return Ok((component, Compiled::Cached));
+            }
             Ok(None) => {}
             Err(reason) => {
                 tracing::warn!(plugin = origin, entry = %artifact.display(), %reason, "compilation cache entry is unusable; rebuilding it");
@@ -159,6 +184,163 @@ fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), String>
     temp.write_all(bytes).map_err(|e| e.to_string())?;
     temp.persist(path).map_err(|e| e.error.to_string())?;
     Ok(())
+}
+
+/// Records that the entry whose artifact is `artifact` was just used: eviction goes by
+/// the artifact's modification time. A folder this user cannot change (a shared,
+/// read-only cache) keeps the write time instead, which only makes eviction earlier.
+fn mark_used(artifact: &Path) {
+    let marked =
+        std::fs::File::open(artifact).and_then(|file| file.set_modified(SystemTime::now()));
+    if let Err(error) = marked {
+        tracing::debug!(entry = %artifact.display(), %error, "could not mark the cache entry used");
+    }
+}
+
+/// When entries leave the cache folder.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Eviction {
+    /// An entry not used for this long is removed.
+    pub max_unused: Duration,
+    /// Beyond this many bytes the least recently used entries are removed...
+    pub max_bytes: u64,
+    /// ...but never one used within this long, so that the plugins the servers on this
+    /// machine run cannot push each other out, however large they are together.
+    pub keep_recent: Duration,
+}
+
+impl Eviction {
+    /// Berth's policy: 30 days unused, 2 GiB, one hour.
+    pub(crate) const DEFAULT: Eviction = Eviction {
+        max_unused: Duration::from_secs(30 * 24 * 60 * 60),
+        max_bytes: 2 << 30,
+        keep_recent: Duration::from_secs(60 * 60),
+    };
+}
+
+/// A temporary file older than this is a write that never finished (a crash between
+/// creating and renaming it); younger, it may be another server's write in progress.
+const STRAY_AFTER: Duration = Duration::from_secs(60 * 60);
+
+/// What one eviction pass did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Evicted {
+    /// Entries removed.
+    pub entries: usize,
+    /// Unfinished writes removed.
+    pub stray_files: usize,
+    /// Bytes those took.
+    pub bytes: u64,
+    /// Entries left.
+    pub kept_entries: usize,
+    /// Bytes they take.
+    pub kept_bytes: u64,
+}
+
+/// One entry on disk: its artifact and sidecar, whichever exist.
+#[derive(Default)]
+struct OnDisk {
+    files: Vec<PathBuf>,
+    bytes: u64,
+    /// The artifact's modification time, else the sidecar's.
+    last_used: Option<SystemTime>,
+    has_artifact: bool,
+}
+
+/// Removes from `dir`, as of `now`, the entries `policy` lets go and unfinished writes.
+/// Files that are neither (another program's) are left alone. An entry another server
+/// removes meanwhile is skipped; one removed under a server about to read it costs that
+/// server a recompile (a missing file is an unusable entry), never a wrong hit.
+pub(crate) fn evict(dir: &Path, policy: Eviction, now: SystemTime) -> std::io::Result<Evicted> {
+    let age = |time: SystemTime| now.duration_since(time).unwrap_or_default();
+    let mut done = Evicted::default();
+    let mut entries: HashMap<String, OnDisk> = HashMap::new();
+    for item in std::fs::read_dir(dir)? {
+        let item = item?;
+        let path = item.path();
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        let Ok(meta) = item.metadata() else { continue };
+        if !meta.is_file() {
+            continue;
+        }
+        let modified = meta.modified().ok();
+        // `tempfile`'s names: `write_atomically` creates its files with its defaults.
+        if name.starts_with(".tmp") {
+            if modified.is_some_and(|time| age(time) > STRAY_AFTER) && remove(&path) {
+                done.stray_files += 1;
+                done.bytes += meta.len();
+            }
+            continue;
+        }
+        let (stem, is_artifact) = match (name.strip_suffix(".cwasm"), name.strip_suffix(".sha256"))
+        {
+            (Some(stem), _) => (stem, true),
+            (_, Some(stem)) => (stem, false),
+            _ => continue,
+        };
+        let entry = entries.entry(stem.to_string()).or_default();
+        entry.files.push(path);
+        entry.bytes += meta.len();
+        if is_artifact || !entry.has_artifact {
+            entry.last_used = modified;
+        }
+        entry.has_artifact |= is_artifact;
+    }
+
+    let mut kept: Vec<OnDisk> = Vec::with_capacity(entries.len());
+    for entry in entries.into_values() {
+        // No readable time: treated as just used, so it is never evicted by mistake.
+        let unused = entry.last_used.map_or(Duration::ZERO, age);
+        if unused > policy.max_unused {
+            done.remove(entry);
+        } else {
+            kept.push(entry);
+        }
+    }
+    // Least recently used first.
+    kept.sort_by_key(|entry| entry.last_used.unwrap_or(now));
+    let mut total: u64 = kept.iter().map(|entry| entry.bytes).sum();
+    let mut kept = kept.into_iter().peekable();
+    while total > policy.max_bytes
+        && let Some(oldest) =
+            kept.next_if(|e| e.last_used.is_some_and(|t| age(t) > policy.keep_recent))
+    {
+        total -= oldest.bytes;
+        done.remove(oldest);
+    }
+    for entry in kept {
+        done.kept_entries += 1;
+        done.kept_bytes += entry.bytes;
+    }
+    Ok(done)
+}
+
+impl Evicted {
+    /// Removes `entry`'s files and counts what went.
+    fn remove(&mut self, entry: OnDisk) {
+        let mut removed = false;
+        for file in &entry.files {
+            removed |= remove(file);
+        }
+        if removed {
+            self.entries += 1;
+            self.bytes += entry.bytes;
+        }
+    }
+}
+
+/// Removes `path`; false if it was already gone or could not be removed (logged).
+fn remove(path: &Path) -> bool {
+    match std::fs::remove_file(path) {
+        Ok(()) => true,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => false,
+        Err(error) => {
+            tracing::warn!(file = %path.display(), %error, "could not remove a compilation cache file");
+            false
+        }
+    }
 }
 
 /// The SHA-256 of the file at `path`, read in chunks (an artifact is megabytes).
@@ -298,6 +480,140 @@ mod tests {
             .unwrap();
         assert_eq!(how, Compiled::Fresh);
         assert_eq!(entries(dir.path(), "cwasm").len(), 2);
+    }
+
+    const DAY: Duration = Duration::from_secs(24 * 60 * 60);
+    const HOUR: Duration = Duration::from_secs(60 * 60);
+
+    /// Writes `bytes` bytes to `dir/name`, last modified `ago` before `now`.
+    fn file(dir: &Path, name: &str, bytes: usize, now: SystemTime, ago: Duration) {
+        let path = dir.join(name);
+        std::fs::write(&path, vec![0u8; bytes]).unwrap();
+        set_age(&path, now, ago);
+    }
+
+    fn set_age(path: &Path, now: SystemTime, ago: Duration) {
+        std::fs::File::options()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_modified(now - ago)
+            .unwrap();
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn eviction_removes_entries_unused_for_thirty_days_and_unfinished_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = SystemTime::now();
+        file(dir.path(), "old-engine-1.cwasm", 1000, now, 31 * DAY);
+        file(dir.path(), "old-engine-1.sha256", 64, now, 31 * DAY);
+        file(dir.path(), "used-engine-1.cwasm", 1000, now, 29 * DAY);
+        file(dir.path(), "used-engine-1.sha256", 64, now, 40 * DAY);
+        file(dir.path(), "orphan-engine-1.sha256", 64, now, 31 * DAY);
+        file(dir.path(), ".tmpCRASHED", 500, now, 2 * HOUR);
+        file(dir.path(), ".tmpWRITING", 500, now, Duration::ZERO);
+        file(dir.path(), "notes.txt", 10, now, 100 * DAY);
+
+        let evicted = evict(dir.path(), Eviction::DEFAULT, now).unwrap();
+        assert_eq!(
+            names(dir.path()),
+            [
+                ".tmpWRITING",
+                "notes.txt",
+                "used-engine-1.cwasm",
+                "used-engine-1.sha256"
+            ],
+            "the artifact's time counts, not the sidecar's; others' files stay"
+        );
+        assert_eq!(
+            evicted,
+            Evicted {
+                entries: 2,
+                stray_files: 1,
+                bytes: 1064 + 64 + 500,
+                kept_entries: 1,
+                kept_bytes: 1064,
+            }
+        );
+    }
+
+    #[test]
+    fn beyond_the_size_cap_the_least_recently_used_go_but_never_a_recent_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = SystemTime::now();
+        for (name, ago) in [
+            ("a", 3 * HOUR),
+            ("b", 2 * HOUR),
+            ("c", HOUR / 2),
+            ("d", Duration::ZERO),
+        ] {
+            file(dir.path(), &format!("{name}-engine-1.cwasm"), 100, now, ago);
+        }
+        let policy = Eviction {
+            max_unused: 30 * DAY,
+            max_bytes: 250,
+            keep_recent: HOUR,
+        };
+        let evicted = evict(dir.path(), policy, now).unwrap();
+        assert_eq!(names(dir.path()), ["c-engine-1.cwasm", "d-engine-1.cwasm"]);
+        assert_eq!((evicted.entries, evicted.kept_bytes), (2, 200));
+
+        // Over the cap with only recently used entries left: they all stay.
+        let evicted = evict(
+            dir.path(),
+            Eviction {
+                max_bytes: 50,
+                ..policy
+            },
+            now,
+        )
+        .unwrap();
+        assert_eq!(evicted.entries, 0);
+        assert_eq!(names(dir.path()).len(), 2);
+    }
+
+    #[test]
+    fn a_hit_marks_its_entry_used_so_eviction_keeps_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = engine();
+        let bytes = plugin_bytes();
+        let cache = CompileCache::open(dir.path(), &engine).unwrap();
+        cache
+            .load_or_compile(&engine, "legacy.wasm", &bytes)
+            .unwrap();
+        let artifact = entries(dir.path(), "cwasm").remove(0);
+
+        // Unused for 40 days, then used: the next server start keeps it.
+        set_age(&artifact, SystemTime::now(), 40 * DAY);
+        let (_, how) = cache
+            .load_or_compile(&engine, "legacy.wasm", &bytes)
+            .unwrap();
+        assert_eq!(how, Compiled::Cached);
+        let cache = CompileCache::open(dir.path(), &engine).unwrap();
+        assert_eq!(
+            entries(dir.path(), "cwasm"),
+            std::slice::from_ref(&artifact)
+        );
+
+        // Unused for 40 days and not used since: the next start removes it.
+        set_age(&artifact, SystemTime::now(), 40 * DAY);
+        let cache_after = CompileCache::open(dir.path(), &engine).unwrap();
+        assert!(entries(dir.path(), "cwasm").is_empty());
+        assert!(entries(dir.path(), "sha256").is_empty());
+        let (_, how) = cache_after
+            .load_or_compile(&engine, "legacy.wasm", &bytes)
+            .unwrap();
+        assert_eq!(how, Compiled::Fresh);
+        drop(cache);
     }
 
     #[test]
