@@ -718,7 +718,30 @@ pub struct Authenticator {
     tokens: HashMap<[u8; 32], StaticToken>,
     /// JWT checking, when configured.
     jwt: Option<JwtChecker>,
+    /// JWTs that passed the check, by the SHA-256 of the token (see [`VerifiedJwt`]).
+    verified: moka::sync::Cache<[u8; 32], VerifiedJwt>,
+    /// Full JWT checks made, for the tests that show the cache spares them.
+    #[cfg(test)]
+    full_checks: std::sync::atomic::AtomicUsize,
 }
+
+/// A JWT that passed the check: a client sends the same token with every request until
+/// it expires, and checking its signature again is the costly part of a request (RS256:
+/// about 240 µs, BENCHMARKS.md). Kept until the token's `exp` (leeway not included, so
+/// a cached token is never accepted later than a checked one would be) and for at most
+/// [`VERIFIED_TTL`]. The cache belongs to one `Authenticator`, so a config reload with
+/// new keys starts empty; a failed check is never cached.
+#[derive(Clone)]
+struct VerifiedJwt {
+    identity: Identity,
+    expires: std::time::SystemTime,
+}
+
+/// Longest a verified JWT is trusted without checking it again.
+const VERIFIED_TTL: std::time::Duration = std::time::Duration::from_secs(5 * 60);
+/// Verified JWTs kept at most (distinct tokens in use at once); beyond it moka evicts
+/// the least useful, which only costs those clients a check.
+const VERIFIED_CAPACITY: u64 = 10_000;
 
 /// What a static token identifies.
 struct StaticToken {
@@ -784,7 +807,16 @@ impl Authenticator {
             jwt_issuer = jwt.as_ref().map(|j| j.issuer.as_str()),
             "authentication set up"
         );
-        Ok(Self { tokens, jwt })
+        Ok(Self {
+            tokens,
+            jwt,
+            verified: moka::sync::Cache::builder()
+                .max_capacity(VERIFIED_CAPACITY)
+                .time_to_live(VERIFIED_TTL)
+                .build(),
+            #[cfg(test)]
+            full_checks: Default::default(),
+        })
     }
 
     /// Authenticates one request from its `Authorization` header value (None when
@@ -801,10 +833,28 @@ impl Authenticator {
                 method: AuthMethod::StaticToken,
             });
         }
-        match &self.jwt {
-            Some(jwt) if looks_like_jwt(token) => jwt.check(token),
-            _ => Err(AuthFailure::UnknownToken),
+        let Some(jwt) = self.jwt.as_ref().filter(|_| looks_like_jwt(token)) else {
+            return Err(AuthFailure::UnknownToken);
+        };
+        let now = std::time::SystemTime::now();
+        if let Some(verified) = self.verified.get(&digest) {
+            if now < verified.expires {
+                return Ok(verified.identity);
+            }
+            self.verified.invalidate(&digest);
         }
+        #[cfg(test)]
+        self.full_checks
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (identity, expires) = jwt.check(token)?;
+        if now < expires {
+            let verified = VerifiedJwt {
+                identity: identity.clone(),
+                expires,
+            };
+            self.verified.insert(digest, verified);
+        }
+        Ok(identity)
     }
 }
 
@@ -882,8 +932,9 @@ impl JwtChecker {
         })
     }
 
-    /// Checks `token`'s signature and claims and says who it identifies.
-    fn check(&self, token: &str) -> Result<Identity, AuthFailure> {
+    /// Checks `token`'s signature and claims and says who it identifies, and until
+    /// when (its `exp`).
+    fn check(&self, token: &str) -> Result<(Identity, std::time::SystemTime), AuthFailure> {
         let (alg, kid) = self.header(token)?;
         let key = self.key_for(alg, kid.as_deref())?;
         let mut validation = Validation::new(alg);
@@ -912,11 +963,18 @@ impl JwtChecker {
                 roles.extend(strings(value, name, true)?);
             }
         }
-        Ok(Identity {
+        // Required and checked by `decode` above; a fractional `exp` is not cached.
+        let exp = claims
+            .get("exp")
+            .and_then(Value::as_u64)
+            .unwrap_or_default();
+        let expires = std::time::UNIX_EPOCH + std::time::Duration::from_secs(exp);
+        let identity = Identity {
             subject: subject.to_string(),
             roles,
             method: AuthMethod::Jwt,
-        })
+        };
+        Ok((identity, expires))
     }
 
     /// The accepted algorithm and the `kid` of `token`'s header.
@@ -2215,6 +2273,59 @@ mod tests {
             "{debug}"
         );
         assert!(!debug.contains("secret"), "{debug}");
+    }
+
+    /// How many full JWT checks `auth` has made.
+    fn full_checks(auth: &Authenticator) -> usize {
+        auth.full_checks.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    #[test]
+    fn a_verified_jwt_is_checked_once_then_served_from_the_cache() {
+        let auth = Authenticator::new(&hs_config()).unwrap();
+        let alice = format!("Bearer {}", hs256(&claims()));
+        let first = auth.authenticate(Some(&alice)).unwrap();
+        for _ in 0..3 {
+            assert_eq!(auth.authenticate(Some(&alice)), Ok(first.clone()));
+        }
+        assert_eq!(full_checks(&auth), 1);
+        let bob = format!("Bearer {}", hs256(&with(claims(), "sub", json!("bob"))));
+        assert_eq!(auth.authenticate(Some(&bob)).unwrap().subject, "bob");
+        assert_eq!(full_checks(&auth), 2, "another token is checked on its own");
+
+        // A refused token is checked again every time, never remembered.
+        let forged = format!("{}x", hs256(&claims()));
+        for _ in 0..2 {
+            assert!(
+                auth.authenticate(Some(&format!("Bearer {forged}")))
+                    .is_err()
+            );
+        }
+        assert_eq!(full_checks(&auth), 4);
+    }
+
+    #[test]
+    fn a_cached_jwt_is_refused_once_it_expires() {
+        let auth = Authenticator::new(&with_jwt(JwtConfig {
+            secret: Some(SECRET.into()),
+            leeway_secs: 0,
+            ..jwt_config()
+        }))
+        .unwrap();
+        let exp = now() + 1;
+        let token = format!("Bearer {}", hs256(&with(claims(), "exp", json!(exp))));
+        assert!(auth.authenticate(Some(&token)).is_ok());
+        assert!(auth.authenticate(Some(&token)).is_ok());
+        assert_eq!(full_checks(&auth), 1);
+        while now() <= exp {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        assert_eq!(auth.authenticate(Some(&token)), Err(AuthFailure::Expired));
+        assert_eq!(
+            full_checks(&auth),
+            2,
+            "an expired entry sends the token to the check"
+        );
     }
 
     #[test]
