@@ -963,12 +963,13 @@ impl JwtChecker {
                 roles.extend(strings(value, name, true)?);
             }
         }
-        // Required and checked by `decode` above; a fractional `exp` is not cached.
-        let exp = claims
+        // Required and checked by `decode` above. A fractional `exp`, or one past what
+        // `SystemTime` holds, reads as the epoch: such a token is checked every time.
+        let expires = claims
             .get("exp")
             .and_then(Value::as_u64)
-            .unwrap_or_default();
-        let expires = std::time::UNIX_EPOCH + std::time::Duration::from_secs(exp);
+            .and_then(|exp| std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_secs(exp)))
+            .unwrap_or(std::time::UNIX_EPOCH);
         let identity = Identity {
             subject: subject.to_string(),
             roles,
@@ -2302,6 +2303,14 @@ mod tests {
             );
         }
         assert_eq!(full_checks(&auth), 4);
+    }
+
+    #[test]
+    fn a_jwt_expiring_past_what_the_clock_holds_is_answered_the_same_every_time() {
+        let auth = Authenticator::new(&hs_config()).unwrap();
+        let token = format!("Bearer {}", hs256(&with(claims(), "exp", json!(u64::MAX))));
+        let first = auth.authenticate(Some(&token));
+        assert_eq!(auth.authenticate(Some(&token)), first);
     }
 
     #[test]
