@@ -103,10 +103,7 @@ impl CompileCache {
         let artifact = self.dir.join(format!("{key}.cwasm"));
         let sidecar = self.dir.join(format!("{key}.sha256"));
         match self.read(engine, &artifact, &sidecar) {
-            Ok(Some(component)) => {
-                mark_used(&artifact);
-                return Ok((component, Compiled::Cached));
-            }
+            Ok(Some(component)) => return Ok((component, Compiled::Cached)),
             Ok(None) => {}
             Err(reason) => {
                 tracing::warn!(plugin = origin, entry = %artifact.display(), %reason, "compilation cache entry is unusable; rebuilding it");
@@ -147,7 +144,10 @@ impl CompileCache {
             }
             Err(e) => return Err(format!("cannot read its checksum file: {e}")),
         };
-        let actual = hash_file(artifact).map_err(|e| format!("cannot read the artifact: {e}"))?;
+        let opened = std::fs::File::open(artifact);
+        let (file, actual) = opened
+            .and_then(|mut file| hash(&mut file).map(|digest| (file, digest)))
+            .map_err(|e| format!("cannot read the artifact: {e}"))?;
         if actual != expected {
             return Err(format!(
                 "its contents hash to {actual}, not the {expected} recorded when it was written"
@@ -166,6 +166,7 @@ impl CompileCache {
         // a mismatch with an error.
         let component = unsafe { Component::deserialize_file(engine, artifact) }
             .map_err(|e| format!("wasmtime refused it: {e:#}"))?;
+        mark_used(&file, artifact);
         Ok(Some(component))
     }
 
@@ -186,13 +187,12 @@ fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), String>
     Ok(())
 }
 
-/// Records that the entry whose artifact is `artifact` was just used: eviction goes by
-/// the artifact's modification time. A folder this user cannot change (a shared,
-/// read-only cache) keeps the write time instead, which only makes eviction earlier.
-fn mark_used(artifact: &Path) {
-    let marked =
-        std::fs::File::open(artifact).and_then(|file| file.set_modified(SystemTime::now()));
-    if let Err(error) = marked {
+/// Records that the entry whose artifact `file` (at `artifact`) is was just used:
+/// eviction goes by the artifact's modification time. A folder this user cannot change
+/// (a shared, read-only cache) keeps the write time instead, which only makes eviction
+/// earlier.
+fn mark_used(file: &std::fs::File, artifact: &Path) {
+    if let Err(error) = file.set_modified(SystemTime::now()) {
         tracing::debug!(entry = %artifact.display(), %error, "could not mark the cache entry used");
     }
 }
@@ -343,11 +343,10 @@ fn remove(path: &Path) -> bool {
     }
 }
 
-/// The SHA-256 of the file at `path`, read in chunks (an artifact is megabytes).
-fn hash_file(path: &Path) -> std::io::Result<String> {
-    let mut file = std::fs::File::open(path)?;
+/// The SHA-256 of `file`, read in chunks (an artifact is megabytes).
+fn hash(file: &mut std::fs::File) -> std::io::Result<String> {
     let mut hasher = Sha256::new();
-    std::io::copy(&mut file, &mut hasher)?;
+    std::io::copy(file, &mut hasher)?;
     Ok(hex(&hasher.finalize()))
 }
 

@@ -66,6 +66,14 @@ impl StoreState {
         self.kept
     }
 
+    /// Drops the finished calls' stores that wait in the runtime's teardown queue, and
+    /// says whether there were any (so a full pool is worth trying again).
+    pub(crate) fn drop_waiting_stores(&self) -> bool {
+        self.teardown
+            .upgrade()
+            .is_some_and(|teardown| teardown.finish() > 0)
+    }
+
     /// Records the instance just created in this store, if it is a warm store.
     pub(crate) fn keep_instance(&mut self, instance: Instance) {
         if self.keeps_instance {

@@ -66,14 +66,8 @@ async fn instance(
         // The pool may be full only of finished calls' stores waiting to be dropped
         // (`runtime/teardown.rs`): drop them and try once more.
         Err(error)
-            if error
-                .downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
-                .is_some()
-                && store
-                    .data()
-                    .teardown
-                    .upgrade()
-                    .is_some_and(|teardown| teardown.finish() > 0) =>
+            if error.is::<wasmtime::PoolConcurrencyLimitError>()
+                && store.data().drop_waiting_stores() =>
         {
             pre.instantiate_async(&mut *store).await
         }
