@@ -194,7 +194,11 @@ fn schema_and_registry(c: &mut Criterion) {
         .map(|package| {
             let path = berth_test_artifacts::wasm(package);
             let checked = rt
-                .block_on(berth::plugins::load_checked(&runtime, &path))
+                .block_on(berth::plugins::load_checked(
+                    &runtime,
+                    &path,
+                    Default::default(),
+                ))
                 .unwrap_or_else(|e| panic!("{package} loads: {e}"));
             PluginEntry {
                 plugin: checked.plugin,
@@ -220,10 +224,10 @@ fn schema_and_registry(c: &mut Criterion) {
     let invalid = serde_json::json!({ "text": 3, "max_matches": "ten" });
     let mut group = c.benchmark_group("schema validation (text_regex_find arguments)");
     group.bench_function("valid", |b| {
-        b.iter(|| berth::protocol::validate_arguments(&tool.validator, black_box(&valid)))
+        b.iter(|| berth::protocol::validate_arguments(&tool.input.validator, black_box(&valid)))
     });
     group.bench_function("invalid (3 problems described)", |b| {
-        b.iter(|| berth::protocol::validate_arguments(&tool.validator, black_box(&invalid)))
+        b.iter(|| berth::protocol::validate_arguments(&tool.input.validator, black_box(&invalid)))
     });
     group.finish();
 

@@ -45,7 +45,9 @@ pub enum CommandError {
 /// summary with every schema.
 pub async fn inspect(file: &Path, json: bool) -> Result<String, CommandError> {
     let runtime = Runtime::new(Default::default())?;
-    let plugin = plugins::load_checked(&runtime, file).await?.plugin;
+    let plugin = plugins::load_checked(&runtime, file, Default::default())
+        .await?
+        .plugin;
     let m = plugin.manifest();
     // Icons as their `src`s, shortened: a data: URI can be 64 KiB.
     let icons = |item: IconItem| -> Vec<String> {
@@ -291,26 +293,7 @@ pub async fn call(
     );
     let qualified = qualified_tool_name(&m.name, &spec.name);
     let result = match registry.tool(&qualified) {
-        Some(entry) => match crate::protocol::validate_arguments(&entry.validator, &arguments) {
-            Err(problems) => {
-                convert::error_result(format!("invalid arguments for {qualified}: {problems}"))
-            }
-            Ok(()) => match plugin
-                .call_tool(
-                    &spec.name,
-                    &arguments.to_string(),
-                    &CallContext::default(),
-                    &CancellationToken::new(),
-                )
-                .await
-            {
-                Ok(output) => convert::tool_output(output, entry.output_validator.as_deref())
-                    .unwrap_or_else(|problem| {
-                        convert::error_result(convert::invalid_result(&qualified, &problem))
-                    }),
-                Err(error) => convert::call_error(&qualified, error),
-            },
-        },
+        Some(entry) => call_checked(&plugin, entry, &spec.name, &qualified, arguments).await,
         None => convert::error_result(format!("tool {qualified} could not be registered")),
     };
     let is_error = result.is_error == Some(true);
@@ -318,4 +301,49 @@ pub async fn call(
         serde_json::to_string_pretty(&result).unwrap_or_default(),
         is_error,
     ))
+}
+
+/// Runs one call as the server does: arguments and structured result checked against the
+/// tool's schemas under the plugin's call timeout.
+async fn call_checked(
+    plugin: &crate::runtime::LoadedPlugin,
+    entry: &crate::registry::ToolEntry,
+    tool: &str,
+    qualified: &str,
+    arguments: serde_json::Value,
+) -> rmcp::model::CallToolResult {
+    let limit = plugin.call_timeout();
+    let deadline = tokio::time::Instant::now() + limit;
+    let arguments = std::sync::Arc::new(arguments);
+    let whole = "(the arguments object)";
+    match crate::protocol::checks::check(&entry.input, &arguments, whole, deadline, limit).await {
+        Err(crate::protocol::checks::CheckError::Problems(problems)) => {
+            return convert::error_result(format!("invalid arguments for {qualified}: {problems}"));
+        }
+        Err(crate::protocol::checks::CheckError::TimedOut(limit)) => {
+            return convert::error_result(format!(
+                "{qualified} did not run: checking its arguments did not finish within {limit:?}"
+            ));
+        }
+        Ok(()) => {}
+    }
+    let outcome = plugin
+        .call_tool(
+            tool,
+            &arguments.to_string(),
+            &CallContext::default(),
+            &CancellationToken::new(),
+        )
+        .await;
+    match outcome {
+        Ok(output) => {
+            let deadline = deadline.max(tokio::time::Instant::now());
+            convert::checked_tool_output(output, entry.output.as_ref(), deadline, limit)
+                .await
+                .unwrap_or_else(|problem| {
+                    convert::error_result(convert::invalid_result(qualified, &problem))
+                })
+        }
+        Err(error) => convert::call_error(qualified, error),
+    }
 }

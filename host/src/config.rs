@@ -406,6 +406,16 @@ pub struct PluginConfig {
     /// calls. 0 (the default): every call gets a fresh instance.
     #[serde(default)]
     pub warm_instances: usize,
+    /// Whether this plugin keeps its names (plugin name, tool and prompt names, resource
+    /// URIs) when it and another plugin claim the same one and neither is served yet (at
+    /// start-up, or both dropped in at once). Without a preference Berth serves neither.
+    #[serde(default)]
+    pub preferred: bool,
+    /// URI starts this plugin may serve resources under whatever its grants say (e.g.
+    /// `"file:///shared/"`); by default a `file:` or `http(s):` resource URI must be
+    /// covered by a folder or network grant.
+    #[serde(default)]
+    pub resource_uris: Vec<String>,
 }
 
 /// `[plugins.NAME.grants]`: folders, environment variables and network destinations
@@ -645,6 +655,8 @@ impl Default for PluginConfig {
             grants: GrantsConfig::default(),
             tool_prefix: None,
             warm_instances: 0,
+            preferred: false,
+            resource_uris: Vec::new(),
         }
     }
 }

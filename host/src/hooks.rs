@@ -18,7 +18,9 @@
 //!   tool call ([`LoadedPlugin::deliver`]). A hook that traps or times out is logged and
 //!   the next event is delivered as usual.
 //! - Everything stops on shutdown: the dispatcher and every plugin task watch a child
-//!   token of [`Shutdown`], which also cancels a hook that is running.
+//!   token of [`Shutdown`], which also cancels a hook that is running. A plugin that
+//!   stops being served loses its task the same way, at the next event (its own unload):
+//!   its running hook is cancelled and its queued events are dropped.
 //!
 //! Which plugins are served is read from the current registry snapshot when each event
 //! is dispatched, so hooks see what happens after the server is ready (the first loads
@@ -304,11 +306,20 @@ pub struct HookStats {
     pub lagged: AtomicU64,
 }
 
-/// One plugin's queue, as the dispatcher holds it.
+/// One plugin's queue, as the dispatcher holds it. Dropping it stops the plugin's task:
+/// the hook running is cancelled and what was queued is never delivered.
 struct Queue<S> {
     sender: mpsc::Sender<(S, Arc<PluginEvent>)>,
     /// Events dropped since the queue last accepted one (for the warn/catch-up lines).
     dropping: u64,
+    /// Stops the plugin's task (a child of the shutdown token).
+    stop: CancellationToken,
+}
+
+impl<S> Drop for Queue<S> {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
 }
 
 /// Fans events out to per-plugin queues; never awaits.
@@ -332,10 +343,23 @@ impl<S: Subscriber> Dispatcher<S> {
     /// across reloads and config changes while each event runs on the build that was
     /// served when it happened.
     fn dispatch(&mut self, event: PluginEvent, served: &[S]) {
-        // Plugins no longer served lose their queue; their task finishes what is queued
-        // and ends when the sender goes.
-        self.queues
-            .retain(|name, _| served.iter().any(|s| s.name() == name));
+        // Plugins no longer served lose their queue, and with it their task: the hook
+        // running is cancelled and nothing queued runs. A removed plugin's work is
+        // unwanted by definition (the outside review saw a removed spinning hook run 65
+        // more times, ~32 minutes of a core). The unload's own event arrives here
+        // right after the swap, so this happens at once.
+        self.queues.retain(|name, queue| {
+            let kept = served.iter().any(|s| s.name() == name);
+            if !kept {
+                let pending = QUEUE_CAPACITY - queue.sender.capacity();
+                tracing::info!(
+                    plugin = %name,
+                    pending,
+                    "plugin no longer served; its event hook is stopped and its queued events dropped"
+                );
+            }
+            kept
+        });
         let event = Arc::new(event);
         let kind = event.kind();
         for subscriber in served {
@@ -387,6 +411,7 @@ impl<S: Subscriber> Dispatcher<S> {
     fn start(&self, name: &str) -> Queue<S> {
         let (sender, mut receiver) = mpsc::channel::<(S, Arc<PluginEvent>)>(QUEUE_CAPACITY);
         let stop = self.shutdown.child_token();
+        let stop_queue = stop.clone();
         let name = name.to_string();
         self.shutdown.spawn(async move {
             loop {
@@ -399,13 +424,15 @@ impl<S: Subscriber> Dispatcher<S> {
                     },
                 };
                 tracing::trace!(plugin = %name, event = event.kind().as_str(), "delivering event");
-                // The stop token also cancels a hook that is running at shutdown.
+                // The stop token also cancels a hook that is running at shutdown or when
+                // the plugin stops being served.
                 subscriber.deliver(event, stop.clone()).await;
             }
         });
         Queue {
             sender,
             dropping: 0,
+            stop: stop_queue,
         }
     }
 }
@@ -499,8 +526,9 @@ mod tests {
 
         async fn deliver(&self, event: Arc<PluginEvent>, cancel: CancellationToken) {
             if self.stuck {
-                // A looping hook: only cancellation (shutdown) ends it.
+                // A looping hook: only cancellation (shutdown, unload) ends it.
                 cancel.cancelled().await;
+                let _ = self.delivered.send(format!("cancelled {}", self.name));
                 return;
             }
             self.seen.lock().unwrap().push((*event).clone());
@@ -677,6 +705,34 @@ mod tests {
         tokio::time::timeout(Duration::from_secs(5), shutdown.complete())
             .await
             .expect("shutdown stops stuck hooks");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_unloaded_plugins_running_hook_is_cancelled_and_its_queue_dropped() {
+        let shutdown = Shutdown::new();
+        let stats = Arc::new(HookStats::default());
+        let mut dispatcher = Dispatcher::new(shutdown.clone(), Arc::clone(&stats));
+        let (stuck, mut stuck_events) = fake("stuck", &[EventKind::ToolCalled], true);
+        let (quick, mut quick_events) = fake("quick", &[EventKind::ToolCalled], false);
+        for n in 0..10 {
+            dispatcher.dispatch(called(n), &[stuck.clone(), quick.clone()]);
+            tokio::task::yield_now().await;
+        }
+        // `stuck` is removed: the next event (its unload, in the server) finds it gone.
+        dispatcher.dispatch(called(10), std::slice::from_ref(&quick));
+        let cancelled = tokio::time::timeout(Duration::from_secs(5), stuck_events.recv())
+            .await
+            .expect("the running hook is cancelled at once");
+        assert_eq!(cancelled.as_deref(), Some("cancelled stuck"));
+        // Its nine queued events never run (each would be cancelled at once, and say so).
+        let after = tokio::time::timeout(Duration::from_secs(60), stuck_events.recv()).await;
+        assert!(after.is_err(), "{after:?}");
+        for _ in 0..=10 {
+            assert_eq!(quick_events.recv().await.as_deref(), Some("quick"));
+        }
+        tokio::time::timeout(Duration::from_secs(5), shutdown.complete())
+            .await
+            .expect("shutdown completes");
     }
 
     #[tokio::test]

@@ -13,6 +13,7 @@
 //! - [`config`]: typed, validated configuration (embedded defaults + a TOML file).
 //! - [`hooks`]: delivers bus events to the event hooks of plugins that asked for them.
 //! - [`lifecycle`]: keeps the served registry in step with the plugins folder.
+//! - [`logging`]: Berth's own log on stderr, in lines plugin text cannot forge.
 //! - [`manifest`]: what a plugin offers and the results of its calls, in Berth's terms.
 //! - [`metrics`]: Prometheus metrics of calls, plugins, sessions and refusals.
 //! - [`plugins`]: finds plugin files and loads them into registry entries.
@@ -38,6 +39,7 @@ pub mod commands;
 pub mod config;
 pub mod hooks;
 pub mod lifecycle;
+pub mod logging;
 pub mod manifest;
 pub mod metrics;
 pub mod plugins;

@@ -179,9 +179,13 @@ impl Lifecycle {
                 };
                 let version = &entry.plugin.manifest().version;
                 let refused_by = plugin_config.version_refuses(version);
-                let not_admitted =
-                    crate::plugins::admit(entry.name(), entry.plugin.needs(), &settings.grants)
-                        .err();
+                let not_admitted = crate::plugins::admit(
+                    entry.plugin.manifest(),
+                    entry.plugin.needs(),
+                    &settings.grants,
+                    &plugin_config.resource_uris,
+                )
+                .err();
                 if !plugin_config.enabled || refused_by.is_some() || not_admitted.is_some() {
                     unloaded += 1;
                     let (plugin, file) = (entry.name(), entry.path.display());
@@ -340,6 +344,12 @@ impl Lifecycle {
         }
         let mut newcomers: Vec<PluginEntry> = fresh.into_values().collect();
         newcomers.sort_by(|a, b| a.path.cmp(&b.path));
+        let (newcomers, contested) =
+            crate::registry::settle_newcomers(newcomers, |name| config.plugin(name).preferred);
+        for (path, error) in &contested {
+            summary.refused += 1;
+            self.refused(path, error.to_string());
+        }
         order.extend(newcomers);
 
         let (mut registry, mut conflicts) =

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use berth::app::AdminSocketPlace;
-use berth::cli::{Cli, Command, LogFormat, PluginsCommand, TokenCommand};
+use berth::cli::{Cli, Command, PluginsCommand, TokenCommand};
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
@@ -52,14 +52,7 @@ fn init_logging(cli: &Cli) {
         Some(level) => EnvFilter::new(level),
         None => EnvFilter::try_from_env("BERTH_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
     };
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(false);
-    match cli.log_format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
-    }
+    berth::logging::init(filter, cli.log_format);
 }
 
 #[tokio::main]

@@ -8,6 +8,8 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+pub mod schema_cost;
+
 /// Longest plugin name; keeps `plugin_tool` within the 64 characters clients accept.
 pub const MAX_PLUGIN_NAME_LEN: usize = 32;
 /// Longest tool name as clients see it (the rule common LLM APIs enforce).
@@ -550,6 +552,31 @@ pub struct CompiledSchema {
     pub schema: Arc<serde_json::Map<String, serde_json::Value>>,
     /// The schema compiled, for checking values without parsing it again.
     pub validator: Arc<jsonschema::Validator>,
+    /// Subschemas in the schema with its `$ref`s unfolded (bounded at load by
+    /// [`schema_cost::MAX_UNFOLDED`]): the most a check visits per place in a value.
+    pub unfolded: usize,
+}
+
+impl CompiledSchema {
+    /// An upper bound on the steps checking `value` takes: the unfolded schema at
+    /// every place in the value. Linear in the value; saturates.
+    pub fn cost_of(&self, value: &serde_json::Value) -> u64 {
+        let mut places: u64 = 0;
+        let mut pending = vec![value];
+        while let Some(node) = pending.pop() {
+            places += 1;
+            match node {
+                serde_json::Value::Array(items) => pending.extend(items),
+                // A member's name is a place too (`propertyNames` checks it).
+                serde_json::Value::Object(members) => {
+                    places += members.len() as u64;
+                    pending.extend(members.values());
+                }
+                _ => {}
+            }
+        }
+        places.saturating_mul(self.unfolded as u64)
+    }
 }
 
 /// One tool's compiled schemas.
@@ -653,6 +680,9 @@ fn compile_schema(
     if object.get("type").and_then(|t| t.as_str()) != Some("object") {
         return Err(bad("its top-level `type` must be \"object\"".into()));
     }
+    // Measured before compiling: the schema is the plugin's, and what checking values
+    // against it costs must be bounded before anything depends on it.
+    let cost = schema_cost::measure(&value).map_err(bad)?;
     let validator = jsonschema::validator_for(&value).map_err(|e| {
         let at = e.instance_path().to_string();
         if at.is_empty() {
@@ -665,6 +695,7 @@ fn compile_schema(
         serde_json::Value::Object(schema) => Ok(CompiledSchema {
             schema: Arc::new(schema),
             validator: Arc::new(validator),
+            unfolded: cost.unfolded,
         }),
         _ => Err(bad("a schema must be a JSON object".into())),
     }

@@ -5,9 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use crate::config::Config;
-use crate::manifest::{ManifestError, ToolSchemas};
+use crate::manifest::{Manifest, ManifestError, ToolSchemas};
 use crate::policy::{self, Grants, Needs, NotGranted};
-use crate::runtime::{LoadError, LoadedPlugin, PluginSettings, Runtime};
+use crate::runtime::{LoadError, LoadedPlugin, PluginLimits, PluginSettings, Runtime};
 
 /// Why one plugin file is not served.
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +62,14 @@ pub enum PluginError {
         /// What is wrong with it.
         reason: String,
     },
+    /// It declares a resource at a URI that is not its own to serve.
+    #[error("plugin {file} is refused: {refusal}")]
+    ResourceUri {
+        /// The file.
+        file: String,
+        /// Which URI, why, and the key that would allow it (boxed: it is the rare case).
+        refusal: Box<Refusal>,
+    },
     /// The plugins folder could not be listed.
     #[error("cannot list plugins folder {dir}: {source}")]
     ListDir {
@@ -107,10 +115,20 @@ pub struct Checked {
     pub schemas: ToolSchemas,
 }
 
-/// Loads one file and checks its manifest's rules, without any operator settings: what
-/// `berth inspect` shows, whatever the config grants.
-pub async fn load_checked(runtime: &Runtime, path: &Path) -> Result<Checked, PluginError> {
-    let plugin = runtime.load(path, PluginSettings::default()).await?;
+/// Loads one file and checks its manifest's rules, without the operator's grants or
+/// config values: what `berth inspect` shows, whatever the config grants. Its load-time
+/// exports run under `limits` (the `[runtime]` ones when serving: the plugin's name,
+/// which keys its own limits, is what `describe` is about to say).
+pub async fn load_checked(
+    runtime: &Runtime,
+    path: &Path,
+    limits: PluginLimits,
+) -> Result<Checked, PluginError> {
+    let settings = PluginSettings {
+        limits,
+        ..PluginSettings::default()
+    };
+    let plugin = runtime.load(path, settings).await?;
     let schemas = plugin
         .manifest()
         .validate()
@@ -128,7 +146,7 @@ pub async fn load_one(
     path: &Path,
     config: &Config,
 ) -> Result<Checked, PluginError> {
-    let Checked { plugin, schemas } = load_checked(runtime, path).await?;
+    let Checked { plugin, schemas } = load_checked(runtime, path, config.default_limits()).await?;
     let manifest = plugin.manifest();
     let settings = config.plugin(&manifest.name);
     if let Some(requirement) = settings.version_refuses(&manifest.version) {
@@ -144,18 +162,25 @@ pub async fn load_one(
         limits: config.limits_for(&manifest.name),
         ..settings
     };
-    admit(&manifest.name, plugin.needs(), &settings.grants).map_err(|problem| match problem {
-        Refusal::NotGranted(source) => PluginError::NotGranted {
-            file: path.display().to_string(),
-            source,
+    let allowed = &config.plugin(&manifest.name).resource_uris;
+    admit(manifest, plugin.needs(), &settings.grants, allowed).map_err(
+        |problem| match problem {
+            Refusal::NotGranted(source) => PluginError::NotGranted {
+                file: path.display().to_string(),
+                source,
+            },
+            Refusal::FolderMissing { key, host, reason } => PluginError::FolderMissing {
+                file: path.display().to_string(),
+                key,
+                host,
+                reason,
+            },
+            refusal @ Refusal::ResourceUri { .. } => PluginError::ResourceUri {
+                file: path.display().to_string(),
+                refusal: Box::new(refusal),
+            },
         },
-        Refusal::FolderMissing { key, host, reason } => PluginError::FolderMissing {
-            file: path.display().to_string(),
-            key,
-            host,
-            reason,
-        },
-    })?;
+    )?;
     Ok(Checked {
         plugin: plugin.with_settings(settings),
         schemas,
@@ -176,6 +201,15 @@ pub enum Refusal {
         /// What is wrong with it.
         reason: String,
     },
+    /// It declares a resource (or template) at a URI it has no grant for.
+    ResourceUri {
+        /// The plugin.
+        plugin: String,
+        /// The URI, or the template as written.
+        uri: String,
+        /// What the URI names that the plugin was not granted.
+        problem: String,
+    },
 }
 
 impl std::fmt::Display for Refusal {
@@ -187,15 +221,52 @@ impl std::fmt::Display for Refusal {
                 "the folder {} granted by `{key}` cannot be used: {reason}",
                 host.display()
             ),
+            Refusal::ResourceUri {
+                plugin,
+                uri,
+                problem,
+            } => write!(
+                f,
+                "its resource `{uri}` names {problem}; a plugin serves only URIs that are its \
+                 own: grant what the URI names under `[plugins.{plugin}.grants]`, or allow the \
+                 URI's start with `plugins.{plugin}.resource_uris`"
+            ),
         }
     }
 }
 
-/// Whether plugin `name` with `needs` may be served under `grants`: every need granted,
-/// and every granted folder an existing folder (checked now so a typo in the config is
-/// one clear refusal instead of "not found" inside every call).
-pub fn admit(name: &str, needs: &Needs, grants: &Grants) -> Result<(), Refusal> {
+/// Whether the plugin of `manifest` with `needs` may be served under `grants`: every need
+/// granted, every granted folder an existing folder (checked now so a typo in the config
+/// is one clear refusal instead of "not found" inside every call), and every resource URI
+/// and template its own to serve ([`policy::resource_uri_problem`], with the operator's
+/// `allowed` URI starts).
+pub fn admit(
+    manifest: &Manifest,
+    needs: &Needs,
+    grants: &Grants,
+    allowed: &[String],
+) -> Result<(), Refusal> {
+    let name = manifest.name.as_str();
     policy::check(name, needs, grants).map_err(Refusal::NotGranted)?;
+    let uris = manifest
+        .resources
+        .iter()
+        .map(|r| (r.uri.as_str(), r.uri.as_str()));
+    let templates = manifest.resource_templates.iter().map(|t| {
+        let written = t.uri_template.as_str();
+        // What every URI of the template starts with.
+        let literal = written.split('{').next().unwrap_or_default();
+        (written, literal)
+    });
+    for (uri, literal) in uris.chain(templates) {
+        if let Some(problem) = policy::resource_uri_problem(literal, grants, allowed) {
+            return Err(Refusal::ResourceUri {
+                plugin: name.to_string(),
+                uri: uri.to_string(),
+                problem,
+            });
+        }
+    }
     for (i, folder) in grants.folders.iter().enumerate() {
         let problem = match std::fs::metadata(&folder.host) {
             Ok(meta) if meta.is_dir() => continue,

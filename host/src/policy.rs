@@ -269,6 +269,92 @@ pub fn check(plugin: &str, needs: &Needs, grants: &Grants) -> Result<(), NotGran
     Ok(())
 }
 
+/// Why a plugin with `grants` may not serve resources at `uri`, or `None` when it may. A
+/// resource URI is what clients take the resource to be, so a plugin claims only what is
+/// its own: a `file:` URI only under a folder granted to it (no `.` or `..` segments), an
+/// `http:`/`https:` URI only for a destination its network grants allow; URIs of other
+/// schemes (`notes://`, `berth://`) name the plugin's own things. For a template, `uri`
+/// is its literal start (before the first `{`), which must fix the folder or host.
+/// `allowed` holds URI prefixes the operator allows whatever the grants
+/// (`plugins.NAME.resource_uris`).
+pub fn resource_uri_problem(uri: &str, grants: &Grants, allowed: &[String]) -> Option<String> {
+    if allowed
+        .iter()
+        .any(|prefix| uri.starts_with(prefix.as_str()))
+    {
+        return None;
+    }
+    let (scheme, rest) = uri.split_once(':')?;
+    match scheme.to_ascii_lowercase().as_str() {
+        "file" => {
+            // `file:///p` and `file://localhost/p` name this machine's `/p`.
+            let path = rest
+                .strip_prefix("//")
+                .map(|after| after.strip_prefix("localhost").unwrap_or(after))
+                .unwrap_or(rest);
+            if !path.starts_with('/') {
+                return Some("a `file:` URI that does not name a path on this machine".into());
+            }
+            let lowered = path.to_ascii_lowercase();
+            if path.split('/').any(|s| s == "." || s == "..") || lowered.contains("%2e") {
+                return Some("a `file:` URI with `.` or `..` segments".into());
+            }
+            let under = |guest: &str| {
+                let guest = guest.trim_end_matches('/');
+                path == guest || path.starts_with(&format!("{guest}/"))
+            };
+            match grants.folders.iter().any(|g| under(&g.guest)) {
+                true => None,
+                false => Some(format!(
+                    "`{path}`, which is in no folder granted to it (`file:` URIs name files of \
+                     this machine)"
+                )),
+            }
+        }
+        "http" | "https" => {
+            let authority = rest.strip_prefix("//")?;
+            let end = authority.find(['/', '?', '#']);
+            let Some(end) = end else {
+                return Some("an `http(s):` URI or template whose host is not fixed".into());
+            };
+            let authority = &authority[..end];
+            // Credentials before `@` are not part of where the URI points.
+            let hostport = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+            let (host, port) = match hostport.strip_prefix('[') {
+                Some(bracketed) => match bracketed.split_once(']') {
+                    Some((host, rest)) => (host, rest.strip_prefix(':')),
+                    None => (bracketed, None),
+                },
+                None => match hostport.rsplit_once(':') {
+                    Some((host, port)) => (host, Some(port)),
+                    None => (hostport, None),
+                },
+            };
+            let default = if scheme.eq_ignore_ascii_case("https") {
+                443
+            } else {
+                80
+            };
+            let port = match port {
+                None | Some("") => default,
+                Some(port) => match port.parse() {
+                    Ok(port) => port,
+                    Err(_) => {
+                        return Some(format!("the port of `{authority}`, which is not fixed"));
+                    }
+                },
+            };
+            match grants.allows_url(scheme, &host.to_ascii_lowercase(), port) {
+                true => None,
+                false => Some(format!(
+                    "the host `{authority}`, which its network grants do not allow"
+                )),
+            }
+        }
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -378,5 +464,68 @@ mod tests {
             assert!(err.contains("plugins.x.grants.network"), "{wanted}: {err}");
         }
         check("x", &Needs::default(), &Grants::default()).unwrap();
+    }
+
+    #[test]
+    fn resource_uris_need_the_grant_behind_them() {
+        let grants = Grants {
+            folders: vec![FolderGrant {
+                host: "/srv/data".into(),
+                guest: "/workspace".into(),
+                write: false,
+            }],
+            network: vec![NetworkRule::parse("https://api.example.com").unwrap()],
+            ..Grants::default()
+        };
+        let none = Grants::default();
+        for own in [
+            "notes://a",
+            "berth://docs/x",
+            "file:///workspace/",
+            "file:///workspace/a/b",
+        ] {
+            assert_eq!(resource_uri_problem(own, &grants, &[]), None, "{own}");
+        }
+        assert_eq!(
+            resource_uri_problem("https://api.example.com/v1/", &grants, &[]),
+            None
+        );
+        assert_eq!(resource_uri_problem("notes://a", &none, &[]), None);
+        for taken in [
+            "file:///workspace/notes.txt",
+            "file:///etc/passwd",
+            "file://localhost/workspace/x",
+            "https://api.example.com/v1/",
+        ] {
+            let problem = resource_uri_problem(taken, &none, &[]).expect(taken);
+            assert!(
+                problem.contains("granted") || problem.contains("grants"),
+                "{problem}"
+            );
+        }
+        for escaping in [
+            "file:///workspace/../etc/passwd",
+            "file:///workspace/%2E%2E/x",
+        ] {
+            assert!(
+                resource_uri_problem(escaping, &grants, &[])
+                    .unwrap()
+                    .contains("..")
+            );
+        }
+        assert!(resource_uri_problem("file:///workspacex/a", &grants, &[]).is_some());
+        assert!(resource_uri_problem("https://other.example.com/", &grants, &[]).is_some());
+        // A template whose literal start leaves the host open.
+        assert!(
+            resource_uri_problem("https://", &grants, &[])
+                .unwrap()
+                .contains("not fixed")
+        );
+        // The operator's say-so.
+        let allowed = ["file:///workspace/".to_string()];
+        assert_eq!(
+            resource_uri_problem("file:///workspace/n.txt", &none, &allowed),
+            None
+        );
     }
 }

@@ -4,7 +4,10 @@
 //!
 //! Building a snapshot is where cross-plugin rules are enforced: two plugins with the
 //! same name, the same qualified tool name or the same resource URI cannot both be
-//! served. The later one (by file name) is refused whole, with an error naming both.
+//! served, nor a static resource under another plugin's template. The plugin already
+//! served keeps what it has and the newcomer is refused whole, with an error naming both;
+//! between newcomers that arrive together, `claims` decides (both refused unless the
+//! config prefers one), so file order never does.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -14,11 +17,14 @@ use berth_uri_template::UriTemplate;
 
 use crate::hooks::EventKind;
 use crate::manifest::{
-    Icon, IconItem, PromptSpec, ResourceSpec, ResourceTemplateSpec, ToolSchemas, ToolSpec,
-    qualified_tool_name,
+    CompiledSchema, Icon, IconItem, PromptSpec, ResourceSpec, ResourceTemplateSpec, ToolSchemas,
+    ToolSpec, qualified_tool_name,
 };
 use crate::metrics::ToolSeries;
+
+mod claims;
 use crate::runtime::LoadedPlugin;
+pub use claims::settle_newcomers;
 
 /// Why a plugin could not join a snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -90,6 +96,57 @@ pub enum RegistryError {
         /// The plugin that keeps it.
         other: String,
     },
+    /// A static resource URI falls under a template of a plugin already served, which
+    /// would stop serving it (static resources are read before templates).
+    #[error(
+        "plugin `{plugin}` from {file} is refused: its resource `{uri}` falls under the \
+         template `{template}` of plugin `{other}`, which serves it; a plugin cannot take \
+         over another's URIs"
+    )]
+    ResourceShadows {
+        /// The refused plugin.
+        plugin: String,
+        /// The refused file.
+        file: String,
+        /// The URI.
+        uri: String,
+        /// The template that matches it.
+        template: String,
+        /// The plugin that keeps it.
+        other: String,
+    },
+    /// Two plugins that arrived together (neither served yet) claim the same name or URI.
+    #[error(
+        "plugin `{plugin}` from {file} is refused: it and plugin `{other}` from {other_file}, \
+         loaded together, both claim {what}; {}",
+        if *kept {
+            format!("the config prefers `{other}` (`plugins.{other}.preferred = true`)")
+        } else if plugin == other {
+            "Berth serves neither rather than let file order decide: remove one of the files \
+             or rename one of the plugins"
+                .to_string()
+        } else {
+            format!(
+                "Berth serves neither rather than let file order decide: remove or rename \
+                 one, or set `preferred = true` under `[plugins.{other}]` or \
+                 `[plugins.{plugin}]` for the one to keep"
+            )
+        }
+    )]
+    Contested {
+        /// The refused plugin.
+        plugin: String,
+        /// The refused file.
+        file: String,
+        /// The other plugin.
+        other: String,
+        /// The other plugin's file.
+        other_file: String,
+        /// What both claim, for people.
+        what: String,
+        /// Whether the other plugin keeps it (the config prefers it).
+        kept: bool,
+    },
 }
 
 /// One plugin being served.
@@ -129,15 +186,11 @@ pub struct ToolEntry {
     pub plugin: Arc<PluginEntry>,
     /// The plugin's declaration.
     pub spec: ToolSpec,
-    /// The input schema, parsed.
-    pub input_schema: Arc<serde_json::Map<String, serde_json::Value>>,
-    /// The output schema, parsed.
-    pub output_schema: Option<Arc<serde_json::Map<String, serde_json::Value>>>,
-    /// The input schema compiled once per load, so validating arguments costs no
-    /// parsing per call.
-    pub validator: Arc<jsonschema::Validator>,
-    /// The output schema compiled once per load, for checking structured results.
-    pub output_validator: Option<Arc<jsonschema::Validator>>,
+    /// The input schema, parsed and compiled once per load, so validating arguments
+    /// costs no parsing per call.
+    pub input: CompiledSchema,
+    /// The output schema, parsed and compiled, for checking structured results.
+    pub output: Option<CompiledSchema>,
     /// Its icons.
     pub icons: Vec<Icon>,
     /// Its call metrics, registered on its first call.
@@ -261,6 +314,15 @@ impl Registry {
                 });
             }
         }
+        if let Some((uri, template, other)) = claims::shadowed(entry, &self.templates) {
+            return Err(RegistryError::ResourceShadows {
+                plugin: manifest.name.clone(),
+                file: file.to_string(),
+                uri: uri.to_string(),
+                template: template.to_string(),
+                other: other.to_string(),
+            });
+        }
         for resource in &manifest.resources {
             if let Some(&i) = self.resource_index.get(&resource.uri) {
                 return Err(RegistryError::ResourceCollision {
@@ -288,26 +350,14 @@ impl Registry {
                 tracing::error!(plugin = %manifest.name, tool = %spec.name, "the tool's schemas were not compiled; it is not served");
                 continue;
             };
-            let input = &schemas.input;
-            let (input_schema, validator) =
-                (Arc::clone(&input.schema), Arc::clone(&input.validator));
-            let (output_schema, output_validator) = match &schemas.output {
-                Some(output) => (
-                    Some(Arc::clone(&output.schema)),
-                    Some(Arc::clone(&output.validator)),
-                ),
-                None => (None, None),
-            };
             self.tool_index
                 .insert(qualified_name.clone(), self.tools.len());
             self.tools.push(ToolEntry {
                 series: ToolSeries::new(entry.name(), &spec.name),
                 qualified_name,
                 plugin: entry.clone(),
-                input_schema,
-                output_schema,
-                validator,
-                output_validator,
+                input: schemas.input.clone(),
+                output: schemas.output.clone(),
                 icons: icons(IconItem::Tool(spec.name.clone())),
                 spec,
             });

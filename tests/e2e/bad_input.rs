@@ -100,13 +100,45 @@ pub fn cli_command() {
     );
 }
 
+/// Two plugins named `echo`: loaded together, neither is served (file order must not
+/// decide); dropped in beside a served `echo`, the newcomer is refused and `echo` serves on.
 #[test]
 pub fn colliding() {
-    refused(
-        "berth-test-colliding",
+    let dir = plugins_dir(&[ECHO, "berth-test-colliding"]);
+    let mut server = Server::initialized(dir.path(), None);
+    let log = server.wait_for_log("ready");
+    let refusals: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("plugin refused"))
+        .collect();
+    assert_eq!(refusals.len(), 2, "{log}");
+    for line in refusals {
+        assert!(
+            line.contains("both claim the plugin name `echo`")
+                && line.contains("remove one of the files or rename one of the plugins"),
+            "{line}"
+        );
+    }
+    assert!(server.tool_names().is_empty());
+    assert!(server.close().success());
+
+    let dir = plugins_dir(&[ECHO]);
+    let mut server = Server::initialized(dir.path(), None);
+    crate::support::install(
+        dir.path(),
         "berth_test_colliding.wasm",
-        "already provides a plugin named `echo`",
+        &crate::support::component("berth-test-colliding"),
     );
+    let log = server.wait_for_log("plugin refused");
+    assert!(
+        log.contains("already provides a plugin named `echo`"),
+        "{log}"
+    );
+    assert_eq!(
+        text(&server.call("echo_echo", json!({ "text": "alive" }))),
+        "alive"
+    );
+    assert!(server.close().success());
 }
 
 #[test]
@@ -135,4 +167,54 @@ fn truncated_components_are_refused() {
     let bytes = std::fs::read(berth_test_artifacts::wasm("berth-plugin-text")).unwrap();
     std::fs::write(dir.path().join("half.wasm"), &bytes[..bytes.len() / 2]).unwrap();
     refused_in(dir, "half.wasm", "half.wasm");
+}
+
+/// A tool schema that takes 2^40 steps to check a value against froze the whole server
+/// on its first call (the outside review, issue 18); it is refused at load instead,
+/// naming the tool, and the server answers `ping` at once.
+#[test]
+pub fn schema_bomb() {
+    let dir = plugins_dir(&[ECHO, "berth-test-schema-bomb"]);
+    let mut server = Server::initialized(dir.path(), None);
+    let started = std::time::Instant::now();
+    server.ok("ping", json!({}));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "ping took {:?}",
+        started.elapsed()
+    );
+    assert!(server.close().success());
+    refused_in(
+        plugins_dir(&[ECHO, "berth-test-schema-bomb"]),
+        "berth_test_schema_bomb.wasm",
+        "the input schema of tool `input_bomb` is invalid: checking a value against it would \
+         visit more than 20000 subschemas",
+    );
+}
+
+/// A load's exports run under the `[runtime]` limits and share one deadline: an endless
+/// `interests` held start-up (and `initialize`) for a hard-coded 30 s whatever the config
+/// said (issue 18); with `call_timeout_ms = 1500` it is refused after 1.5 s.
+#[test]
+pub fn load_spinner() {
+    let dir = plugins_dir(&[ECHO, "berth-test-load-spinner"]);
+    let config = crate::support::config_file(dir.path(), "[runtime]\ncall_timeout_ms = 1500\n");
+    let started = std::time::Instant::now();
+    let mut server = Server::initialized(dir.path(), Some(&config));
+    let waited = started.elapsed();
+    assert!(
+        waited < std::time::Duration::from_secs(10),
+        "initialize took {waited:?}"
+    );
+    assert_eq!(
+        text(&server.call("echo_echo", json!({ "text": "alive" }))),
+        "alive"
+    );
+    let line = server.wait_for_log_line("plugin refused", 1);
+    assert!(line.contains("berth_test_load_spinner.wasm"), "{line}");
+    assert!(
+        line.contains("its load-time exports did not finish within 1.5s together"),
+        "{line}"
+    );
+    assert!(server.close().success());
 }

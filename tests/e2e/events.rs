@@ -111,3 +111,67 @@ pub fn no_hook() {
     assert!(!log.contains("event hook failed"), "{log}");
     assert!(server.close().success());
 }
+
+/// CPU time the process `pid` has used so far (user + system), from `/proc/PID/stat`.
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Fields after the command name (which may hold spaces) start after its `)`.
+    let after = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    // SAFETY: sysconf with a valid name has no preconditions.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as u64;
+    Duration::from_millis(ticks * 1000 / per_second)
+}
+
+/// CPU time the server spends over `span`.
+fn cpu_over(server: &Server, span: Duration) -> Duration {
+    let before = cpu_time(server.pid());
+    std::thread::sleep(span);
+    cpu_time(server.pid()) - before
+}
+
+/// A removed plugin's event hook stops: its running delivery is cancelled and its queued
+/// events are dropped. Before, a removed hook that spins ran every queued event to its
+/// deadline (issue 18: 65 runs after the unload, ~32 minutes of a core at 30 s each).
+#[test]
+pub fn hook_spinner() {
+    let dir = plugins_dir(&[ECHO, "berth-test-hook-spinner"]);
+    let config = crate::support::config_file(
+        dir.path(),
+        "[plugins.hook-spinner.limits]\ncall_timeout_ms = 60000\n",
+    );
+    let mut server = Server::initialized(dir.path(), Some(&config));
+    assert_eq!(text(&server.call("hook-spinner_ping", json!({}))), "pong");
+    // One event runs and the queue fills: each spins for up to a minute.
+    for i in 0..70 {
+        let said = format!("call {i}");
+        assert_eq!(
+            text(&server.call("echo_echo", json!({ "text": said }))),
+            said
+        );
+    }
+    let spinning = cpu_over(&server, Duration::from_secs(1));
+    assert!(
+        spinning >= Duration::from_millis(300),
+        "the hook spins: {spinning:?} of CPU in 1 s"
+    );
+
+    std::fs::remove_file(dir.path().join("berth_test_hook_spinner.wasm")).unwrap();
+    let log = server.wait_for_log("its event hook is stopped and its queued events dropped");
+    let line = log
+        .lines()
+        .find(|l| l.contains("its event hook is stopped"))
+        .unwrap();
+    assert!(line.contains("plugin=hook-spinner pending=64"), "{line}");
+    // Give the cancellation one epoch tick, then the server idles.
+    std::thread::sleep(Duration::from_millis(200));
+    let idle = cpu_over(&server, Duration::from_secs(2));
+    assert!(
+        idle < Duration::from_millis(400),
+        "{idle:?} of CPU in 2 s after the unload"
+    );
+    assert_eq!(text(&server.call("echo_echo", json!({ "text": "x" }))), "x");
+    assert!(server.close().success());
+}

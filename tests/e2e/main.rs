@@ -6,12 +6,14 @@ mod admin;
 mod bad_input;
 mod baseline;
 mod cache;
+mod claims;
 mod cli;
 mod config;
 mod conformance;
 mod events;
 mod examples;
 mod grants;
+mod hostile_output;
 mod hot_reload;
 mod http;
 mod http_auth;
@@ -25,6 +27,7 @@ mod support;
 /// Where `has_test!` looks for each test plugin's test.
 mod plugin_tests {
     pub use crate::bad_input::*;
+    pub use crate::claims::*;
     pub use crate::conformance::*;
     pub use crate::events::*;
     pub use crate::grants::*;

@@ -14,7 +14,7 @@ use crate::support::{Server, berth, component, config_file, install, save_config
 
 /// Small limits for `hostile`, so each misbehaviour is cut short quickly; `echo` keeps the
 /// defaults.
-const HOSTILE_LIMITS: &str = "\
+pub(crate) const HOSTILE_LIMITS: &str = "\
 [plugins.hostile.limits]
 call_timeout_ms = 2000
 max_memory_mb = 32
@@ -23,7 +23,7 @@ max_log_output_kb = 64
 ";
 
 /// A plugins folder with `hostile` and `echo`, a config, and a started server.
-fn start(config: &str) -> (tempfile::TempDir, std::path::PathBuf, Server) {
+pub(crate) fn start(config: &str) -> (tempfile::TempDir, std::path::PathBuf, Server) {
     let dir = tempfile::tempdir().unwrap();
     let plugins = dir.path().join("plugins");
     std::fs::create_dir(&plugins).unwrap();
@@ -70,7 +70,7 @@ fn median(times: &[Duration]) -> Duration {
 }
 
 /// The server's resident memory, from `/proc/PID/status`, in KiB.
-fn rss_kib(server: &Server) -> u64 {
+pub(crate) fn rss_kib(server: &Server) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{}/status", server.pid())).unwrap();
     status
         .lines()

@@ -11,9 +11,10 @@ use rmcp::model::{
     ResourceContents as McpContents, ResourceTemplate, Tool, ToolAnnotations,
 };
 
+use super::checks;
 use crate::manifest::{
-    ContentBlock, GuestError, Icon, IconTheme, PromptOutput, ResourceBody, ResourceContents, Role,
-    ToolOutput,
+    CompiledSchema, ContentBlock, GuestError, Icon, IconTheme, PromptOutput, ResourceBody,
+    ResourceContents, Role, ToolOutput,
 };
 use crate::registry::{PromptEntry, ResourceEntry, TemplateEntry, ToolEntry};
 use crate::runtime::CallError;
@@ -47,13 +48,13 @@ pub fn tool(entry: &ToolEntry) -> Tool {
     let mut tool = Tool::new(
         entry.qualified_name.clone(),
         spec.description.clone(),
-        entry.input_schema.clone(),
+        Arc::clone(&entry.input.schema),
     );
     if let Some(title) = &spec.title {
         tool = tool.with_title(title.clone());
     }
-    if let Some(output) = &entry.output_schema {
-        tool = tool.with_raw_output_schema(Arc::clone(output));
+    if let Some(output) = &entry.output {
+        tool = tool.with_raw_output_schema(Arc::clone(&output.schema));
     }
     if let Some(icons) = icons(&entry.icons) {
         tool = tool.with_icons(icons);
@@ -235,29 +236,45 @@ pub fn prompt_error(qualified: &str, error: CallError) -> ErrorData {
 /// structured content that is not JSON, or, for a tool that declares an output schema
 /// (`schema`), structured content that is missing or breaks it, since MCP requires such a
 /// tool to return conforming structured content. The text is parsed once, here, for both
-/// the check and the result.
-pub fn tool_output(
+/// the check and the result; the check runs as [`checks::check`] runs it, giving up at
+/// `deadline` (`limit` after the call began).
+pub async fn checked_tool_output(
     output: ToolOutput,
-    schema: Option<&jsonschema::Validator>,
+    schema: Option<&CompiledSchema>,
+    deadline: tokio::time::Instant,
+    limit: std::time::Duration,
 ) -> Result<CallToolResult, String> {
-    let structured = match output
+    let mut structured = match output
         .structured
         .as_deref()
         .map(serde_json::from_str::<serde_json::Value>)
     {
         None => None,
-        Some(Ok(value)) => Some(value),
+        Some(Ok(value)) => Some(Arc::new(value)),
         Some(Err(e)) => return Err(format!("its structured content is not JSON: {e}")),
     };
-    if let Some(validator) = schema
+    if let Some(schema) = schema
         && !output.is_error
     {
         let Some(value) = &structured else {
             return Err("it declares an output schema but returned no structured content".into());
         };
-        super::schema_problems(validator, value, "(the structured result)").map_err(
-            |problems| format!("its structured content breaks its output schema: {problems}"),
-        )?;
+        match checks::check(schema, value, "(the structured result)", deadline, limit).await {
+            Ok(()) => {}
+            Err(checks::CheckError::Problems(problems)) => {
+                return Err(format!(
+                    "its structured content breaks its output schema: {problems}"
+                ));
+            }
+            Err(checks::CheckError::TimedOut(limit)) => {
+                return Err(format!(
+                    "checking its structured content against its output schema did not finish \
+                     within {limit:?} (limit call_timeout_ms = {}); the tool's output schema is \
+                     too costly to check for a result this large",
+                    limit.as_millis()
+                ));
+            }
+        }
     }
     let content = output.content.into_iter().map(content).collect();
     let mut result = if output.is_error {
@@ -265,7 +282,10 @@ pub fn tool_output(
     } else {
         CallToolResult::success(content)
     };
-    result.structured_content = structured;
+    // The check has finished (or never ran), so this is the only reference left.
+    result.structured_content = structured
+        .take()
+        .map(|value| Arc::try_unwrap(value).unwrap_or_else(|shared| (*shared).clone()));
     Ok(result)
 }
 
@@ -331,13 +351,27 @@ mod tests {
         }
     }
 
-    fn schema() -> jsonschema::Validator {
+    fn schema() -> CompiledSchema {
         let schema = serde_json::json!({
             "type": "object",
             "properties": { "n": { "type": "integer" } },
             "required": ["n"]
         });
-        jsonschema::validator_for(&schema).unwrap()
+        CompiledSchema {
+            validator: Arc::new(jsonschema::validator_for(&schema).unwrap()),
+            schema: Arc::new(schema.as_object().unwrap().clone()),
+            unfolded: 2,
+        }
+    }
+
+    /// The output's check with a deadline it never meets.
+    fn tool_output(
+        output: ToolOutput,
+        schema: Option<&CompiledSchema>,
+    ) -> Result<CallToolResult, String> {
+        let limit = std::time::Duration::from_secs(60);
+        let deadline = tokio::time::Instant::now() + limit;
+        futures::executor::block_on(checked_tool_output(output, schema, deadline, limit))
     }
 
     #[test]

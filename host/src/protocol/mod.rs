@@ -6,6 +6,7 @@
 //! [`Caller`]: lists show an authenticated caller only what its roles grant, and
 //! anything else it asks for is refused.
 
+pub mod checks;
 pub mod convert;
 mod notices;
 mod prompts;
@@ -382,6 +383,26 @@ fn call_outcome(error: &CallError) -> CallOutcome {
     }
 }
 
+/// What the client is told, and how the call counts, when `tool`'s arguments were
+/// refused by its input schema's check.
+fn arguments_refused(tool: &str, refused: checks::CheckError) -> (String, CallOutcome) {
+    match refused {
+        checks::CheckError::Problems(problems) => (
+            format!("invalid arguments for {tool}: {problems}"),
+            CallOutcome::InvalidArguments,
+        ),
+        checks::CheckError::TimedOut(limit) => (
+            format!(
+                "{tool} did not run: checking its arguments against its input schema did not \
+                 finish within {limit:?} (limit call_timeout_ms = {}); the tool's schema is \
+                 too costly to check for arguments this large",
+                limit.as_millis()
+            ),
+            CallOutcome::TimedOut,
+        ),
+    }
+}
+
 fn cursor(request: &Option<PaginatedRequestParams>) -> Option<&str> {
     request.as_ref().and_then(|r| r.cursor.as_deref())
 }
@@ -391,40 +412,18 @@ fn bad_cursor(message: String) -> ErrorData {
 }
 
 /// Checks `arguments` against the tool's compiled input schema and describes every
-/// violation by field and rule, so the model can correct its call.
+/// violation by field and rule, so the model can correct its call. Runs inline whatever
+/// it costs: for callers with no deadline to keep (benchmarks); calls go through
+/// [`checks::check`].
 pub fn validate_arguments(
     validator: &jsonschema::Validator,
     arguments: &serde_json::Value,
 ) -> Result<(), String> {
-    schema_problems(validator, arguments, "(the arguments object)")
+    checks::problems(validator, arguments, ARGUMENTS)
 }
 
-/// Every violation of `validator` by `value` (at most ten), by field and rule; `whole`
-/// names the value itself when the violation is at its root.
-fn schema_problems(
-    validator: &jsonschema::Validator,
-    value: &serde_json::Value,
-    whole: &str,
-) -> Result<(), String> {
-    let problems: Vec<String> = validator
-        .iter_errors(value)
-        .take(10)
-        .map(|e| {
-            let field = e.instance_path().to_string();
-            let field = if field.is_empty() {
-                whole.to_string()
-            } else {
-                format!("`{field}`")
-            };
-            format!("{field}: {e} (rule `{}`)", e.schema_path())
-        })
-        .collect();
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(problems.join("; "))
-    }
-}
+/// How a violation at the root of a call's arguments names them.
+const ARGUMENTS: &str = "(the arguments object)";
 
 /// Methods Berth serves. rmcp hands a request for one of these to `on_custom_request`
 /// when its params do not deserialize, which would otherwise read as "method not found".
@@ -596,20 +595,18 @@ impl ServerHandler for BerthServer {
         if !self.allows(&caller, Kind::Tool, tool.plugin.name(), &tool.spec.name) {
             return Err(self.refuse(&caller, Kind::Tool, tool.plugin.name(), &tool.spec.name));
         }
-        let arguments = serde_json::Value::Object(request.arguments.unwrap_or_default());
-        if let Err(problems) = validate_arguments(&tool.validator, &arguments) {
-            tracing::info!(tool = %tool.qualified_name, %problems, "arguments refused by the input schema");
-            self.call_finished(
-                &registry,
-                tool,
-                CallOutcome::InvalidArguments,
-                std::time::Duration::ZERO,
-            );
-            return Ok(convert::error_result(format!(
-                "invalid arguments for {}: {problems}",
-                tool.qualified_name
-            ))
-            .into());
+        let arguments = Arc::new(serde_json::Value::Object(
+            request.arguments.unwrap_or_default(),
+        ));
+        let limit = tool.plugin.plugin.call_timeout();
+        let deadline = tokio::time::Instant::now() + limit;
+        if let Err(refused) =
+            checks::check(&tool.input, &arguments, ARGUMENTS, deadline, limit).await
+        {
+            let (message, outcome) = arguments_refused(&tool.qualified_name, refused);
+            tracing::info!(tool = %tool.qualified_name, problems = %message, "arguments refused by the input schema");
+            self.call_finished(&registry, tool, outcome, std::time::Duration::ZERO);
+            return Ok(convert::error_result(message).into());
         }
         let _running = self.served.calls().begin();
         let started = Instant::now();
@@ -626,7 +623,12 @@ impl ServerHandler for BerthServer {
         let (result, outcome) = match outcome {
             Ok(output) => {
                 let is_error = output.is_error;
-                match convert::tool_output(output, tool.output_validator.as_deref()) {
+                // The result's check shares the call's deadline (and whatever the guest
+                // left of it), so a costly schema cannot stretch the call past its limit.
+                let deadline = deadline.max(tokio::time::Instant::now());
+                match convert::checked_tool_output(output, tool.output.as_ref(), deadline, limit)
+                    .await
+                {
                     Err(problem) => {
                         tracing::warn!(tool = %tool.qualified_name, elapsed_ms, %problem, "tool result refused");
                         let message = convert::invalid_result(&tool.qualified_name, &problem);

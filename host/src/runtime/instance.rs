@@ -178,7 +178,7 @@ impl PerCall {
             wasi,
             table: ResourceTable::new(),
             limits: MemoryCap::new(limits.max_memory_bytes),
-            log: LogState::new(Arc::clone(target.log_name)),
+            log: LogState::new(Arc::clone(target.log_name), limits.max_log_output_bytes),
             config: target.config.clone(),
             progress: ProgressState::default(),
             resources: ResourceState::new(
@@ -251,6 +251,7 @@ impl PerCall {
     /// go to the context's notice sink, and its requests to the context's client.
     pub(crate) fn serve(&mut self, ctx: &crate::manifest::CallContext) {
         let state = self.store.data_mut();
+        state.log.start_call();
         state.log.forward_to(ctx.notices.clone());
         state.progress.forward_to(ctx.notices.clone(), ctx.progress);
         state.client.connect(ctx.client.clone());
@@ -268,10 +269,16 @@ impl PerCall {
         cap.refused().map(|requested| (requested, cap.max_bytes()))
     }
 
-    /// The first stream the guest overflowed, with what it wrote and the cap.
+    /// The first stream the guest overflowed (stdout, stderr, or the `log` import), with
+    /// what it wrote and the cap.
     pub(crate) fn output_overflow(&self) -> Option<(&'static str, usize, usize)> {
         let stdout = self.stdout.overflow().map(|(w, c)| ("stdout", w, c));
-        stdout.or_else(|| self.stderr.overflow().map(|(w, c)| ("stderr", w, c)))
+        let stderr = || self.stderr.overflow().map(|(w, c)| ("stderr", w, c));
+        let log = || {
+            let log = self.store.data().log.overflow();
+            log.map(|(w, c)| ("the log", w, c))
+        };
+        stdout.or_else(stderr).or_else(log)
     }
 
     /// The last non-empty stderr lines (at most [`STDERR_TAIL_BYTES`]), quoted into trap

@@ -265,50 +265,90 @@ impl Drop for Slot {
     }
 }
 
-/// Bytes of a tool result as the result cap counts them: text, decoded blob data,
-/// structured JSON text and resource links' strings (not the JSON-RPC framing, which
-/// grows blobs by a third as base64).
+/// Bytes of a tool result as the result cap counts them: what it takes in the JSON the
+/// client is sent. Text is counted escaped (a NUL takes six bytes), binary data as base64,
+/// and every block its envelope ([`BLOCK_OVERHEAD`]) even when empty, so a million empty
+/// blocks cost what they cost to send and the number of blocks is capped with the size.
 pub(crate) fn tool_output_size(output: &ToolOutput) -> usize {
-    let blocks: usize = output.content.iter().map(block_size).sum();
-    blocks + output.structured.as_ref().map_or(0, String::len)
+    let blocks = output
+        .content
+        .iter()
+        .map(block_size)
+        .fold(0, usize::saturating_add);
+    // Structured content is JSON text the plugin wrote and the host re-encodes compactly:
+    // its own length is a fair measure, and never less than what is sent.
+    blocks.saturating_add(output.structured.as_ref().map_or(0, String::len))
 }
 
 /// Bytes of a resource read's contents, counted like [`tool_output_size`].
 pub(crate) fn contents_size(contents: &[ResourceContents]) -> usize {
-    contents.iter().map(resource_size).sum()
+    contents
+        .iter()
+        .map(resource_size)
+        .fold(0, usize::saturating_add)
 }
 
 /// Bytes of a filled-in prompt, counted like [`tool_output_size`].
 pub(crate) fn prompt_output_size(output: &PromptOutput) -> usize {
-    let messages: usize = output.messages.iter().map(|m| block_size(&m.content)).sum();
-    messages + output.description.as_ref().map_or(0, String::len)
+    let messages = output
+        .messages
+        .iter()
+        .map(|m| block_size(&m.content).saturating_add(BLOCK_OVERHEAD))
+        .fold(0, usize::saturating_add);
+    messages.saturating_add(output.description.as_deref().map_or(0, json_len))
 }
 
+/// What one content block costs in JSON besides its strings: braces, the `type` member,
+/// member names, commas. (`{"type":"text","text":""}` is 25 bytes.)
+pub(crate) const BLOCK_OVERHEAD: usize = 32;
+
 fn block_size(block: &ContentBlock) -> usize {
-    match block {
-        ContentBlock::Text(text) => text.len(),
+    let payload = match block {
+        ContentBlock::Text(text) => json_len(text),
         ContentBlock::Image(media) | ContentBlock::Audio(media) => {
-            media.data.len() + media.mime_type.len()
+            base64_len(media.data.len()).saturating_add(json_len(&media.mime_type))
         }
         ContentBlock::Resource(contents) => resource_size(contents),
         ContentBlock::ResourceLink(link) => {
             let optional = [&link.title, &link.description, &link.mime_type];
-            link.uri.len()
-                + link.name.len()
-                + optional
-                    .iter()
-                    .map(|s| s.as_ref().map_or(0, String::len))
-                    .sum::<usize>()
+            optional
+                .iter()
+                .map(|s| s.as_deref().map_or(0, json_len))
+                .fold(
+                    json_len(&link.uri) + json_len(&link.name),
+                    usize::saturating_add,
+                )
         }
-    }
+    };
+    payload.saturating_add(BLOCK_OVERHEAD)
 }
 
 fn resource_size(contents: &ResourceContents) -> usize {
     let body = match &contents.body {
-        ResourceBody::Text(text) => text.len(),
-        ResourceBody::Blob(bytes) => bytes.len(),
+        ResourceBody::Text(text) => json_len(text),
+        ResourceBody::Blob(bytes) => base64_len(bytes.len()),
     };
-    contents.uri.len() + contents.mime_type.as_ref().map_or(0, String::len) + body
+    json_len(&contents.uri)
+        .saturating_add(contents.mime_type.as_deref().map_or(0, json_len))
+        .saturating_add(body)
+        .saturating_add(BLOCK_OVERHEAD)
+}
+
+/// Length of `text` as a JSON string: quotes, two bytes per short escape (`\n`, `\"`),
+/// six per other control character (`\u0000`).
+fn json_len(text: &str) -> usize {
+    text.bytes().fold(2, |len, byte| {
+        len + match byte {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
+            0..0x20 => 6,
+            _ => 1,
+        }
+    })
+}
+
+/// Length of `bytes` bytes in padded base64.
+fn base64_len(bytes: usize) -> usize {
+    bytes.div_ceil(3).saturating_mul(4)
 }
 
 #[cfg(test)]
@@ -420,13 +460,39 @@ mod tests {
             structured: Some("{}".into()),
             is_error: false,
         };
-        assert_eq!(tool_output_size(&output), 3 + 10 + 9 + 5 + 7 + 2);
+        // Text and its quotes; 10 bytes as base64 and the quoted MIME type; the quoted
+        // URI and 7 bytes as base64, in an embedded resource's envelope too; the JSON.
+        let resource = 7 + 12 + BLOCK_OVERHEAD;
+        let expected =
+            (5 + BLOCK_OVERHEAD) + (16 + 11 + BLOCK_OVERHEAD) + (resource + BLOCK_OVERHEAD) + 2;
+        assert_eq!(tool_output_size(&output), expected);
         let contents = [ResourceContents {
             uri: "a".into(),
             mime_type: Some("t".into()),
             body: ResourceBody::Text("hello".into()),
         }];
-        assert_eq!(contents_size(&contents), 7);
+        assert_eq!(contents_size(&contents), 3 + 3 + 7 + BLOCK_OVERHEAD);
+    }
+
+    #[test]
+    fn result_size_counts_what_is_sent_even_for_empty_blocks_and_escapes() {
+        let empty = ToolOutput {
+            content: vec![ContentBlock::Text(String::new()); 1000],
+            structured: None,
+            is_error: false,
+        };
+        assert_eq!(tool_output_size(&empty), 1000 * (2 + BLOCK_OVERHEAD));
+        let nul = ToolOutput {
+            content: vec![ContentBlock::Text("\0".repeat(100))],
+            structured: None,
+            is_error: false,
+        };
+        assert_eq!(tool_output_size(&nul), 602 + BLOCK_OVERHEAD);
+        assert_eq!(json_len("a\"\\\n\u{1}é"), 2 + 1 + 2 + 2 + 2 + 6 + 2);
+        assert_eq!(base64_len(0), 0);
+        assert_eq!(base64_len(1), 4);
+        assert_eq!(base64_len(3), 4);
+        assert_eq!(base64_len(4), 8);
     }
 
     #[test]

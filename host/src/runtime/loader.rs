@@ -8,7 +8,7 @@
 //! (`Manifest::validate`, called by the registry) and keeps no compile cache.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 use wasmtime::component::Component;
@@ -100,9 +100,17 @@ async fn compile(
     })
 }
 
-/// The deadline of a load-time call starting now.
-fn deadline(limits: &PluginLimits) -> tokio::time::Instant {
-    tokio::time::Instant::now() + limits.call_timeout
+/// Most time a load's exports (`describe`, `list-prompts`, `icons`, `interests`, `needs`)
+/// may take together, whatever the call timeout: each is meant to be cheap and
+/// deterministic, and a plugin that spins in them must not hold a load (and so a
+/// start-up or a rescan) for one call timeout per export.
+pub(crate) const LOAD_BUDGET: Duration = Duration::from_secs(5);
+
+/// The one deadline shared by every export a load calls, starting now: the call timeout
+/// of `limits`, at most [`LOAD_BUDGET`]. Returns the deadline and the limit it stands for.
+fn load_deadline(limits: &PluginLimits) -> (tokio::time::Instant, Duration) {
+    let budget = limits.call_timeout.min(LOAD_BUDGET);
+    (tokio::time::Instant::now() + budget, budget)
 }
 
 /// The whole load sequence; see the module docs.
@@ -170,11 +178,14 @@ pub(crate) async fn load(
         grants: &grants,
         limits: &limits,
     };
+    let (deadline, budget) = load_deadline(&limits);
     let at_load = AtLoad {
         runtime: &runtime,
         target: &target,
         origin,
         callable: &*callable,
+        deadline,
+        budget,
     };
     let mut manifest = at_load.call("", |c, store| c.describe(store)).await?;
     // Prompts are part of the manifest, read once like it (contract 0.3 lists them in an
@@ -264,13 +275,17 @@ pub(crate) async fn load(
 }
 
 /// What a call made while loading needs: every one runs like a tool call (fresh store,
-/// timeout, captured output) but is attributed to the file, since the plugin's name is
-/// what the first of them is about to tell us.
+/// memory cap, captured output) but is attributed to the file, since the plugin's name is
+/// what the first of them is about to tell us, and all of them share one deadline.
 struct AtLoad<'a> {
     runtime: &'a Arc<RuntimeInner>,
     target: &'a CallTarget<'a>,
     origin: &'a str,
     callable: &'a dyn CallablePlugin,
+    /// When every export of this load must have answered.
+    deadline: tokio::time::Instant,
+    /// What the deadline stands for (the call timeout or [`LOAD_BUDGET`]), for reports.
+    budget: Duration,
 }
 
 impl AtLoad<'_> {
@@ -284,13 +299,12 @@ impl AtLoad<'_> {
             &'s mut wasmtime::Store<StoreState>,
         ) -> CallFuture<'s, T>,
     ) -> Result<T, LoadError> {
-        let limits = self.target.limits;
         let mut call = PerCall::new(self.runtime, self.target);
         let running = make(self.callable, call.store());
         let outcome = instance::race(
             running,
-            deadline(limits),
-            limits.call_timeout,
+            self.deadline,
+            self.budget,
             &CancellationToken::new(),
         )
         .await;
@@ -307,6 +321,11 @@ fn explain_at_load(call: &PerCall, stopped: &Stopped) -> String {
         Stopped::Failed(Failure::Instantiate(_)) => {
             format!("cannot instantiate it: {}", call.explain(stopped))
         }
+        Stopped::TimedOut(budget) => format!(
+            "its load-time exports did not finish within {budget:?} together (they share the \
+             `[runtime]` call_timeout_ms, at most {LOAD_BUDGET:?}); a plugin must describe \
+             itself without long work"
+        ),
         _ => call.explain(stopped),
     }
 }

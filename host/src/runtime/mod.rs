@@ -351,6 +351,12 @@ impl LoadedPlugin {
         &self.inner.needs
     }
 
+    /// How long one of its calls may run (`call_timeout_ms`); checks of a call's
+    /// arguments and result share this deadline.
+    pub fn call_timeout(&self) -> Duration {
+        self.inner.limits.call_timeout
+    }
+
     /// Whether the plugin asked for events of `kind`.
     pub fn wants(&self, kind: EventKind) -> bool {
         self.inner.interests.binary_search(&kind).is_ok()

@@ -283,20 +283,22 @@ fn split_values(body: &str, op: Operator, vars: &[String]) -> Option<Vec<(String
             if !vars.iter().any(|v| v == name) {
                 return None;
             }
-            values.push((name.to_string(), decode(value)?));
+            values.push((name.to_string(), percent_decode(value)?));
         }
     } else {
         if pieces.len() != vars.len() || pieces.iter().any(|p| p.is_empty()) {
             return None;
         }
         for (var, piece) in vars.iter().zip(pieces) {
-            values.push((var.clone(), decode(piece)?));
+            values.push((var.clone(), percent_decode(piece)?));
         }
     }
     Some(values)
 }
 
-fn decode(text: &str) -> Option<String> {
+/// Decodes `%XX` escapes (RFC 3986) into UTF-8 text; `None` for a malformed escape or
+/// bytes that are not UTF-8.
+pub fn percent_decode(text: &str) -> Option<String> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -8,6 +8,8 @@
 //! `count` is the one well-behaved tool: a bounded `spin` for the limits benchmark.
 //! `calls_served` keeps state between calls, which only shows when the operator lets the
 //! host reuse the plugin's instances (`warm_instances`).
+//! `log_flood`, `log_forge` and `empty_blocks` attack what the host does with a call's
+//! output: its log import, its log lines, and its result's encoding.
 //! It contains no host-capability attempts (files, environment, network): those belong to
 //! the grant tests.
 
@@ -129,7 +131,57 @@ pub fn giant(megabytes: Option<u32>) -> String {
     "g".repeat(megabytes << 20)
 }
 
+/// Logs `records` records (default 1,000,000) through the `log` import, each with a
+/// message of `kb` KiB (default 0: empty records, which cost the host all the same).
+#[tool]
+pub fn log_flood(records: Option<u32>, kb: Option<u32>) -> String {
+    let records = records.unwrap_or(1_000_000);
+    let message = "l".repeat(kb.unwrap_or(0) as usize * 1024);
+    for _ in 0..records {
+        berth_plugin_sdk::log::log(berth_plugin_sdk::log::Level::Info, &message, &[]);
+    }
+    format!("logged {records} records")
+}
+
+/// What `log_forge` writes where a host log line could start: a whole line of the
+/// host's own, as a text log would show it.
+const FORGED_LINE: &str =
+    "2020-01-01T00:00:00.000000Z  INFO berth: plugin loaded plugin=text FORGED";
+
+/// Logs a record whose message, field name and field value each try to forge a host log
+/// line (newline, carriage return) or to hide text (ESC, NUL, a right-to-left override).
+#[tool]
+pub fn log_forge() -> String {
+    let message = format!("innocent\n{FORGED_LINE}");
+    let key = format!("k\n{FORGED_LINE}");
+    let value = format!("v\r\n{FORGED_LINE}\u{1b}[2J\u{0}\u{202e}exe.txt");
+    berth_plugin_sdk::log::log(
+        berth_plugin_sdk::log::Level::Warn,
+        &message,
+        &[(key.as_str(), value.as_str())],
+    );
+    "forged".to_string()
+}
+
+/// Returns `count` empty content blocks (default 1,000,000) of `kind`: `text` (the
+/// default), `image` or `link`, each a few bytes to the guest and many more encoded.
+#[tool]
+pub fn empty_blocks(count: Option<u32>, kind: Option<String>) -> ToolOutput {
+    let mut output = ToolOutput::new();
+    for _ in 0..count.unwrap_or(1_000_000) {
+        output = match kind.as_deref().unwrap_or("text") {
+            "image" => output.image(Vec::new(), ""),
+            "link" => output.resource_link(ResourceLink::new("", "")),
+            _ => output.text(""),
+        };
+    }
+    output
+}
+
 berth_plugin_sdk::export!(
     name: "hostile",
-    tools: [spin, count, memory_bomb, recurse, trap, panic, flood, giant, calls_served],
+    tools: [
+        spin, count, memory_bomb, recurse, trap, panic, flood, giant, calls_served,
+        log_flood, log_forge, empty_blocks,
+    ],
 );

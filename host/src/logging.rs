@@ -1,0 +1,201 @@
+//! How Berth writes its own log to stderr: text lines (the default) or JSON objects, one
+//! per event, whose field values can never forge a line.
+//!
+//! Plugins choose much of what reaches the log: their log records, names and versions in
+//! refusals, error messages, output. tracing's default text format writes `%display`
+//! values and messages raw, so a newline in one starts what looks like a line of the
+//! host's own. [`SafeFields`] formats fields as that default does (message first, then
+//! `name=value`, strings debug-quoted) and escapes, on the way out, every character that
+//! could change how a line reads: line breaks, other control characters (ESC, NUL, …)
+//! and the invisible and bidirectional formatting characters (U+202E and its kin). It is
+//! the one place every field passes, so no call site has to remember. The JSON format
+//! needs nothing: JSON strings escape control characters, and each line stays one valid
+//! JSON object.
+
+use std::fmt::{self, Write as _};
+
+use tracing::field::{Field, Visit};
+use tracing_subscriber::field::RecordFields;
+use tracing_subscriber::fmt::FormatFields;
+use tracing_subscriber::fmt::format::Writer;
+
+use crate::cli::LogFormat;
+
+/// Installs the process-wide subscriber: `filter` (tracing's `EnvFilter` syntax) over
+/// `format`, written to stderr (stdout may be the MCP channel) without colours.
+pub fn init(filter: tracing_subscriber::EnvFilter, format: LogFormat) {
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false);
+    match format {
+        LogFormat::Text => builder.fmt_fields(SafeFields).init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+/// tracing's default text field format with untrusted characters escaped (see the
+/// module docs).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SafeFields;
+
+impl<'writer> FormatFields<'writer> for SafeFields {
+    fn format_fields<R: RecordFields>(&self, writer: Writer<'writer>, fields: R) -> fmt::Result {
+        let mut visitor = SafeVisitor {
+            out: Escaping(writer),
+            first: true,
+            result: Ok(()),
+        };
+        fields.record(&mut visitor);
+        visitor.result
+    }
+}
+
+struct SafeVisitor<'writer> {
+    out: Escaping<Writer<'writer>>,
+    first: bool,
+    result: fmt::Result,
+}
+
+impl SafeVisitor<'_> {
+    fn write(&mut self, field: &Field, value: fmt::Arguments<'_>) {
+        if self.result.is_err() {
+            return;
+        }
+        let name = field.name();
+        // Fields that the `log` crate bridge adds describe the callsite, as in the default.
+        if name.starts_with("log.") {
+            return;
+        }
+        let separator = if self.first { "" } else { " " };
+        self.first = false;
+        // Separators and names are the host's own (field names are static), so they go
+        // past the escaping; only the value is untrusted.
+        self.result = self.out.0.write_str(separator).and_then(|()| {
+            if name == "message" {
+                self.out.write_fmt(value)
+            } else {
+                let name = name.strip_prefix("r#").unwrap_or(name);
+                write!(self.out.0, "{name}=").and_then(|()| self.out.write_fmt(value))
+            }
+        });
+    }
+}
+
+impl Visit for SafeVisitor<'_> {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "message" {
+            self.write(field, format_args!("{value}"));
+        } else {
+            self.write(field, format_args!("{value:?}"));
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.write(field, format_args!("{value:?}"));
+    }
+}
+
+/// A writer that escapes what could change how a log line reads.
+struct Escaping<W>(W);
+
+impl<W: fmt::Write> fmt::Write for Escaping<W> {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        let mut clean = 0;
+        for (at, c) in text.char_indices() {
+            let escaped = match c {
+                '\n' => Some("\\n"),
+                '\r' => Some("\\r"),
+                '\t' => Some("\\t"),
+                _ => None,
+            };
+            if escaped.is_none() && !needs_escape(c) {
+                continue;
+            }
+            self.0.write_str(&text[clean..at])?;
+            match escaped {
+                Some(escaped) => self.0.write_str(escaped)?,
+                None => write!(self.0, "\\u{{{:x}}}", c as u32)?,
+            }
+            clean = at + c.len_utf8();
+        }
+        self.0.write_str(&text[clean..])
+    }
+}
+
+/// Control characters (C0, DEL, C1) and the formatting characters that are invisible or
+/// reorder text: zero-width and directional marks, embeddings, overrides and isolates,
+/// and the byte-order mark.
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061c}' | '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{2069}'
+                | '\u{feff}'
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    /// What one event looks like in the text format, without timestamp or level.
+    fn line(event: impl FnOnce()) -> String {
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let writer = {
+            let buffer = Arc::clone(&buffer);
+            move || Capture(Arc::clone(&buffer))
+        };
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(writer)
+            .with_ansi(false)
+            .without_time()
+            .with_level(false)
+            .with_target(false)
+            .fmt_fields(SafeFields)
+            .finish();
+        tracing::subscriber::with_default(subscriber, event);
+        String::from_utf8(buffer.lock().unwrap().clone()).unwrap()
+    }
+
+    struct Capture(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Capture {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn formats_like_the_default_for_ordinary_fields() {
+        let text =
+            line(|| tracing::info!(plugin = %"text", count = 3, name = "a b", "plugin loaded"));
+        assert_eq!(text, "plugin loaded plugin=text count=3 name=\"a b\"\n");
+    }
+
+    #[test]
+    fn untrusted_text_cannot_start_a_line_or_hide_characters() {
+        let forged = "x\n2026-01-01T00:00:00Z  INFO berth: plugin loaded plugin=text FORGED\r";
+        let hidden = "\u{1b}[31mred\u{0}\u{202e}txt.exe\u{2066}";
+        let text = line(|| {
+            tracing::warn!(plugin = %forged, fields = %hidden, "{forged}");
+        });
+        assert_eq!(text.matches('\n').count(), 1, "{text:?}");
+        assert!(text.ends_with('\n'));
+        assert!(
+            text.starts_with("x\\n2026-01-01T00:00:00Z  INFO berth: plugin loaded plugin=text FORGED\\r plugin=x\\n2026"),
+            "{text:?}"
+        );
+        assert!(
+            text.contains("fields=\\u{1b}[31mred\\u{0}\\u{202e}txt.exe\\u{2066}"),
+            "{text:?}"
+        );
+        assert!(!text.contains(['\u{1b}', '\0', '\u{202e}', '\r']));
+    }
+}
