@@ -5,7 +5,11 @@
 //!   interruption, no limiter, gate or result cap: `RuntimeOptions::limits_off`), for a
 //!   trivial call (`echo`) and a CPU-bound one (`hostile`'s `count`, 10 million turns);
 //! - time from cancelling a spinning guest's token to its call returning (store dropped);
-//! - resident memory per concurrent call, with N `echo_sleep` calls in flight.
+//! - resident memory per concurrent call, with N `echo_sleep` calls in flight;
+//! - fairness (issue 18): `text_count` latency alone and beside 64 spinning `hostile`
+//!   calls, with the host-wide turns on the cores (`runtime/cpu.rs`: one core fewer than
+//!   the machine) and without a cap (as before), and what the cap costs two long calls
+//!   of one plugin that could each have had a core.
 //!
 //! Run with `cargo bench -p berth-host --bench sandbox`. Plain timing loops (no
 //! criterion) because two of the three figures are latencies and memory, not throughput.
@@ -18,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 const ECHO: &str = "berth-plugin-echo";
 const HOSTILE: &str = "berth-test-hostile";
+const TEXT: &str = "berth-plugin-text";
 
 /// Limits that never turn a benchmark call away.
 fn roomy() -> PluginSettings {
@@ -168,6 +173,100 @@ async fn memory_per_call() {
     }
 }
 
+/// `text_count` alone and beside 64 spinning calls, and two long `count`s at once, with
+/// `max_running_guests` at `slots` (`None`: the default, one core fewer than the machine).
+async fn fairness() {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    for (label, slots) in [
+        ("uncapped (before)", Some(1 << 20)),
+        ("turns on cores - 1", None),
+    ] {
+        let runtime = Runtime::new(RuntimeOptions {
+            max_running_guests: slots,
+            ..RuntimeOptions::default()
+        })
+        .expect("runtime");
+        let text = load(&runtime, TEXT).await;
+        let hostile = load(&runtime, HOSTILE).await;
+        // Each call is a task of its own, handed to the worker pool from outside it, as a
+        // server's request handler is woken by its I/O: it waits in the run queues with
+        // whatever else is runnable (a loop of calls inside one task would never leave
+        // its worker, and `block_on`'s own thread is outside the pool).
+        let timed = |n: usize| {
+            let text = text.clone();
+            async move {
+                let args = r#"{"text":"one two three. four five six seven."}"#;
+                let mut times = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let text = text.clone();
+                    let start = Instant::now();
+                    tokio::spawn(async move {
+                        let (ctx, cancel) = (CallContext::default(), CancellationToken::new());
+                        text.call_tool("count", args, &ctx, &cancel)
+                            .await
+                            .expect("count")
+                    })
+                    .await
+                    .expect("call task");
+                    times.push(start.elapsed());
+                }
+                times.sort();
+                times
+            }
+        };
+        show(
+            &format!("fairness, {label}, text_count alone"),
+            &timed(300).await,
+        );
+        let stop = CancellationToken::new();
+        let spinners: Vec<_> = (0..64)
+            .map(|_| {
+                let (hostile, stop) = (hostile.clone(), stop.clone());
+                tokio::spawn(async move {
+                    let _ = hostile
+                        .call_tool("spin", "{}", &CallContext::default(), &stop)
+                        .await;
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        show(
+            &format!("fairness, {label}, text_count beside 64 spinning calls"),
+            &timed(100).await,
+        );
+        stop.cancel();
+        for spinner in spinners {
+            spinner.await.expect("spinner task");
+        }
+        // Two CPU-bound calls of one plugin at once: with a cap below the core count they
+        // share the cores' turns, which is the cap's price.
+        let started = Instant::now();
+        let counts: Vec<_> = (0..2)
+            .map(|_| {
+                let hostile = hostile.clone();
+                tokio::spawn(async move {
+                    hostile
+                        .call_tool(
+                            "count",
+                            r#"{"n":300000000}"#,
+                            &CallContext::default(),
+                            &CancellationToken::new(),
+                        )
+                        .await
+                        .expect("count")
+                })
+            })
+            .collect();
+        for count in counts {
+            count.await.expect("count task");
+        }
+        println!(
+            "fairness, {label}, two hostile_count 300M at once on {cores} cores: {:?}",
+            started.elapsed()
+        );
+    }
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; this harness takes no options.
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -178,5 +277,6 @@ fn main() {
         call_cost().await;
         cancel_latency().await;
         memory_per_call().await;
+        fairness().await;
     });
 }

@@ -98,6 +98,7 @@ async fn prepare_with(
     let runtime = Runtime::new(RuntimeOptions {
         compile_cache: options.compile_cache.clone(),
         max_instances: Some(config.runtime.max_instances),
+        max_running_guests: config.runtime.max_running_guests,
         ..RuntimeOptions::default()
     })?;
     // A plugin's "this resource changed" becomes a bus fact; each session decides

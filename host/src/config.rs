@@ -301,6 +301,11 @@ pub struct RuntimeConfig {
     /// instance pool. Engine-wide and read at start-up, unlike the per-plugin limits.
     #[serde(default = "RuntimeConfig::default_instances")]
     pub max_instances: u32,
+    /// Guests that may run past their first epoch tick at once, across all plugins: the
+    /// turns on the cores that long-running calls share (`runtime/cpu.rs`). Unset: one
+    /// fewer than the machine's cores, at least one. Engine-wide and read at start-up.
+    #[serde(default)]
+    pub max_running_guests: Option<usize>,
 }
 
 /// `[plugins.NAME.limits]`: one plugin's own limits; each unset key takes the
@@ -588,6 +593,7 @@ impl Default for RuntimeConfig {
             max_result_kb: Self::default_result(),
             max_log_output_kb: Self::default_log_output(),
             max_instances: Self::default_instances(),
+            max_running_guests: None,
         }
     }
 }
@@ -853,6 +859,14 @@ impl Config {
             return Err(invalid(
                 "runtime.max_instances",
                 "must be between 1 and 10000",
+            ));
+        }
+        if let Some(guests) = self.runtime.max_running_guests
+            && !(1..=1024).contains(&guests)
+        {
+            return Err(invalid(
+                "runtime.max_running_guests",
+                "must be between 1 and 1024 (leave it out for one fewer than the cores)",
             ));
         }
         if !(1..=10_000).contains(&self.protocol.page_size) {

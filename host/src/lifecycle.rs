@@ -247,6 +247,12 @@ impl Lifecycle {
                     "runtime.max_instances changed; the instance pool keeps its size until the next start"
                 );
             }
+            if config.runtime.max_running_guests != self.config.load().runtime.max_running_guests {
+                tracing::warn!(
+                    max_running_guests = ?config.runtime.max_running_guests,
+                    "runtime.max_running_guests changed; the turns on the cores keep their number until the next start"
+                );
+            }
             self.config.store(Arc::new(config));
             self.publish(&current, registry, facts);
             tracing::info!(unloaded, "config applied");

@@ -121,6 +121,14 @@ pub fn prober() {
         json!({ "address": other_addr }),
     );
     assert!(got.starts_with("error:"), "{got}");
+    // A network grant is not a licence to ask the resolver about any name, which would
+    // carry data out in the names asked (issue 18): lookups stay off.
+    let got = probe(
+        &mut server,
+        "prober_resolve",
+        json!({ "host": "localhost" }),
+    );
+    assert!(got.starts_with("error:"), "{got}");
     let line = server.wait_for_log_line("network access denied", 1);
     assert!(
         line.contains("plugin=prober") && line.contains(&other_addr),

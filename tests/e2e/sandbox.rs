@@ -14,7 +14,7 @@ use crate::support::{Server, berth, component, config_file, install, save_config
 
 /// Small limits for `hostile`, so each misbehaviour is cut short quickly; `echo` keeps the
 /// defaults.
-pub(crate) const HOSTILE_LIMITS: &str = "\
+const HOSTILE_LIMITS: &str = "\
 [plugins.hostile.limits]
 call_timeout_ms = 2000
 max_memory_mb = 32
@@ -378,4 +378,36 @@ fn warm_instances_are_reused_only_where_allowed_and_never_after_a_trap() {
     let line = server.wait_for_log("config rejected");
     assert!(line.contains("plugins.hostile.warm_instances"), "{line}");
     assert_eq!(served(&mut server), "1");
+}
+
+/// One plugin's CPU cannot slow another plugin's calls (issue 18): 64 spinning calls at
+/// once left `echo` waiting behind a 10 ms slice of each (hundreds of ms per call on two
+/// cores); now the spinners share the cores one turn at a time and `echo` runs beside
+/// them.
+#[test]
+fn sixty_four_spinning_calls_do_not_slow_another_plugin() {
+    let limits = "[plugins.hostile.limits]\ncall_timeout_ms = 4000\n\
+                  max_concurrent_calls = 64\nmax_queued_calls = 64\n";
+    let (_dir, _config, mut server) = start(limits);
+    let alone = echo_latencies(&mut server, 15);
+    for i in 0..64 {
+        send_call(&mut server, &format!("spin-{i}"), "hostile_spin", json!({}));
+    }
+    // Let every spinner reach its first epoch tick.
+    std::thread::sleep(Duration::from_millis(300));
+    let beside = echo_latencies(&mut server, 21);
+    let (alone, beside_p50) = (median(&alone), median(&beside));
+    println!("echo p50 {alone:?} alone, {beside_p50:?} beside 64 spinning calls");
+    assert!(
+        beside_p50 < alone * 4 + Duration::from_millis(25),
+        "echo's median went from {alone:?} to {beside_p50:?} beside 64 spinning calls"
+    );
+    for i in 0..64 {
+        let result = result_of(&mut server, &format!("spin-{i}"));
+        assert!(
+            text(&result).contains("call_timeout_ms = 4000"),
+            "spin-{i}: {result}"
+        );
+    }
+    assert!(server.close().success());
 }

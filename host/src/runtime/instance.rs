@@ -15,8 +15,8 @@ use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
-use wasmtime::Store;
 use wasmtime::component::{Instance, ResourceTable};
+use wasmtime::{Store, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::capabilities::http::HttpPolicy;
@@ -31,6 +31,7 @@ use super::capabilities::log::LogState;
 use super::capabilities::progress::ProgressState;
 use super::capabilities::resources::ResourceState;
 use super::capabilities::stdio::{CapturedOutput, Stream};
+use super::cpu::Turn;
 use super::limits::{MemoryCap, PluginLimits};
 use super::teardown::Teardown;
 
@@ -57,6 +58,8 @@ pub(crate) struct StoreState {
     /// The runtime's finished stores waiting to be dropped, which an instantiation that
     /// finds the pool full drops first. Weak, because queued stores hold it too.
     pub(crate) teardown: Weak<Teardown>,
+    /// This store's claim on the cores, asked for at each epoch tick (`cpu.rs`).
+    turn: Arc<Turn>,
 }
 
 impl StoreState {
@@ -174,7 +177,9 @@ impl PerCall {
             stdout.clone(),
             stderr.clone(),
         );
+        let turn = Turn::new(&runtime.cores, target.log_name);
         let state = StoreState {
+            turn: Arc::clone(&turn),
             wasi,
             table: ResourceTable::new(),
             limits: MemoryCap::new(limits.max_memory_bytes),
@@ -201,7 +206,12 @@ impl PerCall {
             // is what lets the timeout and the cancellation token take effect by
             // dropping the call future.
             store.set_epoch_deadline(1);
-            store.epoch_deadline_async_yield_and_update(1);
+            // At each tick the guest also takes, keeps or passes on its turn on the cores,
+            // so a guest that runs long shares them fairly with other plugins' (`cpu.rs`).
+            store.epoch_deadline_callback(move |_| {
+                let tick = Arc::clone(&turn).tick();
+                Ok(UpdateDeadline::YieldCustom(1, Box::pin(tick)))
+            });
         }
         Self {
             store,
@@ -220,6 +230,12 @@ impl PerCall {
             && self.memory_refused().is_none()
             && self.output_overflow().is_none()
             && self.store.data_mut().table.iter_mut().count() <= MAX_KEPT_RESOURCES
+    }
+
+    /// Gives back the call's turn on the cores, if it took one: the guest is done with
+    /// them (it returned, or will never run again).
+    pub(crate) fn end_turn(&self) {
+        self.store.data().turn.end();
     }
 
     /// Cuts a finished call's ties so the warm store can wait for the next: its output

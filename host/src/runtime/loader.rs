@@ -103,8 +103,11 @@ async fn compile(
 /// Most time a load's exports (`describe`, `list-prompts`, `icons`, `interests`, `needs`)
 /// may take together, whatever the call timeout: each is meant to be cheap and
 /// deterministic, and a plugin that spins in them must not hold a load (and so a
-/// start-up or a rescan) for one call timeout per export.
-pub(crate) const LOAD_BUDGET: Duration = Duration::from_secs(5);
+/// start-up or a rescan, which wait for every load) for one call timeout per export.
+/// The example plugins answer all of them in a few milliseconds, so 2 s is hundreds of
+/// times what a well-behaved plugin needs, even on a loaded machine, and the most a
+/// hostile one can delay the others.
+pub(crate) const LOAD_BUDGET: Duration = Duration::from_secs(2);
 
 /// The one deadline shared by every export a load calls, starting now: the call timeout
 /// of `limits`, at most [`LOAD_BUDGET`]. Returns the deadline and the limit it stands for.
@@ -308,6 +311,7 @@ impl AtLoad<'_> {
             &CancellationToken::new(),
         )
         .await;
+        call.end_turn();
         outcome.map_err(|stopped| LoadError::Describe {
             origin: self.origin.to_string(),
             reason: format!("{context}{}", explain_at_load(&call, &stopped)),

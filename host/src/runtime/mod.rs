@@ -19,6 +19,7 @@
 //! - `warm`: the idle instances of plugins the operator lets reuse them (opt-in).
 //! - `teardown`: finished calls' stores, dropped after their answers have gone out.
 //! - `limits`: per-plugin limits, the memory limiter, the concurrency gate, result sizes.
+//! - `cpu`: the host-wide turns on the cores for guests that run past one epoch tick.
 //! - `bindings`: one module of generated bindings per contract version, behind a trait.
 //! - `capabilities`: host imports offered to plugins (`log`, `config`, `progress`,
 //!   `resources`, `client`) and stdio capture.
@@ -27,6 +28,7 @@
 mod bindings;
 pub mod cache;
 mod capabilities;
+mod cpu;
 mod engine;
 mod error;
 mod instance;
@@ -86,6 +88,9 @@ pub struct RuntimeOptions {
     /// pooling allocator's pool (see `engine.rs`). `None`: allocate every instance on
     /// demand. Default 1000.
     pub max_instances: Option<u32>,
+    /// Guests that may run past their first epoch tick at once, across all plugins (see
+    /// `cpu.rs`); `None`: one fewer than the machine's cores, at least one.
+    pub max_running_guests: Option<usize>,
 }
 
 impl Default for RuntimeOptions {
@@ -95,6 +100,7 @@ impl Default for RuntimeOptions {
             limits_off: false,
             compile_cache: None,
             max_instances: Some(DEFAULT_MAX_INSTANCES),
+            max_running_guests: None,
         }
     }
 }
@@ -128,6 +134,8 @@ pub(crate) struct RuntimeInner {
     pub(crate) cache: Option<cache::CompileCache>,
     /// Stores of finished calls waiting to be dropped after their answers went out.
     teardown: Arc<teardown::Teardown>,
+    /// The turns on the cores that long-running guests share.
+    pub(crate) cores: Arc<cpu::Cores>,
     /// Who hears a plugin say one of its resources changed; set once by the app.
     pub(crate) resource_listener: std::sync::OnceLock<ResourceListener>,
     /// Ticks for as long as any `Runtime` clone or `LoadedPlugin` is alive: a plugin
@@ -184,6 +192,14 @@ impl Runtime {
         });
         let watch_swap = matches!(allocation, Allocation::Pooling { page_map: true, .. });
         let ticker = engine::EpochTicker::start(engine.clone(), options.epoch_tick, watch_swap)?;
+        let cores = match options.max_running_guests {
+            Some(slots) => cpu::Cores::new(slots),
+            None => cpu::Cores::for_this_machine(),
+        };
+        tracing::debug!(
+            slots = cores.slots(),
+            "guests past their first tick share these turns"
+        );
         Ok(Runtime {
             inner: Arc::new(RuntimeInner {
                 engine,
@@ -192,6 +208,7 @@ impl Runtime {
                 options,
                 gates: Mutex::default(),
                 teardown: Arc::default(),
+                cores,
                 resource_listener: std::sync::OnceLock::new(),
                 cache,
                 _ticker: ticker,
@@ -679,6 +696,7 @@ impl LoadedPlugin {
         outcome: Result<Result<T, GuestError>, Stopped>,
         call: PerCall,
     ) -> Result<T, CallError> {
+        call.end_turn();
         let returned = outcome.is_ok();
         let result = self.flatten(outcome, &call);
         self.inner

@@ -46,8 +46,13 @@ pub(crate) fn context(
     // Spelled out even where they are the defaults: "no network unless granted" is a
     // promise of this host and must not change silently with a wasmtime upgrade.
     let networked = !grants.network.is_empty();
+    // Name lookups stay off even with network grants: wasmtime can only allow them all,
+    // and a lookup of any name reaches DNS servers outside (data can leave in the names
+    // asked). Nothing a plugin may reach needs one: a raw socket is only allowed to an
+    // address a rule names literally, and outgoing HTTP is resolved by the host after
+    // its grant check.
     builder
-        .allow_ip_name_lookup(networked)
+        .allow_ip_name_lookup(false)
         .allow_tcp(networked)
         .allow_udp(false);
     let (grants, plugin) = (Arc::clone(grants), Arc::clone(plugin));

@@ -50,4 +50,18 @@ pub fn connect(address: String) -> String {
     }
 }
 
-berth_plugin_sdk::export!(name: "prober", tools: [read_file, write_file, env, env_all, connect]);
+/// Resolves `host` to addresses (wasi:sockets name lookup); returns `resolved: …` or
+/// `error: …`.
+#[tool]
+pub fn resolve(host: String) -> String {
+    use std::net::ToSocketAddrs;
+    match (host.as_str(), 80).to_socket_addrs() {
+        Ok(addresses) => format!("resolved: {:?}", addresses.collect::<Vec<_>>()),
+        Err(e) => format!("error: {e}"),
+    }
+}
+
+berth_plugin_sdk::export!(
+    name: "prober",
+    tools: [read_file, write_file, env, env_all, connect, resolve],
+);
