@@ -25,6 +25,7 @@
 //! - [`shutdown`]: the shutdown signal and the tasks it waits for.
 //! - [`state`]: the current snapshot, swapped atomically.
 //! - [`transport`]: stdio and Streamable HTTP carrying MCP to clients.
+//! - [`untrusted`]: showing plugin-chosen text to people, escaped and cut.
 //! - [`watch`]: turns bursts of file-system events into single rescan ticks.
 
 pub mod access;
@@ -51,4 +52,5 @@ pub mod runtime;
 pub mod shutdown;
 pub mod state;
 pub mod transport;
+pub mod untrusted;
 pub mod watch;

@@ -101,38 +101,8 @@ struct Escaping<W>(W);
 
 impl<W: fmt::Write> fmt::Write for Escaping<W> {
     fn write_str(&mut self, text: &str) -> fmt::Result {
-        let mut clean = 0;
-        for (at, c) in text.char_indices() {
-            let escaped = match c {
-                '\n' => Some("\\n"),
-                '\r' => Some("\\r"),
-                '\t' => Some("\\t"),
-                _ => None,
-            };
-            if escaped.is_none() && !needs_escape(c) {
-                continue;
-            }
-            self.0.write_str(&text[clean..at])?;
-            match escaped {
-                Some(escaped) => self.0.write_str(escaped)?,
-                None => write!(self.0, "\\u{{{:x}}}", c as u32)?,
-            }
-            clean = at + c.len_utf8();
-        }
-        self.0.write_str(&text[clean..])
+        crate::untrusted::write_escaped(&mut self.0, text)
     }
-}
-
-/// Control characters (C0, DEL, C1) and the formatting characters that are invisible or
-/// reorder text: zero-width and directional marks, embeddings, overrides and isolates,
-/// and the byte-order mark.
-fn needs_escape(c: char) -> bool {
-    c.is_control()
-        || matches!(
-            c,
-            '\u{061c}' | '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{2069}'
-                | '\u{feff}'
-        )
 }
 
 #[cfg(test)]

@@ -10,6 +10,8 @@ use std::sync::Arc;
 
 pub mod schema_cost;
 
+use crate::untrusted::{escaped, shown};
+
 /// Longest plugin name; keeps `plugin_tool` within the 64 characters clients accept.
 pub const MAX_PLUGIN_NAME_LEN: usize = 32;
 /// Longest tool name as clients see it (the rule common LLM APIs enforce).
@@ -374,11 +376,16 @@ pub enum GuestError {
 pub enum ManifestError {
     /// The plugin name breaks the naming rule.
     #[error(
-        "plugin name `{0}` is invalid: use 1 to {MAX_PLUGIN_NAME_LEN} characters from [a-zA-Z0-9_-]"
+        "plugin name `{}` is invalid: use 1 to {MAX_PLUGIN_NAME_LEN} characters from [a-zA-Z0-9_-]",
+        shown(.0)
     )]
     PluginName(String),
     /// The plugin version is not semver.
-    #[error("plugin version `{version}` is not a semantic version (e.g. 1.2.0): {reason}")]
+    #[error(
+        "plugin version `{}` is not a semantic version (e.g. 1.2.0): {}",
+        shown(.version),
+        shown(.reason)
+    )]
     Version {
         /// The version text.
         version: String,
@@ -387,17 +394,25 @@ pub enum ManifestError {
     },
     /// A tool name breaks the naming rule.
     #[error(
-        "tool name `{0}` is invalid: use characters from [a-zA-Z0-9_-], at most {MAX_TOOL_NAME_LEN} including the plugin prefix"
+        "tool name `{}` is invalid: use characters from [a-zA-Z0-9_-], at most {MAX_TOOL_NAME_LEN} including the plugin prefix",
+        shown(.0)
     )]
     ToolName(String),
     /// Two tools share a name.
-    #[error("tool `{0}` is declared twice")]
+    #[error("tool `{}` is declared twice", shown(.0))]
     DuplicateTool(String),
     /// A tool's description is empty.
-    #[error("tool `{0}` has an empty description; document the function that implements it")]
+    #[error(
+        "tool `{}` has an empty description; document the function that implements it",
+        shown(.0)
+    )]
     EmptyDescription(String),
     /// A schema is not valid JSON or not a valid JSON Schema.
-    #[error("the {which} schema of tool `{tool}` is invalid: {reason}")]
+    #[error(
+        "the {which} schema of tool `{}` is invalid: {}",
+        shown(.tool),
+        escaped(.reason)
+    )]
     Schema {
         /// Tool name.
         tool: String,
@@ -407,7 +422,7 @@ pub enum ManifestError {
         reason: String,
     },
     /// A prompt is malformed: bad or repeated name, or a bad or repeated argument.
-    #[error("prompt `{prompt}` is invalid: {reason}")]
+    #[error("prompt `{}` is invalid: {}", shown(.prompt), shown(.reason))]
     Prompt {
         /// The prompt's name.
         prompt: String,
@@ -415,7 +430,7 @@ pub enum ManifestError {
         reason: String,
     },
     /// An icon set names nothing the plugin offers, repeats an item, or has a bad `src`.
-    #[error("the icons of {item} are invalid: {reason}")]
+    #[error("the icons of {} are invalid: {}", shown(.item), shown(.reason))]
     Icon {
         /// The item, as people read it.
         item: String,
@@ -423,7 +438,7 @@ pub enum ManifestError {
         reason: String,
     },
     /// A resource URI is not absolute or is declared twice.
-    #[error("resource `{uri}` is invalid: {reason}")]
+    #[error("resource `{}` is invalid: {}", shown(.uri), escaped(.reason))]
     Resource {
         /// The URI.
         uri: String,
@@ -431,7 +446,7 @@ pub enum ManifestError {
         reason: String,
     },
     /// A resource template is malformed.
-    #[error("resource template `{template}` is invalid: {reason}")]
+    #[error("resource template `{}` is invalid: {}", shown(.template), shown(.reason))]
     Template {
         /// The template text.
         template: String,

@@ -227,9 +227,10 @@ impl std::fmt::Display for Refusal {
                 problem,
             } => write!(
                 f,
-                "its resource `{uri}` names {problem}; a plugin serves only URIs that are its \
+                "its resource `{}` names {problem}; a plugin serves only URIs that are its \
                  own: grant what the URI names under `[plugins.{plugin}.grants]`, or allow the \
-                 URI's start with `plugins.{plugin}.resource_uris`"
+                 URI's start with `plugins.{plugin}.resource_uris`",
+                crate::untrusted::shown(uri)
             ),
         }
     }

@@ -306,8 +306,9 @@ pub fn resource_uri_problem(uri: &str, grants: &Grants, allowed: &[String]) -> O
             match grants.folders.iter().any(|g| under(&g.guest)) {
                 true => None,
                 false => Some(format!(
-                    "`{path}`, which is in no folder granted to it (`file:` URIs name files of \
-                     this machine)"
+                    "`{}`, which is in no folder granted to it (`file:` URIs name files of \
+                     this machine)",
+                    crate::untrusted::shown(path)
                 )),
             }
         }
@@ -340,14 +341,16 @@ pub fn resource_uri_problem(uri: &str, grants: &Grants, allowed: &[String]) -> O
                 Some(port) => match port.parse() {
                     Ok(port) => port,
                     Err(_) => {
-                        return Some(format!("the port of `{authority}`, which is not fixed"));
+                        let shown = crate::untrusted::shown(authority);
+                        return Some(format!("the port of `{shown}`, which is not fixed"));
                     }
                 },
             };
             match grants.allows_url(scheme, &host.to_ascii_lowercase(), port) {
                 true => None,
                 false => Some(format!(
-                    "the host `{authority}`, which its network grants do not allow"
+                    "the host `{}`, which its network grants do not allow",
+                    crate::untrusted::shown(authority)
                 )),
             }
         }

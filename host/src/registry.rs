@@ -21,6 +21,7 @@ use crate::manifest::{
     ToolSpec, qualified_tool_name,
 };
 use crate::metrics::ToolSeries;
+use crate::untrusted::shown;
 
 mod claims;
 use crate::runtime::LoadedPlugin;
@@ -84,7 +85,8 @@ pub enum RegistryError {
     },
     /// A resource URI is already served by another plugin.
     #[error(
-        "plugin `{plugin}` from {file} is refused: resource `{uri}` is already served by plugin `{other}`"
+        "plugin `{plugin}` from {file} is refused: resource `{}` is already served by plugin `{other}`",
+        shown(.uri)
     )]
     ResourceCollision {
         /// The refused plugin.
@@ -99,9 +101,11 @@ pub enum RegistryError {
     /// A static resource URI falls under a template of a plugin already served, which
     /// would stop serving it (static resources are read before templates).
     #[error(
-        "plugin `{plugin}` from {file} is refused: its resource `{uri}` falls under the \
-         template `{template}` of plugin `{other}`, which serves it; a plugin cannot take \
-         over another's URIs"
+        "plugin `{plugin}` from {file} is refused: its resource `{}` falls under the \
+         template `{}` of plugin `{other}`, which serves it; a plugin cannot take \
+         over another's URIs",
+        shown(.uri),
+        shown(.template)
     )]
     ResourceShadows {
         /// The refused plugin.

@@ -122,3 +122,65 @@ fn plugins_list_shows_what_a_running_server_serves_refuses_and_disables() {
         String::from_utf8_lossy(&gone.stderr)
     );
 }
+
+/// A plugin whose name carries a forged log line, an escape sequence, a NUL and a
+/// right-to-left override (issue 18): refused, and every place that quotes the name shows
+/// it escaped: the log and `berth plugins list`, text and JSON.
+#[test]
+pub fn forged_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = dir.path().join("plugins");
+    let runtime = dir.path().join("run");
+    std::fs::create_dir(&plugins).unwrap();
+    install(
+        &plugins,
+        "forged.wasm",
+        &component("berth-test-forged-name"),
+    );
+    let runtime_var = runtime.to_str().unwrap();
+    let mut server = Server::start_with_env(
+        &plugins,
+        None,
+        &[
+            ("XDG_RUNTIME_DIR", runtime_var),
+            ("BERTH_ADMIN_SOCKET", "auto"),
+        ],
+    );
+    server.initialize("2025-11-25");
+    server.wait_for_log("admin socket listening");
+    let clean = |text: &str, what: &str| {
+        for line in text.lines() {
+            assert!(
+                !line.starts_with("2020-01-01"),
+                "{what}: a forged line: {line}"
+            );
+        }
+        assert!(
+            !text.contains(['\u{1b}', '\0', '\u{202e}']),
+            "{what}: raw control or bidi characters"
+        );
+    };
+    let log = server.wait_for_log("plugin refused");
+    clean(&log, "the log");
+    let refusal = log.lines().find(|l| l.contains("plugin refused")).unwrap();
+    assert!(
+        refusal.contains("plugin name `x\\n2020-01-01T00:00:00.000000Z  INFO berth: plugin loaded FORGED\\u{1b}[2J\\u{0}\\u{202e}` is invalid"),
+        "{refusal}"
+    );
+    let listed = plugins_list(&runtime, &[]);
+    assert!(
+        listed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    let text = String::from_utf8(listed.stdout).unwrap();
+    clean(&text, "plugins list");
+    assert!(text.contains("FORGED"), "{text}");
+    let all = json_of(&plugins_list(&runtime, &["--json"]));
+    let error = file(&all[0], "forged.wasm")["last_error"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(error.contains("x\\n2020-01-01"), "{error}");
+    assert!(server.close().success());
+}

@@ -26,6 +26,7 @@ mod support;
 
 /// Where `has_test!` looks for each test plugin's test.
 mod plugin_tests {
+    pub use crate::admin::*;
     pub use crate::bad_input::*;
     pub use crate::claims::*;
     pub use crate::conformance::*;

@@ -16,6 +16,7 @@ use std::path::PathBuf;
 use berth_uri_template::UriTemplate;
 
 use super::{PluginEntry, RegistryError};
+use crate::untrusted::shown;
 
 /// Everything one plugin claims, gathered once so comparing two is cheap.
 struct Claims {
@@ -66,13 +67,14 @@ impl Claims {
             return Some(format!("the prompt name `{prompt}`"));
         }
         if let Some(uri) = self.uris.iter().find(|uri| other.uris.contains(uri)) {
-            return Some(format!("the resource URI `{uri}`"));
+            return Some(format!("the resource URI `{}`", shown(uri)));
         }
         for (first, second) in [(self, other), (other, self)] {
             if let Some((uri, template)) = first.under(second) {
                 return Some(format!(
-                    "the resource URI `{uri}`, which the template `{template}` of plugin `{}` \
-                     also matches",
+                    "the resource URI `{}`, which the template `{}` of plugin `{}` also matches",
+                    shown(uri),
+                    shown(template),
                     second.name
                 ));
             }

@@ -11,11 +11,9 @@ wit_bindgen::generate!({
     world: "plugin",
 });
 
-use berth::plugin::types::{
-    CallContext, CallError, ContentBlock, Manifest, ReadError, ResourceContents, Tool,
-    ToolAnnotations, ToolResult,
-};
-use exports::berth::plugin::guest::Guest;
+include!("../../manifest_guest.rs");
+
+use berth::plugin::types::{Manifest, Tool, ToolAnnotations};
 
 /// Levels of the `anyOf` chain: 2^40 steps to check one value.
 const DEPTH: usize = 40;
@@ -50,49 +48,26 @@ fn tool(name: &str, input_schema: String, output_schema: Option<String>) -> Tool
     }
 }
 
-/// The plugin; it has no state.
-struct SchemaBomb;
-
-impl Guest for SchemaBomb {
-    fn describe() -> Manifest {
-        Manifest {
-            name: "schema-bomb".to_owned(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            description: Some("Declares tools whose schemas are exponential to check.".to_owned()),
-            tools: vec![
-                tool("input_bomb", bomb(), None),
-                tool(
-                    "output_bomb",
-                    r#"{"type":"object"}"#.to_owned(),
-                    Some(bomb()),
-                ),
-            ],
-            resources: Vec::new(),
-            resource_templates: Vec::new(),
-        }
-    }
-
-    fn call_tool(
-        name: String,
-        _arguments: String,
-        _context: CallContext,
-    ) -> Result<ToolResult, CallError> {
-        match name.as_str() {
-            "input_bomb" | "output_bomb" => Ok(ToolResult {
-                content: vec![ContentBlock::Text("called".to_owned())],
-                structured: Some(r#"{"x":1}"#.to_owned()),
-                is_error: false,
-            }),
-            _ => Err(CallError::UnknownTool(name)),
-        }
-    }
-
-    fn read_resource(
-        uri: String,
-        _context: CallContext,
-    ) -> Result<Vec<ResourceContents>, ReadError> {
-        Err(ReadError::NotFound(uri))
+/// Both tools: `input_bomb` with the chain as its input schema, `output_bomb` with it as
+/// its output schema (every tool answers `{"x":1}`).
+fn manifest() -> Manifest {
+    Manifest {
+        name: "schema-bomb".to_owned(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        description: Some("Declares tools whose schemas are exponential to check.".to_owned()),
+        tools: vec![
+            tool("input_bomb", bomb(), None),
+            tool(
+                "output_bomb",
+                r#"{"type":"object"}"#.to_owned(),
+                Some(bomb()),
+            ),
+        ],
+        resources: Vec::new(),
+        resource_templates: Vec::new(),
     }
 }
+
+manifest_guest!(SchemaBomb, describe: manifest);
 
 export!(SchemaBomb);
