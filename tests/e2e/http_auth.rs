@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 use crate::http_client::HttpServer;
 use crate::support::{config_file, plugins_dir, save_config, text};
 
-const READER_TOKEN: &str = "berth_reader_e2e";
-const ADMIN_TOKEN: &str = "berth_admin_e2e";
+pub(crate) const READER_TOKEN: &str = "berth_reader_e2e";
+pub(crate) const ADMIN_TOKEN: &str = "berth_admin_e2e";
 const NOBODY_TOKEN: &str = "berth_nobody_e2e";
 const HS_SECRET: &str = "an HS256 secret only these tests know";
 const AUDIENCE: &str = "https://berth.test/mcp";
@@ -76,7 +76,7 @@ fn now() -> u64 {
         .as_secs()
 }
 
-fn hs256(claims: Value) -> String {
+pub(crate) fn hs256(claims: Value) -> String {
     encode(
         &Header::new(Algorithm::HS256),
         &claims,
@@ -92,11 +92,11 @@ fn rs256(claims: Value) -> String {
     encode(&header, &claims, &EncodingKey::from_rsa_pem(&key).unwrap()).unwrap()
 }
 
-fn claims(sub: &str, roles: &[&str]) -> Value {
+pub(crate) fn claims(sub: &str, roles: &[&str]) -> Value {
     json!({ "sub": sub, "iss": ISSUER, "aud": AUDIENCE, "exp": now() + 600, "roles": roles })
 }
 
-fn start(extra: &str) -> (tempfile::TempDir, std::path::PathBuf, HttpServer) {
+pub(crate) fn start(extra: &str) -> (tempfile::TempDir, std::path::PathBuf, HttpServer) {
     let plugins = plugins_dir(&["berth-plugin-echo"]);
     let config = config_file(plugins.path(), &config(extra));
     let server = HttpServer::start(plugins.path(), Some(&config), &[]);
@@ -203,13 +203,32 @@ async fn the_auth_matrix() {
             json!({ "name": "echo_echo", "arguments": { "text": "hi" } }),
         )
         .await;
-    assert_eq!(refused["error"]["code"], -32003, "{refused}");
-    let message = refused["error"]["message"].as_str().unwrap();
-    assert!(
-        message.contains("nobody-bot") && message.contains("reader"),
-        "{message}"
+    // Answered as if the tool did not exist (issue 19): the caller cannot tell a hidden
+    // tool from a missing one; the log says what happened and which roles would allow it.
+    let missing = nobody
+        .request(
+            "tools/call",
+            json!({ "name": "echo_no_such_tool", "arguments": {} }),
+        )
+        .await;
+    assert_eq!(refused["error"]["code"], -32602, "{refused}");
+    assert_eq!(
+        refused["error"]["message"], "Unknown tool: echo_echo",
+        "{refused}"
     );
-    server.process.wait_for_log("access denied");
+    assert_eq!(
+        missing["error"]["code"], refused["error"]["code"],
+        "{missing}"
+    );
+    let log = server.process.wait_for_log("access denied");
+    let line = log.lines().find(|l| l.contains("access denied")).unwrap();
+    assert!(
+        line.contains("subject=nobody-bot")
+            && line.contains("roles_that_allow=")
+            && line.contains("reader")
+            && line.contains("admin"),
+        "{line}"
+    );
 
     let mut reader = server.client(Some(READER_TOKEN));
     reader.initialize().await;
@@ -224,7 +243,7 @@ async fn the_auth_matrix() {
             json!({ "name": "echo_add", "arguments": { "a": 1, "b": 2 } }),
         )
         .await;
-    assert_eq!(refused["error"]["code"], -32003, "{refused}");
+    assert_eq!(refused["error"]["code"], -32602, "{refused}");
     let resources = reader.ok("resources/list", json!({})).await;
     let uris: Vec<&str> = resources["resources"]
         .as_array()
@@ -242,7 +261,11 @@ async fn the_auth_matrix() {
     let refused = reader
         .request("resources/read", json!({ "uri": "echo://items/1" }))
         .await;
-    assert_eq!(refused["error"]["code"], -32003, "{refused}");
+    assert_eq!(refused["error"]["code"], -32002, "{refused}");
+    assert_eq!(
+        refused["error"]["message"], "Resource not found: echo://items/1",
+        "{refused}"
+    );
 
     // JWTs: roles from the claim, HS256 and RS256 (key chosen from the JWKS by kid).
     for token in [

@@ -18,6 +18,7 @@ mod hot_reload;
 mod http;
 mod http_auth;
 mod http_client;
+mod http_hardening;
 mod interop;
 mod process;
 mod protocol;

@@ -238,10 +238,32 @@ impl BerthServer {
         }
     }
 
-    /// The error for a refused request, after logging it and announcing it on the bus.
-    fn refuse(&self, caller: &Caller, kind: Kind, plugin: &str, name: &str) -> ErrorData {
+    /// Logs and announces a request the caller's roles do not allow, and returns
+    /// `unknown`: the answer the caller would get if the item did not exist.
+    ///
+    /// Lists already hide what a caller's roles do not grant, so answering a call the same
+    /// way keeps a low-privilege caller from learning which tools, prompts and resources
+    /// exist by trying names. The operator still sees the difference (see
+    /// [`Self::record_denial`]).
+    fn refuse(
+        &self,
+        caller: &Caller,
+        kind: Kind,
+        plugin: &str,
+        name: &str,
+        unknown: ErrorData,
+    ) -> ErrorData {
+        self.record_denial(caller, kind, plugin, name);
+        unknown
+    }
+
+    /// What an operator learns of a refused request: a log line with the roles that would
+    /// allow it, `berth_access_denied_total`, and the bus's `AccessDenied` fact.
+    fn record_denial(&self, caller: &Caller, kind: Kind, plugin: &str, name: &str) {
         let subject = caller.subject();
-        tracing::warn!(%subject, kind = kind.as_str(), %plugin, %name, "access denied");
+        let access = self.served.access();
+        let roles = access.roles_allowing(kind, plugin, name).join(", ");
+        tracing::warn!(%subject, kind = kind.as_str(), %plugin, %name, roles_that_allow = %roles, "access denied");
         crate::metrics::access_denied(kind.as_str());
         self.bus.publish(Event::AccessDenied {
             subject: subject.to_string(),
@@ -249,27 +271,8 @@ impl BerthServer {
             plugin: plugin.to_string(),
             name: name.to_string(),
         });
-        let access = self.served.access();
-        let roles = access.roles_allowing(kind, plugin, name);
-        let hint = if roles.is_empty() {
-            "no role grants it".to_string()
-        } else {
-            format!("roles that grant it: {}", roles.join(", "))
-        };
-        ErrorData::new(
-            FORBIDDEN,
-            format!(
-                "Forbidden: `{subject}` may not use {} `{name}` of plugin `{plugin}` ({hint})",
-                kind.as_str()
-            ),
-            Some(serde_json::json!({ "kind": kind.as_str(), "plugin": plugin, "name": name })),
-        )
     }
 }
-
-/// JSON-RPC error code for a request the caller's roles do not allow. MCP defines no
-/// code for it; this one sits in the implementation-defined server error range.
-pub const FORBIDDEN: ErrorCode = ErrorCode(-32003);
 
 /// The items of `items` that `keep` accepts, borrowed; the list is only copied when a
 /// caller is restricted.
@@ -542,7 +545,10 @@ impl ServerHandler for BerthServer {
         if let Some(plugin) = &owner {
             let caller = caller(&context.extensions);
             if !self.allows(&caller, Kind::Resource, plugin, &request.uri) {
-                return Err(self.refuse(&caller, Kind::Resource, plugin, &request.uri));
+                // Answered as for a URI nothing serves (accepted), but not recorded: the
+                // caller hears nothing of a resource its roles hide.
+                self.record_denial(&caller, Kind::Resource, plugin, &request.uri);
+                return Ok(());
             }
         }
         self.session.subscriptions().insert(request.uri, owner);
@@ -585,15 +591,19 @@ impl ServerHandler for BerthServer {
         // The snapshot is held for the whole call: a swap during the call does not
         // affect it.
         let registry = self.served.registry();
-        let Some(tool) = registry.tool(&request.name) else {
-            return Err(ErrorData::invalid_params(
+        let unknown = || {
+            ErrorData::invalid_params(
                 format!("Unknown tool: {}", request.name),
                 Some(serde_json::json!({ "tool": request.name })),
-            ));
+            )
+        };
+        let Some(tool) = registry.tool(&request.name) else {
+            return Err(unknown());
         };
         let caller = caller(&context.extensions);
         if !self.allows(&caller, Kind::Tool, tool.plugin.name(), &tool.spec.name) {
-            return Err(self.refuse(&caller, Kind::Tool, tool.plugin.name(), &tool.spec.name));
+            let (plugin, name) = (tool.plugin.name(), &tool.spec.name);
+            return Err(self.refuse(&caller, Kind::Tool, plugin, name, unknown()));
         }
         let arguments = Arc::new(serde_json::Value::Object(
             request.arguments.unwrap_or_default(),
@@ -727,7 +737,8 @@ impl ServerHandler for BerthServer {
         };
         let caller = caller(&context.extensions);
         if !self.allows(&caller, Kind::Resource, owner.name(), &request.uri) {
-            return Err(self.refuse(&caller, Kind::Resource, owner.name(), &request.uri));
+            let unknown = convert::not_found(&request.uri);
+            return Err(self.refuse(&caller, Kind::Resource, owner.name(), &request.uri, unknown));
         }
         let _running = self.served.calls().begin();
         let (ctx, forwarder) = notices::call_context(&context, owner.name(), self.log_threshold());

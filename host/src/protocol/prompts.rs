@@ -46,16 +46,20 @@ impl BerthServer {
         context: &RequestContext<RoleServer>,
     ) -> Result<GetPromptResult, ErrorData> {
         let registry = self.served.registry();
-        let Some(prompt) = registry.prompt(&request.name) else {
-            return Err(ErrorData::invalid_params(
+        let unknown = || {
+            ErrorData::invalid_params(
                 format!("Unknown prompt: {}", request.name),
                 Some(serde_json::json!({ "prompt": request.name })),
-            ));
+            )
+        };
+        let Some(prompt) = registry.prompt(&request.name) else {
+            return Err(unknown());
         };
         let caller = caller(&context.extensions);
         let plugin = prompt.plugin.name();
         if !self.allows(&caller, Kind::Prompt, plugin, &prompt.spec.name) {
-            return Err(self.refuse(&caller, Kind::Prompt, plugin, &prompt.spec.name));
+            let name = &prompt.spec.name;
+            return Err(self.refuse(&caller, Kind::Prompt, plugin, name, unknown()));
         }
         let arguments = prompt_arguments(&prompt.qualified_name, &prompt.spec, request.arguments)
             .map_err(|problem| {
@@ -91,10 +95,7 @@ impl BerthServer {
         let (entry, kind, name, target) = match &request.r#ref {
             Reference::Prompt(reference) => {
                 let Some(prompt) = registry.prompt(&reference.name) else {
-                    return Err(ErrorData::invalid_params(
-                        format!("Unknown prompt: {}", reference.name),
-                        None,
-                    ));
+                    return Err(unknown_reference(&request.r#ref));
                 };
                 // Only declared arguments are completed; anything else has no values.
                 if !prompt
@@ -114,10 +115,7 @@ impl BerthServer {
             }
             Reference::Resource(reference) => {
                 let Some(template) = registry.template(&reference.uri) else {
-                    return Err(ErrorData::invalid_params(
-                        format!("Unknown resource template: {}", reference.uri),
-                        None,
-                    ));
+                    return Err(unknown_reference(&request.r#ref));
                 };
                 (
                     &template.plugin,
@@ -135,7 +133,8 @@ impl BerthServer {
         };
         let caller = caller(&context.extensions);
         if !self.allows(&caller, kind, entry.name(), name) {
-            return Err(self.refuse(&caller, kind, entry.name(), name));
+            let unknown = unknown_reference(&request.r#ref);
+            return Err(self.refuse(&caller, kind, entry.name(), name, unknown));
         }
         let mut chosen: Vec<(String, String)> = request
             .context
@@ -216,6 +215,22 @@ fn prompt_arguments(
         }
     }
     Ok(values)
+}
+
+/// The error for a completion reference to a prompt or template nothing serves (or the
+/// caller's roles hide).
+fn unknown_reference(reference: &Reference) -> ErrorData {
+    match reference {
+        Reference::Prompt(prompt) => {
+            ErrorData::invalid_params(format!("Unknown prompt: {}", prompt.name), None)
+        }
+        Reference::Resource(template) => {
+            ErrorData::invalid_params(format!("Unknown resource template: {}", template.uri), None)
+        }
+        other => {
+            ErrorData::invalid_params(format!("Unsupported completion reference: {other:?}"), None)
+        }
+    }
 }
 
 #[cfg(test)]

@@ -6,19 +6,25 @@
 //! 3. authentication: a static token or a JWT (401 with `WWW-Authenticate`), which
 //!    becomes the request's [`Caller`];
 //! 4. the caller's rate limit (429 with `Retry-After`);
-//! 5. the session belongs to this caller (403);
-//! 6. a new session is possible (503 when `max_sessions` are open);
-//! 7. a free slot among `max_concurrent_requests` (503 with `Retry-After`), held until
+//! 5. the session belongs to this caller, the same identity (authentication method and
+//!    subject) that opened it (403); a DELETE names an open session (404);
+//! 6. a free slot among `max_concurrent_requests` (503 with `Retry-After`), held until
 //!    the response body ends, so a streamed tool call counts for as long as it runs;
-//! 8. the request is read and answered with a response head within
-//!    `request_timeout_ms` (504).
+//! 7. within `request_timeout_ms` (504), holding that slot: a POST's body is read whole
+//!    (413 past `max_body_kb`; 400 with a JSON-RPC parse error for JSON that does not
+//!    parse), a new session is possible (503 when `max_sessions` are open), and rmcp
+//!    answers with a response head (its 415 for JSON that is no JSON-RPC message becomes
+//!    400 Invalid Request).
 //!
-//! Origin and the body size are checked by rmcp (403 and 413). Authentication, rate
+//! Every byte read from a client is read under a slot and the deadline. An answer given
+//! before the request's body was read says `Connection: close`, since the connection
+//! cannot carry another request. Origin is checked by rmcp (403). Authentication, rate
 //! limits (and roles, via [`crate::state::Served`]) follow config edits live.
 
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -257,7 +263,19 @@ pub async fn guard_host(State(gate): State<Gate>, request: Request, next: Next) 
         .and_then(|v| v.to_str().ok())
         .map(str::to_string)
         .or_else(|| request.uri().authority().map(|a| a.to_string()));
-    let response = match host {
+    // A refusal (or any answer) given before the request's body was read leaves the
+    // connection unusable: hyper closes it rather than read a body nobody wants. Saying
+    // so (`Connection: close`) lets a pooled client open a new connection for its next
+    // request (an MCP client's retry after a 401, say) instead of losing it on this one.
+    let has_body = !http_body::Body::is_end_stream(request.body());
+    let ended = Arc::new(AtomicBool::new(false));
+    let request = request.map(|body| {
+        Body::new(Tracked {
+            body,
+            ended: Arc::clone(&ended),
+        })
+    });
+    let mut response = match host {
         Some(host) if host_allowed(&gate.inner.allowed_hosts, &host) => next.run(request).await,
         Some(host) => {
             tracing::warn!(%host, "refused a request for a host not in [http] allowed_hosts (possible DNS rebinding)");
@@ -273,12 +291,48 @@ pub async fn guard_host(State(gate): State<Gate>, request: Request, next: Next) 
             "the request has no Host header".into(),
         ),
     };
+    if has_body && !ended.load(Ordering::Acquire) {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     gate.inner.requests.record(
         method.as_str(),
         response.status().as_u16(),
         started.elapsed(),
     );
     response
+}
+
+/// A request body that records whether it was read to its end.
+struct Tracked {
+    body: Body,
+    ended: Arc<AtomicBool>,
+}
+
+impl http_body::Body for Tracked {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.body).poll_frame(cx);
+        if matches!(polled, Poll::Ready(None)) || this.body.is_end_stream() {
+            this.ended.store(true, Ordering::Release);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
 }
 
 /// Whether `host` (`name` or `name:port`, IPv6 in brackets) matches an allowed entry,
@@ -300,7 +354,7 @@ fn host_allowed(allowed: &[String], host: &str) -> bool {
         .any(|entry| *entry == host || entry.trim_matches(['[', ']']) == name)
 }
 
-/// Steps 2 to 8 for the MCP endpoint.
+/// Steps 2 to 7 for the MCP endpoint.
 pub async fn guard_mcp(State(gate): State<Gate>, mut request: Request, next: Next) -> Response {
     let inner = &gate.inner;
     if gate.is_draining() {
@@ -360,9 +414,9 @@ pub async fn guard_mcp(State(gate): State<Gate>, mut request: Request, next: Nex
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     if let (Some(id), Caller::Authenticated(identity)) = (&session, &caller)
-        && !inner.sessions.may_use(id, &identity.subject)
+        && !inner.sessions.may_use(id, identity)
     {
-        tracing::warn!(subject = %identity.subject, "refused a request on another identity's session");
+        tracing::warn!(subject = %identity.subject, method = identity.method.as_str(), "refused a request on another identity's session");
         return refused(
             StatusCode::FORBIDDEN,
             "session_owner",
@@ -370,39 +424,20 @@ pub async fn guard_mcp(State(gate): State<Gate>, mut request: Request, next: Nex
         );
     }
 
-    if session.is_none() && request.method() == Method::POST && inner.sessions.is_full() {
-        // Only an `initialize` opens a session, and telling it apart means reading the
-        // body; that is done only while the cap is reached.
-        let (parts, body) = request.into_parts();
-        let bytes = match axum::body::to_bytes(body, inner.body_limit).await {
-            Ok(bytes) => bytes,
-            Err(_) => {
-                return refused(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "body_too_large",
-                    format!(
-                        "the request body is larger than [http] max_body_kb ({} KiB)",
-                        inner.body_limit / 1024
-                    ),
-                );
-            }
-        };
-        if is_initialize(&bytes) {
-            let max = inner.sessions.max();
-            tracing::warn!(max, "refused a new session: the session cap is reached");
-            let mut response = refused(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "sessions_full",
-                format!(
-                    "{max} sessions are open, the most [http] max_sessions allows; retry later"
-                ),
-            );
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-            return response;
-        }
-        request = Request::from_parts(parts, Body::from(bytes));
+    // rmcp answers a DELETE of a session it does not know with 202 as if it had ended
+    // one; the specification's answer for an ended or unknown session is 404, as POST
+    // and GET already get.
+    if let Some(id) = &session
+        && request.method() == Method::DELETE
+        && !inner.sessions.is_open(id)
+    {
+        return refused(
+            StatusCode::NOT_FOUND,
+            "session_not_found",
+            "no open session has this Mcp-Session-Id (it ended or never existed); \
+             initialize a new session"
+                .into(),
+        );
     }
 
     // A GET is the session's idle listening stream, bounded by the session cap rather
@@ -426,7 +461,26 @@ pub async fn guard_mcp(State(gate): State<Gate>, mut request: Request, next: Nex
     };
 
     request.extensions_mut().insert(caller.clone());
-    let response = match tokio::time::timeout(inner.request_timeout, next.run(request)).await {
+    // Every byte read from the client from here on is read holding a slot and within
+    // the deadline: the body (read here, whole, for POST), then whatever rmcp does.
+    let answer = async {
+        let request = match read_post(&gate, request, session.is_none()).await {
+            Ok(request) => request,
+            Err(refusal) => return refusal,
+        };
+        let is_post = request.method() == Method::POST;
+        let response = next.run(request).await;
+        // rmcp answers 415 for a body it cannot take as a JSON-RPC message even when the
+        // media type is JSON, which is supported; JSON-RPC's answer is Invalid Request.
+        if is_post && response.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE {
+            return json_rpc_error(
+                -32600,
+                "Invalid Request: the body is JSON but not a JSON-RPC request, notification or response",
+            );
+        }
+        response
+    };
+    let response = match tokio::time::timeout(inner.request_timeout, answer).await {
         Ok(response) => response,
         Err(_) => {
             return refused(
@@ -446,12 +500,92 @@ pub async fn guard_mcp(State(gate): State<Gate>, mut request: Request, next: Nex
             .get(SESSION_HEADER)
             .and_then(|v| v.to_str().ok())
     {
-        inner.sessions.bind_owner(id, &identity.subject);
+        inner.sessions.bind_owner(id, identity);
     }
     match permit {
         Some(permit) => response.map(|body| Body::new(Permitted { body, permit })),
         None => response,
     }
+}
+
+/// Reads a POST's body whole (at most `[http] max_body_kb`) and hands the request on
+/// with it, or answers: 413 for a body too large, 400 with a JSON-RPC parse error for a
+/// JSON body that does not parse, 503 for an `initialize` while `max_sessions` are open
+/// (`new_session`: the request carries no session id). Other methods pass untouched.
+async fn read_post(gate: &Gate, request: Request, new_session: bool) -> Result<Request, Response> {
+    if request.method() != Method::POST {
+        return Ok(request);
+    }
+    let inner = &gate.inner;
+    let (parts, body) = request.into_parts();
+    let bytes = match axum::body::to_bytes(body, inner.body_limit).await {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            let too_large = std::error::Error::source(&error)
+                .is_some_and(|e| e.is::<http_body_util::LengthLimitError>());
+            return Err(match too_large {
+                true => refused(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "body_too_large",
+                    format!(
+                        "the request body is larger than [http] max_body_kb ({} KiB)",
+                        inner.body_limit / 1024
+                    ),
+                ),
+                false => refused(
+                    StatusCode::BAD_REQUEST,
+                    "body_unreadable",
+                    format!("the request body could not be read: {error}"),
+                ),
+            });
+        }
+    };
+    let is_json = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/json")
+        });
+    if is_json && let Err(error) = serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
+        return Err(json_rpc_error(-32700, &format!("Parse error: {error}")));
+    }
+    // Only an `initialize` opens a session; the cap is checked on the body read anyway.
+    if new_session && inner.sessions.is_full() && is_initialize(&bytes) {
+        let max = inner.sessions.max();
+        tracing::warn!(max, "refused a new session: the session cap is reached");
+        let mut response = refused(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "sessions_full",
+            format!("{max} sessions are open, the most [http] max_sessions allows; retry later"),
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        return Err(response);
+    }
+    Ok(Request::from_parts(parts, Body::from(bytes)))
+}
+
+/// A 400 answer whose body is a JSON-RPC error with no id, as JSON-RPC answers a message
+/// it could not read (and the MCP SDKs' servers do).
+fn json_rpc_error(code: i64, message: &str) -> Response {
+    crate::metrics::http_refused(if code == -32700 {
+        "parse_error"
+    } else {
+        "invalid_request"
+    });
+    (
+        StatusCode::BAD_REQUEST,
+        axum::Json(serde_json::json!({
+            "jsonrpc": "2.0",
+            "id": null,
+            "error": { "code": code, "message": message },
+        })),
+    )
+        .into_response()
 }
 
 /// Whether a JSON-RPC message is an `initialize` request.

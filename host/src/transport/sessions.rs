@@ -23,6 +23,8 @@ use rmcp::transport::streamable_http_server::session::local::{
 use rmcp::transport::streamable_http_server::session::{ServerSseMessage, SessionId};
 use rmcp::transport::{Transport, WorkerTransport};
 
+use crate::auth::{AuthMethod, Identity};
+
 /// Why a session operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SessionsError {
@@ -39,12 +41,30 @@ pub enum SessionsError {
     Local(#[from] LocalSessionManagerError),
 }
 
-/// Open sessions and, for authenticated ones, the subject that may use them; plus the
+/// Who opened a session: how the caller authenticated and as whom. Both count: a JWT
+/// whose `sub` happens to equal a static token's name is someone else (the rate limiter
+/// keys callers the same way).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Owner {
+    method: AuthMethod,
+    subject: String,
+}
+
+impl Owner {
+    fn of(identity: &Identity) -> Owner {
+        Owner {
+            method: identity.method,
+            subject: identity.subject.clone(),
+        }
+    }
+}
+
+/// Open sessions and, for authenticated ones, the identity that may use them; plus the
 /// handshakes between their count check and their insertion, so concurrent handshakes
 /// cannot overshoot the cap.
 #[derive(Default)]
 struct Open {
-    by_id: HashMap<SessionId, Option<String>>,
+    by_id: HashMap<SessionId, Option<Owner>>,
     reserved: usize,
 }
 
@@ -91,21 +111,26 @@ impl Sessions {
         self.max
     }
 
-    /// Records that session `id` belongs to `subject`; later requests on it from anyone
-    /// else are refused.
-    pub fn bind_owner(&self, id: &str, subject: &str) {
+    /// Records that session `id` belongs to `identity` (its method and subject); later
+    /// requests on it from anyone else are refused.
+    pub fn bind_owner(&self, id: &str, identity: &Identity) {
         if let Some(owner) = self.open().by_id.get_mut(id) {
-            owner.get_or_insert_with(|| subject.to_string());
+            owner.get_or_insert_with(|| Owner::of(identity));
         }
     }
 
-    /// Whether `subject` may use session `id` (an unknown or unbound session is left
+    /// Whether `identity` may use session `id` (an unknown or unbound session is left
     /// to rmcp, which answers 404 for the former).
-    pub fn may_use(&self, id: &str, subject: &str) -> bool {
+    pub fn may_use(&self, id: &str, identity: &Identity) -> bool {
         match self.open().by_id.get(id) {
-            Some(Some(owner)) => owner == subject,
+            Some(Some(owner)) => *owner == Owner::of(identity),
             _ => true,
         }
+    }
+
+    /// Whether session `id` is open.
+    pub fn is_open(&self, id: &str) -> bool {
+        self.open().by_id.contains_key(id)
     }
 }
 
@@ -204,6 +229,9 @@ impl SessionManager for Sessions {
     }
 
     async fn close_session(&self, id: &SessionId) -> Result<(), Self::Error> {
+        // Ended from now on for the gate (a second DELETE is 404), though its transport
+        // winds down a moment after the answer and its guard finishes the bookkeeping.
+        self.open().by_id.remove(id);
         Ok(self.local.close_session(id).await?)
     }
 
