@@ -2,7 +2,9 @@
 //! manifest, apply the operator's per-plugin settings. One bad file is one error; the
 //! lifecycle decides what to do with it.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::config::Config;
 use crate::manifest::{Manifest, ManifestError, ToolSchemas};
@@ -115,17 +117,44 @@ pub struct Checked {
     pub schemas: ToolSchemas,
 }
 
+/// The limits a load's exports run under: `unnamed` until `describe` has said the
+/// plugin's name (which keys its own limits), then that plugin's own where stricter.
+#[derive(Debug, Clone, Default)]
+pub struct LoadLimits {
+    /// The `[runtime]` limits when serving.
+    pub unnamed: PluginLimits,
+    /// Each plugin's `[plugins.NAME.limits]` merged over `[runtime]`, for plugins that
+    /// have some.
+    pub by_name: Arc<BTreeMap<String, PluginLimits>>,
+}
+
+impl LoadLimits {
+    /// The limits `config` gives loads.
+    pub fn of(config: &Config) -> LoadLimits {
+        let by_name = config
+            .plugins
+            .iter()
+            .filter(|(_, plugin)| plugin.limits != Default::default())
+            .map(|(name, _)| (name.clone(), config.limits_for(name)))
+            .collect();
+        LoadLimits {
+            unnamed: config.default_limits(),
+            by_name: Arc::new(by_name),
+        }
+    }
+}
+
 /// Loads one file and checks its manifest's rules, without the operator's grants or
 /// config values: what `berth inspect` shows, whatever the config grants. Its load-time
-/// exports run under `limits` (the `[runtime]` ones when serving: the plugin's name,
-/// which keys its own limits, is what `describe` is about to say).
+/// exports run under `limits`.
 pub async fn load_checked(
     runtime: &Runtime,
     path: &Path,
-    limits: PluginLimits,
+    limits: LoadLimits,
 ) -> Result<Checked, PluginError> {
     let settings = PluginSettings {
-        limits,
+        limits: limits.unnamed,
+        load_limits_by_name: limits.by_name,
         ..PluginSettings::default()
     };
     let plugin = runtime.load(path, settings).await?;
@@ -146,7 +175,7 @@ pub async fn load_one(
     path: &Path,
     config: &Config,
 ) -> Result<Checked, PluginError> {
-    let Checked { plugin, schemas } = load_checked(runtime, path, config.default_limits()).await?;
+    let Checked { plugin, schemas } = load_checked(runtime, path, LoadLimits::of(config)).await?;
     let manifest = plugin.manifest();
     let settings = config.plugin(&manifest.name);
     if let Some(requirement) = settings.version_refuses(&manifest.version) {

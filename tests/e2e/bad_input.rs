@@ -217,4 +217,17 @@ pub fn load_spinner() {
         "{line}"
     );
     assert!(server.close().success());
+
+    // The plugin's own limits apply once `describe` has named it.
+    let config = crate::support::config_file(
+        dir.path(),
+        "[plugins.load-spinner.limits]\ncall_timeout_ms = 700\n",
+    );
+    let server = Server::initialized(dir.path(), Some(&config));
+    let line = server.wait_for_log_line("plugin refused", 1);
+    assert!(
+        line.contains("its load-time exports did not finish within 700ms together"),
+        "{line}"
+    );
+    assert!(server.close().success());
 }

@@ -411,3 +411,31 @@ fn sixty_four_spinning_calls_do_not_slow_another_plugin() {
     }
     assert!(server.close().success());
 }
+
+/// A call that holds a turn on the cores while it sleeps in a host call runs no code and
+/// cannot pass its turn on; another long call must not wait for it to wake up.
+#[test]
+fn a_turn_held_by_a_sleeping_call_does_not_stall_other_long_calls() {
+    let limits = "[plugins.hostile.limits]\ncall_timeout_ms = 20000\n";
+    let (_dir, _config, mut server) = start(limits);
+    send_call(
+        &mut server,
+        "sleeper",
+        "hostile_busy_then_sleep",
+        json!({ "busy_ms": 50, "sleep_ms": 6000 }),
+    );
+    // The sleeper is asleep holding its turn by now.
+    std::thread::sleep(Duration::from_millis(300));
+    let started = Instant::now();
+    // Long enough to need a turn (a few hundred ms of counting).
+    let result = server.call("hostile_count", json!({ "n": 300_000_000u64 }));
+    let took = started.elapsed();
+    assert_eq!(result["isError"], false, "{result}");
+    assert!(
+        took < Duration::from_secs(3),
+        "a long call waited {took:?} behind a sleeping one"
+    );
+    let slept = result_of(&mut server, "sleeper");
+    assert!(text(&slept).contains("slept 6000 ms"), "{slept}");
+    assert!(server.close().success());
+}

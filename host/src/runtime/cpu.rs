@@ -17,9 +17,18 @@
 //! spinning calls gets one turn in two when one other plugin wants them, not 60 in 61.
 //! Waiting for a turn is ordinary async waiting: it counts against the call's deadline and
 //! ends with its cancellation, like any other part of the call.
+//!
+//! Note: a guest holding a turn while it waits in a host call (an HTTP request, a question
+//! to the client, a sleep) runs no code and reaches no tick, so it cannot pass its turn
+//! on. Turn holders therefore count their ticks together, and a waiter that sees none for
+//! [`Cores::stall`] (a few ticks: every holder is blocked) takes a turn beyond the cap.
+//! The cap is exceeded only while holders are idle, and the first holder to run again and
+//! find someone waiting passes its turn on as usual.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use tokio::sync::oneshot;
 
@@ -27,6 +36,11 @@ use tokio::sync::oneshot;
 #[derive(Debug)]
 pub(crate) struct Cores {
     state: Mutex<CoresState>,
+    /// Ticks reached by guests holding a turn, ever: unchanged for a while means every
+    /// holder is blocked outside guest code.
+    holder_ticks: AtomicU64,
+    /// How long a waiter watches for holder ticks before taking a turn beyond the cap.
+    stall: Duration,
 }
 
 #[derive(Debug)]
@@ -118,8 +132,8 @@ impl CoresState {
 }
 
 impl Cores {
-    /// `slots` turns (at least one).
-    pub(crate) fn new(slots: usize) -> Arc<Cores> {
+    /// `slots` turns (at least one); `epoch_tick` is how often a running guest ticks.
+    pub(crate) fn new(slots: usize, epoch_tick: Duration) -> Arc<Cores> {
         Arc::new(Cores {
             state: Mutex::new(CoresState {
                 slots: slots.max(1),
@@ -127,14 +141,35 @@ impl Cores {
                 levels: Default::default(),
                 next_ticket: 0,
             }),
+            holder_ticks: AtomicU64::new(0),
+            // Three ticks: a holder that runs guest code ticks at least once in that time
+            // even when the ticker thread is a little late.
+            stall: epoch_tick.saturating_mul(3),
         })
     }
 
     /// One core fewer than the machine has, at least one: what guests past their first
     /// tick may use at once.
-    pub(crate) fn for_this_machine() -> Arc<Cores> {
+    pub(crate) fn for_this_machine(epoch_tick: Duration) -> Arc<Cores> {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        Cores::new(cores.saturating_sub(1))
+        Cores::new(cores.saturating_sub(1), epoch_tick)
+    }
+
+    /// How long a waiter waits without any holder ticking before it takes a turn beyond
+    /// the cap.
+    pub(crate) fn stall(&self) -> Duration {
+        self.stall
+    }
+
+    /// Takes a turn beyond the cap for the waiter `ticket` at `level`, if it still waits
+    /// (it may have been handed a turn meanwhile, which its channel then holds).
+    fn overflow(&self, ticket: u64, level: usize) -> bool {
+        let mut state = self.lock();
+        if state.levels[level].remove(ticket) {
+            state.held += 1;
+            return true;
+        }
+        false
     }
 
     fn lock(&self) -> MutexGuard<'_, CoresState> {
@@ -199,9 +234,23 @@ struct Wait {
 }
 
 impl Wait {
+    /// Waits for a turn: handed over, or taken beyond the cap when no holder has ticked
+    /// for [`Cores::stall`] (every holder is blocked outside guest code).
     async fn granted(mut self) {
-        // The sender lives in the queue until it sends, and the cores outlive this wait.
-        let _ = (&mut self.granted).await;
+        loop {
+            let seen = self.cores.holder_ticks.load(Ordering::Relaxed);
+            tokio::select! {
+                // The sender lives in the queue until it sends, and the cores outlive
+                // this wait.
+                _ = &mut self.granted => break,
+                () = tokio::time::sleep(self.cores.stall()) => {
+                    let stalled = self.cores.holder_ticks.load(Ordering::Relaxed) == seen;
+                    if stalled && self.cores.overflow(self.ticket, self.level) {
+                        break;
+                    }
+                }
+            }
+        }
         self.done = true;
     }
 }
@@ -274,6 +323,7 @@ impl Turn {
         if !*held {
             return Some(0);
         }
+        self.cores.holder_ticks.fetch_add(1, Ordering::Relaxed);
         if !self.cores.lock().anyone_waiting() {
             return None;
         }
@@ -306,13 +356,16 @@ mod tests {
 
     use super::*;
 
+    /// The default epoch tick.
+    const TICK: Duration = Duration::from_millis(10);
+
     fn name(plugin: &str) -> Arc<str> {
         Arc::from(plugin)
     }
 
     #[tokio::test]
     async fn short_of_waiters_a_turn_is_kept_and_given_back_at_the_end() {
-        let cores = Cores::new(1);
+        let cores = Cores::new(1, TICK);
         let turn = Turn::new(&cores, &name("a"));
         Arc::clone(&turn).tick().await;
         assert_eq!(cores.load(), (1, 0));
@@ -332,7 +385,7 @@ mod tests {
 
     #[tokio::test]
     async fn plugins_take_turns_and_first_turns_go_first() {
-        let cores = Cores::new(1);
+        let cores = Cores::new(1, TICK);
         let spin: Vec<Arc<Turn>> = (0..4).map(|_| Turn::new(&cores, &name("spin"))).collect();
         Arc::clone(&spin[0]).tick().await;
         // Three more spinners, then another plugin's call, ask for a first turn.
@@ -367,7 +420,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_dropped_wait_leaves_the_queue_or_passes_its_turn_on() {
-        let cores = Cores::new(1);
+        let cores = Cores::new(1, TICK);
         let holder = Turn::new(&cores, &name("a"));
         Arc::clone(&holder).tick().await;
         let waiter = Turn::new(&cores, &name("b"));
@@ -400,5 +453,53 @@ mod tests {
         fn now_or_never_ref(&mut self) -> Option<()> {
             self.as_mut().now_or_never()
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_waiter_takes_a_turn_when_every_holder_is_blocked() {
+        let cores = Cores::new(1, TICK);
+        // The holder took its turn, then went into a host call: it never ticks again.
+        let blocked = Turn::new(&cores, &name("http"));
+        Arc::clone(&blocked).tick().await;
+        let waiter = Turn::new(&cores, &name("other"));
+        let started = tokio::time::Instant::now();
+        tokio::time::timeout(Duration::from_secs(1), Arc::clone(&waiter).tick())
+            .await
+            .expect("a turn beyond the cap");
+        let waited = started.elapsed();
+        assert!(
+            waited >= cores.stall() && waited < cores.stall() * 2,
+            "{waited:?}"
+        );
+        assert_eq!(cores.load(), (2, 0));
+        // The blocked holder comes back and finds nobody waiting: both run until they end.
+        Arc::clone(&blocked).tick().await;
+        blocked.end();
+        waiter.end();
+        assert_eq!(cores.load(), (0, 0));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_waiter_does_not_jump_the_cap_while_the_holder_runs() {
+        let cores = Cores::new(1, TICK);
+        let runner = Turn::new(&cores, &name("spin"));
+        Arc::clone(&runner).tick().await;
+        let waiter = Turn::new(&cores, &name("other"));
+        let mut wait = Arc::clone(&waiter).tick().boxed();
+        // Holders keep reaching ticks (counted here directly, standing for guest code
+        // that runs): however long that goes on, the waiter takes no turn beyond the cap.
+        for _ in 0..5 {
+            tokio::time::sleep(TICK).await;
+            cores.holder_ticks.fetch_add(1, Ordering::Relaxed);
+            assert!(wait.now_or_never_ref().is_none(), "no turn beyond the cap");
+        }
+        // At its next real tick it passes its turn on.
+        let mut passing = Arc::clone(&runner).tick().boxed();
+        assert!(passing.now_or_never_ref().is_none());
+        granted(&mut wait, "the waiter").await;
+        waiter.end();
+        granted(&mut passing, "the runner").await;
+        runner.end();
+        assert_eq!(cores.load(), (0, 0));
     }
 }

@@ -182,6 +182,7 @@ pub(crate) async fn load(
         limits: &limits,
     };
     let (deadline, budget) = load_deadline(&limits);
+    let described_from = tokio::time::Instant::now();
     let at_load = AtLoad {
         runtime: &runtime,
         target: &target,
@@ -191,6 +192,34 @@ pub(crate) async fn load(
         budget,
     };
     let mut manifest = at_load.call("", |c, store| c.describe(store)).await?;
+    // Once the plugin has said its name, its own limits (`[plugins.NAME.limits]`) apply
+    // to the rest of the load where they are stricter: its memory cap, and its call
+    // timeout counted from the start of `describe` (still within the load budget).
+    let own_limits = settings
+        .load_limits_by_name
+        .get(&manifest.name)
+        .map(|own| PluginLimits {
+            call_timeout: own.call_timeout.min(limits.call_timeout),
+            max_memory_bytes: own.max_memory_bytes.min(limits.max_memory_bytes),
+            ..limits.clone()
+        });
+    let own_target;
+    let at_load = match &own_limits {
+        Some(own) => {
+            own_target = CallTarget {
+                limits: own,
+                ..target
+            };
+            let own_budget = own.call_timeout.min(LOAD_BUDGET);
+            AtLoad {
+                target: &own_target,
+                deadline: at_load.deadline.min(described_from + own_budget),
+                budget: at_load.budget.min(own_budget),
+                ..at_load
+            }
+        }
+        None => at_load,
+    };
     // Prompts are part of the manifest, read once like it (contract 0.3 lists them in an
     // export of their own so that `describe`'s record stays 0.1's).
     // Each at-load call builds a store, so exports a plugin lacks are not asked.
@@ -326,9 +355,9 @@ fn explain_at_load(call: &PerCall, stopped: &Stopped) -> String {
             format!("cannot instantiate it: {}", call.explain(stopped))
         }
         Stopped::TimedOut(budget) => format!(
-            "its load-time exports did not finish within {budget:?} together (they share the \
-             `[runtime]` call_timeout_ms, at most {LOAD_BUDGET:?}); a plugin must describe \
-             itself without long work"
+            "its load-time exports did not finish within {budget:?} together (they share one \
+             call_timeout_ms: `[runtime]`'s, or the plugin's own once `describe` named it, at \
+             most {LOAD_BUDGET:?}); a plugin must describe itself without long work"
         ),
         _ => call.explain(stopped),
     }

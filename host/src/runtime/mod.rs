@@ -117,6 +117,10 @@ pub struct PluginSettings {
     /// Idle instances kept between calls and reused (see `warm.rs`), for plugins that
     /// keep no state between calls; 0 (the default): a fresh instance for every call.
     pub warm_instances: usize,
+    /// For a load only: the operator's limits of each plugin that has its own, by name.
+    /// `describe` runs under [`Self::limits`], since the name is what it says; once it
+    /// has, the named plugin's limits apply to the rest of the load where stricter.
+    pub load_limits_by_name: Arc<BTreeMap<String, PluginLimits>>,
 }
 
 /// What every runtime clone and every plugin loaded by it shares.
@@ -193,8 +197,8 @@ impl Runtime {
         let watch_swap = matches!(allocation, Allocation::Pooling { page_map: true, .. });
         let ticker = engine::EpochTicker::start(engine.clone(), options.epoch_tick, watch_swap)?;
         let cores = match options.max_running_guests {
-            Some(slots) => cpu::Cores::new(slots),
-            None => cpu::Cores::for_this_machine(),
+            Some(slots) => cpu::Cores::new(slots, options.epoch_tick),
+            None => cpu::Cores::for_this_machine(options.epoch_tick),
         };
         tracing::debug!(
             slots = cores.slots(),

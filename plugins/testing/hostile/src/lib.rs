@@ -178,10 +178,24 @@ pub fn empty_blocks(count: Option<u32>, kind: Option<String>) -> ToolOutput {
     output
 }
 
+/// Computes for `busy_ms` (past the host's first epoch tick, so it takes a turn on the
+/// cores), then sleeps `sleep_ms` in a host call, where it runs no code: the host must not
+/// keep other long-running calls waiting for the turn it holds.
+#[tool]
+pub fn busy_then_sleep(busy_ms: u64, sleep_ms: u64) -> String {
+    let started = std::time::Instant::now();
+    let mut counter = 0u64;
+    while started.elapsed() < std::time::Duration::from_millis(busy_ms) {
+        counter = black_box(counter.wrapping_add(1));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(sleep_ms));
+    format!("busy {busy_ms} ms, slept {sleep_ms} ms")
+}
+
 berth_plugin_sdk::export!(
     name: "hostile",
     tools: [
         spin, count, memory_bomb, recurse, trap, panic, flood, giant, calls_served,
-        log_flood, log_forge, empty_blocks,
+        log_flood, log_forge, empty_blocks, busy_then_sleep,
     ],
 );
