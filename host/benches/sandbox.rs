@@ -16,8 +16,10 @@
 
 use std::time::{Duration, Instant};
 
-use berth::manifest::CallContext;
-use berth::runtime::{LoadedPlugin, PluginLimits, PluginSettings, Runtime, RuntimeOptions};
+use berth::manifest::{CallContext, ToolOutput};
+use berth::runtime::{
+    CallError, LoadedPlugin, PluginLimits, PluginSettings, Runtime, RuntimeOptions,
+};
 use tokio_util::sync::CancellationToken;
 
 const ECHO: &str = "berth-plugin-echo";
@@ -64,6 +66,23 @@ async fn time_calls(plugin: &LoadedPlugin, tool: &str, args: &str, n: usize) -> 
     times
 }
 
+/// Starts a call of `tool` with `args` on a task of its own (as a server's request handler
+/// runs); `cancel` stops it. The task yields the outcome and when it came.
+fn spawn_call(
+    plugin: &LoadedPlugin,
+    tool: &'static str,
+    args: &'static str,
+    cancel: &CancellationToken,
+) -> tokio::task::JoinHandle<(Result<ToolOutput, CallError>, Instant)> {
+    let (plugin, cancel) = (plugin.clone(), cancel.clone());
+    tokio::spawn(async move {
+        let result = plugin
+            .call_tool(tool, args, &CallContext::default(), &cancel)
+            .await;
+        (result, Instant::now())
+    })
+}
+
 fn pct(times: &[Duration], p: usize) -> Duration {
     times[(times.len() * p / 100).min(times.len() - 1)]
 }
@@ -105,15 +124,7 @@ async fn cancel_latency() {
     let mut times = Vec::new();
     for _ in 0..50 {
         let cancel = CancellationToken::new();
-        let call = {
-            let (hostile, cancel) = (hostile.clone(), cancel.clone());
-            tokio::spawn(async move {
-                let result = hostile
-                    .call_tool("spin", "{}", &CallContext::default(), &cancel)
-                    .await;
-                (result, Instant::now())
-            })
-        };
+        let call = spawn_call(&hostile, "spin", "{}", &cancel);
         // Let it spin for a while, so the cancellation finds it mid-loop.
         tokio::time::sleep(Duration::from_millis(30)).await;
         let cancelled_at = Instant::now();
@@ -144,26 +155,15 @@ async fn memory_per_call() {
     // Warm up allocator and code pages with one round of the largest size.
     for n in [200, 1, 10, 100, 200] {
         let before = rss_kib();
+        let never = CancellationToken::new();
         let calls: Vec<_> = (0..n)
-            .map(|_| {
-                let echo = echo.clone();
-                tokio::spawn(async move {
-                    echo.call_tool(
-                        "sleep",
-                        r#"{"millis":1500}"#,
-                        &CallContext::default(),
-                        &CancellationToken::new(),
-                    )
-                    .await
-                    .expect("sleep")
-                })
-            })
+            .map(|_| spawn_call(&echo, "sleep", r#"{"millis":1500}"#, &never))
             .collect();
         tokio::time::sleep(Duration::from_millis(700)).await;
         let during = rss_kib();
         let (running, _) = echo.load();
         for call in calls {
-            call.await.expect("call task");
+            call.await.expect("call task").0.expect("sleep");
         }
         let after = rss_kib();
         let per_call = (during.saturating_sub(before)) as f64 / n as f64;
@@ -197,17 +197,11 @@ async fn fairness() {
             async move {
                 let args = r#"{"text":"one two three. four five six seven."}"#;
                 let mut times = Vec::with_capacity(n);
+                let never = CancellationToken::new();
                 for _ in 0..n {
-                    let text = text.clone();
                     let start = Instant::now();
-                    tokio::spawn(async move {
-                        let (ctx, cancel) = (CallContext::default(), CancellationToken::new());
-                        text.call_tool("count", args, &ctx, &cancel)
-                            .await
-                            .expect("count")
-                    })
-                    .await
-                    .expect("call task");
+                    let call = spawn_call(&text, "count", args, &never);
+                    call.await.expect("call task").0.expect("count");
                     times.push(start.elapsed());
                 }
                 times.sort();
@@ -220,14 +214,7 @@ async fn fairness() {
         );
         let stop = CancellationToken::new();
         let spinners: Vec<_> = (0..64)
-            .map(|_| {
-                let (hostile, stop) = (hostile.clone(), stop.clone());
-                tokio::spawn(async move {
-                    let _ = hostile
-                        .call_tool("spin", "{}", &CallContext::default(), &stop)
-                        .await;
-                })
-            })
+            .map(|_| spawn_call(&hostile, "spin", "{}", &stop))
             .collect();
         tokio::time::sleep(Duration::from_millis(300)).await;
         show(
@@ -236,29 +223,18 @@ async fn fairness() {
         );
         stop.cancel();
         for spinner in spinners {
-            spinner.await.expect("spinner task");
+            let (outcome, _) = spinner.await.expect("spinner task");
+            assert!(outcome.is_err(), "a spinner cannot finish on its own");
         }
         // Two CPU-bound calls of one plugin at once: with a cap below the core count they
         // share the cores' turns, which is the cap's price.
         let started = Instant::now();
+        let never = CancellationToken::new();
         let counts: Vec<_> = (0..2)
-            .map(|_| {
-                let hostile = hostile.clone();
-                tokio::spawn(async move {
-                    hostile
-                        .call_tool(
-                            "count",
-                            r#"{"n":300000000}"#,
-                            &CallContext::default(),
-                            &CancellationToken::new(),
-                        )
-                        .await
-                        .expect("count")
-                })
-            })
+            .map(|_| spawn_call(&hostile, "count", r#"{"n":300000000}"#, &never))
             .collect();
         for count in counts {
-            count.await.expect("count task");
+            count.await.expect("count task").0.expect("count");
         }
         println!(
             "fairness, {label}, two hostile_count 300M at once on {cores} cores: {:?}",

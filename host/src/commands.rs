@@ -260,7 +260,8 @@ pub async fn call(
     }
     let config = Config::load(config, &[])?;
     let runtime = Runtime::new(Default::default())?;
-    let plugins::Checked { plugin, schemas } = plugins::load_one(&runtime, file, &config).await?;
+    let plugins::Checked { plugin, schemas } =
+        plugins::load_one(&runtime, file, &config, None).await?;
     let mut settings = config.plugin(&plugin.manifest().name).settings();
     settings.config.extend(config_values);
     let plugin = plugin.with_settings(settings);

@@ -289,9 +289,19 @@ impl Lifecycle {
             return Ok(summary);
         }
 
-        let loads = changed
+        // A new build of a served plugin loads under that plugin's own limits from the
+        // start; a file never served yet, under `[runtime]`'s until `describe` names it.
+        let served_as: HashMap<PathBuf, String> = self
+            .served
+            .registry()
+            .plugins()
             .iter()
-            .map(|path| plugins::load_one(&self.runtime, path, &config));
+            .map(|entry| (entry.path.clone(), entry.name().to_string()))
+            .collect();
+        let loads = changed.iter().map(|path| {
+            let name = served_as.get(path).map(String::as_str);
+            plugins::load_one(&self.runtime, path, &config, name)
+        });
         let mut fresh: HashMap<PathBuf, PluginEntry> = HashMap::new();
         for (path, result) in changed.iter().zip(futures::future::join_all(loads).await) {
             match result {

@@ -169,13 +169,20 @@ pub async fn load_checked(
 }
 
 /// Loads one file to be served: runtime load, manifest rules, the version requirement,
-/// then the operator's settings, refusing it when its needs are not granted.
+/// then the operator's settings, refusing it when its needs are not granted. `served_as`
+/// is the name the file's plugin is served under, if it is (a new build of it): its own
+/// limits then apply from the start of the load, `describe` included.
 pub async fn load_one(
     runtime: &Runtime,
     path: &Path,
     config: &Config,
+    served_as: Option<&str>,
 ) -> Result<Checked, PluginError> {
-    let Checked { plugin, schemas } = load_checked(runtime, path, LoadLimits::of(config)).await?;
+    let mut limits = LoadLimits::of(config);
+    if let Some(name) = served_as {
+        limits.unnamed = config.limits_for(name);
+    }
+    let Checked { plugin, schemas } = load_checked(runtime, path, limits).await?;
     let manifest = plugin.manifest();
     let settings = config.plugin(&manifest.name);
     if let Some(requirement) = settings.version_refuses(&manifest.version) {

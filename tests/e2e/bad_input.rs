@@ -230,4 +230,22 @@ pub fn load_spinner() {
         "{line}"
     );
     assert!(server.close().success());
+
+    // A new build of a served plugin runs its whole load, `describe` included, under the
+    // served plugin's limits: `echo.wasm` replaced by a build that spins while loading.
+    let dir = plugins_dir(&[ECHO]);
+    let config =
+        crate::support::config_file(dir.path(), "[plugins.echo.limits]\ncall_timeout_ms = 600\n");
+    let server = Server::initialized(dir.path(), Some(&config));
+    crate::support::install(
+        dir.path(),
+        "berth_plugin_echo.wasm",
+        &crate::support::component("berth-test-load-spinner"),
+    );
+    let line = server.wait_for_log_line("plugin refused", 1);
+    assert!(
+        line.contains("its load-time exports did not finish within 600ms together"),
+        "{line}"
+    );
+    assert!(server.close().success());
 }

@@ -269,12 +269,7 @@ pub async fn guard_host(State(gate): State<Gate>, request: Request, next: Next) 
     // request (an MCP client's retry after a 401, say) instead of losing it on this one.
     let has_body = !http_body::Body::is_end_stream(request.body());
     let ended = Arc::new(AtomicBool::new(false));
-    let request = request.map(|body| {
-        Body::new(Tracked {
-            body,
-            ended: Arc::clone(&ended),
-        })
-    });
+    let request = request.map(|body| Watched::recording(body, &ended));
     let mut response = match host {
         Some(host) if host_allowed(&gate.inner.allowed_hosts, &host) => next.run(request).await,
         Some(host) => {
@@ -302,37 +297,6 @@ pub async fn guard_host(State(gate): State<Gate>, request: Request, next: Next) 
         started.elapsed(),
     );
     response
-}
-
-/// A request body that records whether it was read to its end.
-struct Tracked {
-    body: Body,
-    ended: Arc<AtomicBool>,
-}
-
-impl http_body::Body for Tracked {
-    type Data = Bytes;
-    type Error = axum::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
-        let this = self.get_mut();
-        let polled = Pin::new(&mut this.body).poll_frame(cx);
-        if matches!(polled, Poll::Ready(None)) || this.body.is_end_stream() {
-            this.ended.store(true, Ordering::Release);
-        }
-        polled
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        self.body.size_hint()
-    }
 }
 
 /// Whether `host` (`name` or `name:port`, IPv6 in brackets) matches an allowed entry,
@@ -503,7 +467,7 @@ pub async fn guard_mcp(State(gate): State<Gate>, mut request: Request, next: Nex
         inner.sessions.bind_owner(id, identity);
     }
     match permit {
-        Some(permit) => response.map(|body| Body::new(Permitted { body, permit })),
+        Some(permit) => response.map(|body| Watched::holding(body, permit)),
         None => response,
     }
 }
@@ -601,14 +565,37 @@ fn is_initialize(body: &Bytes) -> bool {
         .is_some_and(|m| m == "initialize")
 }
 
-/// A response body that holds a request slot until it has been sent in full (or the
-/// client went away and it was dropped).
-struct Permitted {
+/// A body passed through unchanged that holds what must live as long as it does (a
+/// response holds its request slot until it has been sent in full, or the client went
+/// away and it was dropped) and records when it has been read to its end (a request's,
+/// so an answer given before knows the connection cannot carry another request).
+struct Watched {
     body: Body,
-    permit: OwnedSemaphorePermit,
+    permit: Option<OwnedSemaphorePermit>,
+    ended: Option<Arc<AtomicBool>>,
 }
 
-impl http_body::Body for Permitted {
+impl Watched {
+    /// `body`, holding `permit` until it is dropped.
+    fn holding(body: Body, permit: OwnedSemaphorePermit) -> Body {
+        Body::new(Watched {
+            body,
+            permit: Some(permit),
+            ended: None,
+        })
+    }
+
+    /// `body`, setting `ended` once it has been read to its end.
+    fn recording(body: Body, ended: &Arc<AtomicBool>) -> Body {
+        Body::new(Watched {
+            body,
+            permit: None,
+            ended: Some(Arc::clone(ended)),
+        })
+    }
+}
+
+impl http_body::Body for Watched {
     type Data = Bytes;
     type Error = axum::Error;
 
@@ -618,7 +605,13 @@ impl http_body::Body for Permitted {
     ) -> Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
         let this = self.get_mut();
         let _held = &this.permit;
-        Pin::new(&mut this.body).poll_frame(cx)
+        let polled = Pin::new(&mut this.body).poll_frame(cx);
+        if let Some(ended) = &this.ended
+            && (matches!(polled, Poll::Ready(None)) || this.body.is_end_stream())
+        {
+            ended.store(true, Ordering::Release);
+        }
+        polled
     }
 
     fn is_end_stream(&self) -> bool {
