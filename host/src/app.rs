@@ -111,13 +111,13 @@ async fn prepare_with(
         });
     }));
     let served = Arc::new(Served::new(Registry::default(), config.protocol.page_size));
-    let lifecycle = Lifecycle::new(
+    let lifecycle = Arc::new(Lifecycle::new(
         runtime,
         config.clone(),
         options.plugins_dir.clone(),
         served,
         bus.clone(),
-    );
+    ));
     let summary = lifecycle.rescan().await?;
     let registry = lifecycle.served().registry();
     tracing::info!(
@@ -127,7 +127,7 @@ async fn prepare_with(
         dir = %options.plugins_dir.display(),
         "ready"
     );
-    Ok(Arc::new(lifecycle))
+    Ok(lifecycle)
 }
 
 /// Runs `on_change` after every tick from `ticks` until shutdown, one at a time (a

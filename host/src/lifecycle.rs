@@ -7,11 +7,20 @@
 //! atomically. Calls already running keep the snapshot they started with, so they finish
 //! on the old version; a broken new version leaves the old one serving. Each outcome is
 //! one log line and one bus event.
+//!
+//! Loads run in two halves: the host compiles every changed file, then each plugin's
+//! load-time exports run. A rescan publishes once every file has compiled and every
+//! plugin has either finished its exports or spent [`LATE_AFTER`] in them; a plugin
+//! slower than that joins on its own when it finishes, as a later arrival (it cannot take
+//! a name or URI from what is served by then). So a plugin that spins in `describe`
+//! delays start-up and everyone else's upgrades by at most [`LATE_AFTER`], not by its
+//! whole load budget.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
 
 use crate::bus::{Bus, Event};
 use crate::config::Config;
@@ -25,6 +34,22 @@ use crate::state::Served;
 struct Fingerprint {
     len: u64,
     modified: Option<SystemTime>,
+}
+
+/// How long a plugin's load-time exports may run before the rescan stops waiting for it
+/// and publishes the others. The example plugins finish all of them in a few
+/// milliseconds (a debug build on a busy machine: tens), so a plugin past this is
+/// spinning or doing work it should not do at load; it still gets its whole load budget,
+/// just without holding anyone else up.
+pub const LATE_AFTER: Duration = Duration::from_millis(500);
+
+/// What the lifecycle last saw of a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Seen {
+    print: Fingerprint,
+    /// The number of a load of this file that missed its rescan and is still running;
+    /// its result is used only if this is still the load the file is waiting for.
+    late: Option<u64>,
 }
 
 fn fingerprint(path: &Path) -> Option<Fingerprint> {
@@ -66,7 +91,9 @@ pub struct Lifecycle {
     bus: Bus,
     /// Fingerprints of the files seen by the last rescan; the lock also serialises
     /// rescans, so two bursts of changes never build snapshots from the same base.
-    seen: tokio::sync::Mutex<HashMap<PathBuf, Fingerprint>>,
+    seen: tokio::sync::Mutex<HashMap<PathBuf, Seen>>,
+    /// Numbers late loads, so an overtaken one can tell it is.
+    late_loads: AtomicU64,
     /// Notes on files, by path; entries go when their file goes or loads cleanly.
     notes: std::sync::Mutex<HashMap<PathBuf, FileNote>>,
 }
@@ -99,6 +126,7 @@ impl Lifecycle {
             served,
             bus,
             seen: tokio::sync::Mutex::new(HashMap::new()),
+            late_loads: AtomicU64::new(0),
             notes: std::sync::Mutex::new(HashMap::new()),
         }
     }
@@ -162,7 +190,10 @@ impl Lifecycle {
     /// values and the lists their page size for the next request (calls already running
     /// keep the values they started with). Limits (`[runtime]` and each plugin's
     /// `limits`) apply the same way: to calls that start after this.
-    pub async fn apply_config(&self, config: Config) -> Result<RescanSummary, PluginError> {
+    pub async fn apply_config(
+        self: &Arc<Self>,
+        config: Config,
+    ) -> Result<RescanSummary, PluginError> {
         {
             let mut seen = self.seen.lock().await;
             let current = self.served.registry();
@@ -226,9 +257,10 @@ impl Lifecycle {
                 });
             }
             // Files not served now (disabled, or refused earlier) are looked at again by
-            // the rescan below, under the new config.
+            // the rescan below, under the new config; so are files whose load is still
+            // running under the old one (that load's result is then ignored).
             let served: HashSet<PathBuf> = kept.iter().map(|e| e.path.clone()).collect();
-            seen.retain(|path, _| served.contains(path));
+            seen.retain(|path, seen| served.contains(path) && seen.late.is_none());
             let (registry, conflicts) = Registry::build(current.generation() + 1, kept);
             for (path, error) in conflicts {
                 self.refused(&path, error.to_string());
@@ -261,8 +293,10 @@ impl Lifecycle {
         self.rescan().await
     }
 
-    /// Brings the served registry in line with the folder. Returns what changed.
-    pub async fn rescan(&self) -> Result<RescanSummary, PluginError> {
+    /// Brings the served registry in line with the folder. Returns what changed by the
+    /// time it published; plugins whose load-time exports run past [`LATE_AFTER`] are
+    /// published (or refused) when they finish, and not counted here.
+    pub async fn rescan(self: &Arc<Self>) -> Result<RescanSummary, PluginError> {
         let mut seen = self.seen.lock().await;
         let config = self.config.load_full();
         let files = plugins::list(&self.dir)?;
@@ -272,7 +306,10 @@ impl Lifecycle {
             .collect();
         let changed: Vec<PathBuf> = files
             .iter()
-            .filter(|p| now.contains_key(*p) && seen.get(*p) != now.get(*p))
+            .filter(|p| {
+                now.get(*p)
+                    .is_some_and(|f| seen.get(*p).map(|s| s.print) != Some(*f))
+            })
             .cloned()
             .collect();
         let gone: HashSet<PathBuf> = seen
@@ -280,7 +317,14 @@ impl Lifecycle {
             .filter(|p| !now.contains_key(*p))
             .cloned()
             .collect();
-        *seen = now;
+        // An unchanged file keeps what was seen of it, a late load included.
+        *seen = now
+            .into_iter()
+            .map(|(path, print)| {
+                let kept = seen.get(&path).filter(|s| s.print == print).copied();
+                (path, kept.unwrap_or(Seen { print, late: None }))
+            })
+            .collect();
         for path in &gone {
             self.note(path, None);
         }
@@ -298,43 +342,108 @@ impl Lifecycle {
             .iter()
             .map(|entry| (entry.path.clone(), entry.name().to_string()))
             .collect();
-        let loads = changed.iter().map(|path| {
-            let name = served_as.get(path).map(String::as_str);
-            plugins::load_one(&self.runtime, path, &config, name)
-        });
+        let mut loads = Loads::start(&self.runtime, &config, changed, &served_as);
+        let finished = loads.batch().await;
         let mut fresh: HashMap<PathBuf, PluginEntry> = HashMap::new();
-        for (path, result) in changed.iter().zip(futures::future::join_all(loads).await) {
-            match result {
-                Ok(checked) if !config.plugin(&checked.plugin.manifest().name).enabled => {
-                    let manifest = checked.plugin.manifest();
-                    tracing::info!(plugin = %manifest.name, file = %path.display(), "plugin disabled by config");
-                    self.note(
-                        path,
-                        Some(FileNote::Disabled {
-                            plugin: manifest.name.clone(),
-                            version: manifest.version.clone(),
-                        }),
-                    );
+        for (path, result) in finished {
+            self.sort(&path, result, &config, &mut fresh, &mut summary);
+        }
+        self.integrate(&config, fresh, &gone, &mut summary);
+
+        if !loads.pending.is_empty() {
+            let mut late = HashMap::new();
+            for (&index, path) in &loads.pending {
+                let number = self.late_loads.fetch_add(1, Ordering::Relaxed);
+                if let Some(seen) = seen.get_mut(path) {
+                    seen.late = Some(number);
                 }
-                Ok(plugins::Checked { plugin, schemas }) => {
-                    let tool_prefix = config.plugin(&plugin.manifest().name).tool_prefix;
-                    fresh.insert(
-                        path.clone(),
-                        PluginEntry {
-                            plugin,
-                            path: path.clone(),
-                            tool_prefix,
-                            schemas,
-                        },
-                    );
-                }
-                Err(error) => {
-                    summary.refused += 1;
-                    self.refused(path, error.to_string());
+                tracing::warn!(file = %path.display(), after_ms = LATE_AFTER.as_millis() as u64, "plugin still loading; serving the others without waiting for it");
+                late.insert(index, (path.clone(), number));
+            }
+            tokio::spawn(Arc::clone(self).settle_late(loads, late, config));
+        }
+        Ok(summary)
+    }
+
+    /// Publishes the loads that missed their rescan as each finishes, unless the file
+    /// changed, went, or the config changed since (a newer load then stands for it).
+    async fn settle_late(
+        self: Arc<Self>,
+        mut loads: Loads,
+        mut late: HashMap<usize, (PathBuf, u64)>,
+        config: Arc<Config>,
+    ) {
+        while let Some((index, result)) = loads.next_done().await {
+            let Some((path, number)) = late.remove(&index) else {
+                continue;
+            };
+            let mut seen = self.seen.lock().await;
+            match seen.get_mut(&path) {
+                Some(seen) if seen.late == Some(number) => seen.late = None,
+                _ => {
+                    tracing::debug!(file = %path.display(), "a late load was overtaken by a newer one");
+                    continue;
                 }
             }
+            let mut summary = RescanSummary::default();
+            let mut fresh = HashMap::new();
+            self.sort(&path, result, &config, &mut fresh, &mut summary);
+            self.integrate(&config, fresh, &HashSet::new(), &mut summary);
+            drop(seen);
         }
+    }
 
+    /// Files one finished load away: a refusal, a disabled plugin's note, or an entry in
+    /// `fresh`.
+    fn sort(
+        &self,
+        path: &Path,
+        result: Result<plugins::Checked, PluginError>,
+        config: &Config,
+        fresh: &mut HashMap<PathBuf, PluginEntry>,
+        summary: &mut RescanSummary,
+    ) {
+        match result {
+            Ok(checked) if !config.plugin(&checked.plugin.manifest().name).enabled => {
+                let manifest = checked.plugin.manifest();
+                tracing::info!(plugin = %manifest.name, file = %path.display(), "plugin disabled by config");
+                self.note(
+                    path,
+                    Some(FileNote::Disabled {
+                        plugin: manifest.name.clone(),
+                        version: manifest.version.clone(),
+                    }),
+                );
+            }
+            Ok(plugins::Checked { plugin, schemas }) => {
+                let tool_prefix = config.plugin(&plugin.manifest().name).tool_prefix;
+                fresh.insert(
+                    path.to_path_buf(),
+                    PluginEntry {
+                        plugin,
+                        path: path.to_path_buf(),
+                        tool_prefix,
+                        schemas,
+                    },
+                );
+            }
+            Err(error) => {
+                summary.refused += 1;
+                self.refused(path, error.to_string());
+            }
+        }
+    }
+
+    /// Builds and publishes the registry that serves `fresh` loads in place of their
+    /// files' previous builds and drops plugins whose files are `gone`, settling names:
+    /// what is served keeps what it has, newcomers that collide are refused.
+    fn integrate(
+        &self,
+        config: &Config,
+        mut fresh: HashMap<PathBuf, PluginEntry>,
+        gone: &HashSet<PathBuf>,
+        summary: &mut RescanSummary,
+    ) {
         // Plugins already served come first so a newcomer can never take a name or a
         // tool away from them; then new files in name order.
         let current = self.served.registry();
@@ -440,7 +549,6 @@ impl Lifecycle {
         }
 
         self.publish(&current, registry, facts);
-        Ok(summary)
     }
 
     /// Swaps `registry` in for `current`, announces what clients would see change, then
@@ -460,6 +568,113 @@ impl Lifecycle {
         });
         for fact in facts {
             self.bus.publish(fact);
+        }
+    }
+}
+
+/// How a load is getting on, as its task reports it.
+enum Progress {
+    /// The host's half is done; the plugin's exports are running.
+    Compiled(usize),
+    /// The load finished.
+    Done(usize, Box<Result<plugins::Checked, PluginError>>),
+}
+
+/// The loads one rescan started, each on its own task, by index into the files.
+struct Loads {
+    progress: tokio::sync::mpsc::UnboundedReceiver<Progress>,
+    /// The loads not finished yet, and their files.
+    pending: HashMap<usize, PathBuf>,
+}
+
+impl Loads {
+    /// Starts loading each of `files` under `config`.
+    fn start(
+        runtime: &Runtime,
+        config: &Arc<Config>,
+        files: Vec<PathBuf>,
+        served_as: &HashMap<PathBuf, String>,
+    ) -> Loads {
+        let (report, progress) = tokio::sync::mpsc::unbounded_channel();
+        let mut pending = HashMap::new();
+        for (index, path) in files.into_iter().enumerate() {
+            let (runtime, config, report) = (runtime.clone(), Arc::clone(config), report.clone());
+            let name = served_as.get(&path).cloned();
+            pending.insert(index, path.clone());
+            tokio::spawn(async move {
+                let result = async {
+                    let compiled = runtime.compile(&path).await?;
+                    let _ = report.send(Progress::Compiled(index));
+                    plugins::describe_one(compiled, &path, &config, name.as_deref()).await
+                }
+                .await;
+                let _ = report.send(Progress::Done(index, Box::new(result)));
+            });
+        }
+        Loads { progress, pending }
+    }
+
+    /// Waits until every load has finished, or every one still running has compiled and
+    /// spent [`LATE_AFTER`] in its plugin's exports; returns the finished ones.
+    async fn batch(&mut self) -> Vec<(PathBuf, Result<plugins::Checked, PluginError>)> {
+        let mut compiled_at: HashMap<usize, tokio::time::Instant> = HashMap::new();
+        let mut finished = Vec::new();
+        while !self.pending.is_empty() {
+            let all_compiled = self.pending.keys().all(|i| compiled_at.contains_key(i));
+            let close = all_compiled
+                .then(|| {
+                    self.pending
+                        .keys()
+                        .map(|i| compiled_at[i] + LATE_AFTER)
+                        .max()
+                })
+                .flatten();
+            let report = match close {
+                Some(close) => tokio::select! {
+                    report = self.progress.recv() => report,
+                    () = tokio::time::sleep_until(close) => break,
+                },
+                None => self.progress.recv().await,
+            };
+            match report {
+                Some(Progress::Compiled(index)) => {
+                    compiled_at.insert(index, tokio::time::Instant::now());
+                }
+                Some(Progress::Done(index, result)) => {
+                    if let Some(path) = self.pending.remove(&index) {
+                        finished.push((path, *result));
+                    }
+                }
+                None => {
+                    self.lost();
+                    break;
+                }
+            }
+        }
+        finished
+    }
+
+    /// The next load to finish, after the batch; `None` when all have.
+    async fn next_done(&mut self) -> Option<(usize, Result<plugins::Checked, PluginError>)> {
+        loop {
+            match self.progress.recv().await {
+                Some(Progress::Compiled(_)) => continue,
+                Some(Progress::Done(index, result)) => {
+                    self.pending.remove(&index);
+                    return Some((index, *result));
+                }
+                None => {
+                    self.lost();
+                    return None;
+                }
+            }
+        }
+    }
+
+    /// Reports loads whose task ended without a result (it panicked, which is a bug).
+    fn lost(&mut self) {
+        for (_, path) in self.pending.drain() {
+            tracing::error!(file = %path.display(), "loading the plugin failed unexpectedly; it is not served (touch the file to try again)");
         }
     }
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::manifest::{Manifest, ManifestError, ToolSchemas};
 use crate::policy::{self, Grants, Needs, NotGranted};
-use crate::runtime::{LoadError, LoadedPlugin, PluginLimits, PluginSettings, Runtime};
+use crate::runtime::{Compiled, LoadError, LoadedPlugin, PluginLimits, PluginSettings, Runtime};
 
 /// Why one plugin file is not served.
 #[derive(Debug, thiserror::Error)]
@@ -152,12 +152,21 @@ pub async fn load_checked(
     path: &Path,
     limits: LoadLimits,
 ) -> Result<Checked, PluginError> {
+    describe_checked(runtime.compile(path).await?, path, limits).await
+}
+
+/// The second half of [`load_checked`], for a file already compiled.
+async fn describe_checked(
+    compiled: Compiled,
+    path: &Path,
+    limits: LoadLimits,
+) -> Result<Checked, PluginError> {
     let settings = PluginSettings {
         limits: limits.unnamed,
         load_limits_by_name: limits.by_name,
         ..PluginSettings::default()
     };
-    let plugin = runtime.load(path, settings).await?;
+    let plugin = compiled.describe(settings).await?;
     let schemas = plugin
         .manifest()
         .validate()
@@ -178,11 +187,22 @@ pub async fn load_one(
     config: &Config,
     served_as: Option<&str>,
 ) -> Result<Checked, PluginError> {
+    describe_one(runtime.compile(path).await?, path, config, served_as).await
+}
+
+/// The second half of [`load_one`], for a file already compiled: the plugin's load-time
+/// exports, then the same checks.
+pub async fn describe_one(
+    compiled: Compiled,
+    path: &Path,
+    config: &Config,
+    served_as: Option<&str>,
+) -> Result<Checked, PluginError> {
     let mut limits = LoadLimits::of(config);
     if let Some(name) = served_as {
         limits.unnamed = config.limits_for(name);
     }
-    let Checked { plugin, schemas } = load_checked(runtime, path, limits).await?;
+    let Checked { plugin, schemas } = describe_checked(compiled, path, limits).await?;
     let manifest = plugin.manifest();
     let settings = config.plugin(&manifest.name);
     if let Some(requirement) = settings.version_refuses(&manifest.version) {

@@ -192,6 +192,64 @@ pub fn schema_bomb() {
     );
 }
 
+/// Asserts that the first occurrences of `needles` in the server's log come in this order.
+fn logged_in_order(server: &Server, needles: &[&str]) {
+    let log = server.stderr();
+    let positions: Vec<usize> = needles
+        .iter()
+        .map(|needle| {
+            log.find(needle)
+                .unwrap_or_else(|| panic!("no `{needle}`:\n{log}"))
+        })
+        .collect();
+    assert!(
+        positions.is_sorted(),
+        "not in the order {needles:?}:\n{log}"
+    );
+}
+
+/// A plugin slow in its load-time exports, but within its budget, does not hold up the
+/// others: start-up serves them without it, and it joins when it finishes, with a
+/// `list_changed` to clients (issue 18).
+#[test]
+pub fn slow_loader() {
+    let dir = plugins_dir(&[ECHO, "berth-test-slow-loader"]);
+    let mut server = Server::initialized(dir.path(), None);
+    assert_eq!(
+        text(&server.call("echo_echo", json!({ "text": "alive" }))),
+        "alive"
+    );
+    server.wait_for_notification("notifications/tools/list_changed");
+    assert!(
+        server
+            .tool_names()
+            .contains(&"slow-loader_ping".to_string()),
+        "{:?}",
+        server.tool_names()
+    );
+    assert_eq!(text(&server.call("slow-loader_ping", json!({}))), "pong");
+    logged_in_order(
+        &server,
+        &["plugin still loading", " ready", "plugin=slow-loader"],
+    );
+    assert!(server.close().success());
+
+    // A late load overtaken by a newer build of its file is dropped, not published.
+    let dir = plugins_dir(&[ECHO]);
+    let server = Server::initialized(dir.path(), None);
+    let slow = crate::support::component("berth-test-slow-loader");
+    crate::support::install(dir.path(), "late.wasm", &slow);
+    server.wait_for_log("plugin still loading");
+    let legacy = crate::support::component("berth-test-legacy");
+    crate::support::install(dir.path(), "late.wasm", &legacy);
+    server.wait_for_log("plugin=legacy");
+    // Past the moment the slow build's load ends.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let log = server.stderr();
+    assert!(!log.contains("plugin=slow-loader"), "{log}");
+    assert!(server.close().success());
+}
+
 /// A load's exports run under the `[runtime]` limits and share one deadline: an endless
 /// `interests` held start-up (and `initialize`) for a hard-coded 30 s whatever the config
 /// said (issue 18); with `call_timeout_ms = 1500` it is refused after 1.5 s.
@@ -215,6 +273,11 @@ pub fn load_spinner() {
     assert!(
         line.contains("its load-time exports did not finish within 1.5s together"),
         "{line}"
+    );
+    // Serving did not wait for the spinner's budget: the others were ready first.
+    logged_in_order(
+        &server,
+        &["plugin still loading", " ready", "plugin refused"],
     );
     assert!(server.close().success());
 

@@ -116,6 +116,42 @@ fn load_deadline(limits: &PluginLimits) -> (tokio::time::Instant, Duration) {
     (tokio::time::Instant::now() + budget, budget)
 }
 
+/// A component compiled and linked against the host, its contract known, before any of
+/// its code has run. Loading is split here because the first half is the host's own
+/// work (its length depends on the file's size, not on what the plugin does) and the
+/// second runs the plugin's load-time exports: the lifecycle waits for every file's first
+/// half before serving, but not for a plugin that is slow in its own code.
+pub struct Compiled {
+    runtime: Arc<RuntimeInner>,
+    origin: String,
+    contract: semver::Version,
+    callable: Arc<dyn CallablePlugin>,
+    start: Instant,
+}
+
+impl std::fmt::Debug for Compiled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Compiled")
+            .field("origin", &self.origin)
+            .field("contract", &self.contract.to_string())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Compiled {
+    /// The file name (or other origin) the component came from.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// Runs the plugin's load-time exports (`describe`, then `list-prompts`, `icons`,
+    /// `interests` and `needs` where it has them) under `settings`' limits and one shared
+    /// deadline, and returns the plugin ready to serve.
+    pub async fn describe(self, settings: PluginSettings) -> Result<LoadedPlugin, LoadError> {
+        describe(self, settings).await
+    }
+}
+
 /// The whole load sequence; see the module docs.
 pub(crate) async fn load(
     runtime: Arc<RuntimeInner>,
@@ -123,6 +159,15 @@ pub(crate) async fn load(
     bytes: Vec<u8>,
     settings: PluginSettings,
 ) -> Result<LoadedPlugin, LoadError> {
+    describe(compile_and_link(runtime, origin, bytes).await?, settings).await
+}
+
+/// The host's half of a load: sniff, compile, find the contract, pre-instantiate.
+pub(crate) async fn compile_and_link(
+    runtime: Arc<RuntimeInner>,
+    origin: &str,
+    bytes: Vec<u8>,
+) -> Result<Compiled, LoadError> {
     let start = Instant::now();
     match sniff(&bytes) {
         None => {
@@ -167,6 +212,25 @@ pub(crate) async fn load(
         elapsed_ms = instance::elapsed_ms(start),
         "plugin compiled and linked"
     );
+    Ok(Compiled {
+        runtime,
+        origin: origin.to_string(),
+        contract,
+        callable,
+        start,
+    })
+}
+
+/// The plugin's half of a load: its load-time exports, under `settings`.
+async fn describe(compiled: Compiled, settings: PluginSettings) -> Result<LoadedPlugin, LoadError> {
+    let Compiled {
+        runtime,
+        origin,
+        contract,
+        callable,
+        start,
+    } = compiled;
+    let origin = origin.as_str();
 
     // `describe` runs like any call (fresh store, timeout, captured output) but is
     // attributed to the file, since the plugin's name is what it is about to tell us.

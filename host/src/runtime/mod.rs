@@ -51,6 +51,7 @@ pub use capabilities::PLUGIN_TARGET;
 pub use engine::Allocation;
 pub use error::{CallError, Limit, LoadError};
 pub use limits::PluginLimits;
+pub use loader::Compiled;
 pub use warm::MAX_WARM_INSTANCES;
 
 use crate::hooks::{EventKind, PluginEvent};
@@ -231,6 +232,12 @@ impl Runtime {
         path: &Path,
         settings: PluginSettings,
     ) -> Result<LoadedPlugin, LoadError> {
+        self.compile(path).await?.describe(settings).await
+    }
+
+    /// The host's half of [`Runtime::load`]: reads, checks and compiles the file and
+    /// pre-instantiates it, without running any of the plugin's code.
+    pub async fn compile(&self, path: &Path) -> Result<Compiled, LoadError> {
         let bytes = tokio::fs::read(path)
             .await
             .map_err(|source| LoadError::Io {
@@ -242,7 +249,7 @@ impl Runtime {
             .unwrap_or(path.as_os_str())
             .to_string_lossy()
             .into_owned();
-        self.load_bytes(&origin, bytes, settings).await
+        loader::compile_and_link(Arc::clone(&self.inner), &origin, bytes).await
     }
 
     /// Same as [`Runtime::load`] for bytes already in memory; `origin` (usually the file
