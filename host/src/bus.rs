@@ -8,142 +8,12 @@
 //! (`RecvError::Lagged`); it must then treat its view as stale and resynchronise from
 //! the current registry snapshot, which is always the source of truth.
 
-use std::path::PathBuf;
-use std::time::Duration;
-
 use tokio::sync::broadcast;
+
+pub use berth_model::events::{CallOutcome, Event};
 
 /// Events a subscriber may fall behind by before it starts losing the oldest.
 pub const CAPACITY: usize = 1024;
-
-/// Something that happened.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Event {
-    /// A plugin file was loaded and is now served.
-    PluginLoaded {
-        /// Plugin name.
-        plugin: String,
-        /// Its version.
-        version: String,
-        /// The file.
-        path: PathBuf,
-    },
-    /// A served plugin was replaced by a new build of its file.
-    PluginReloaded {
-        /// Plugin name.
-        plugin: String,
-        /// The version replaced.
-        from: String,
-        /// The version now served.
-        to: String,
-        /// The file.
-        path: PathBuf,
-    },
-    /// A plugin stopped being served because its file went away.
-    PluginUnloaded {
-        /// Plugin name.
-        plugin: String,
-        /// The file.
-        path: PathBuf,
-    },
-    /// A file could not be loaded; whatever was served before stays served.
-    PluginLoadFailed {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        error: String,
-    },
-    /// A new configuration was put in force.
-    ConfigApplied,
-    /// A changed config file was refused; the previous configuration stays in force.
-    ConfigRejected {
-        /// Why, with the line and key.
-        error: String,
-    },
-    /// A tool call finished (in whatever way).
-    ToolCalled {
-        /// The plugin that served it.
-        plugin: String,
-        /// The tool's name inside the plugin.
-        tool: String,
-        /// Wall time from the start of the guest call to its end (zero when the
-        /// arguments were refused before any guest ran).
-        duration: Duration,
-        /// How it ended.
-        outcome: CallOutcome,
-    },
-    /// An authenticated caller asked for something its roles do not grant.
-    AccessDenied {
-        /// Who asked (the token's name or the JWT's subject).
-        subject: String,
-        /// What kind of thing: `tool`, `resource` or `prompt`.
-        kind: &'static str,
-        /// The plugin offering it.
-        plugin: String,
-        /// The tool's name, or the resource's URI.
-        name: String,
-    },
-    /// A new registry snapshot was published.
-    RegistryChanged {
-        /// Its generation.
-        generation: u64,
-        /// Clients would now see a different tool list.
-        tools_changed: bool,
-        /// Clients would now see a different resource or template list.
-        resources_changed: bool,
-        /// Clients would now see a different prompt list.
-        prompts_changed: bool,
-    },
-    /// A plugin said the contents of a resource it serves changed (contract 0.3's
-    /// `resources.changed`); not checked yet: sessions check that it serves `uri`.
-    ResourceChanged {
-        /// The plugin that said so.
-        plugin: String,
-        /// The resource's URI.
-        uri: String,
-    },
-}
-
-/// How a tool call ended, coarse enough to count and alert on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum CallOutcome {
-    /// The tool answered normally.
-    Success,
-    /// The tool answered with an error result (its own verdict, `isError`).
-    ToolError,
-    /// The arguments did not match the tool's input schema; no guest ran.
-    InvalidArguments,
-    /// The guest trapped or could not be instantiated.
-    Crashed,
-    /// The guest ran past the call timeout and was stopped.
-    TimedOut,
-    /// The client cancelled the call.
-    Cancelled,
-}
-
-impl CallOutcome {
-    /// Every outcome, in declaration order (so `outcome as usize` indexes it).
-    pub const ALL: [CallOutcome; 6] = [
-        CallOutcome::Success,
-        CallOutcome::ToolError,
-        CallOutcome::InvalidArguments,
-        CallOutcome::Crashed,
-        CallOutcome::TimedOut,
-        CallOutcome::Cancelled,
-    ];
-
-    /// A stable lower-case label for logs and metrics.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CallOutcome::Success => "success",
-            CallOutcome::ToolError => "tool_error",
-            CallOutcome::InvalidArguments => "invalid_arguments",
-            CallOutcome::Crashed => "crashed",
-            CallOutcome::TimedOut => "timed_out",
-            CallOutcome::Cancelled => "cancelled",
-        }
-    }
-}
 
 /// The publishing side; cheap to clone, every clone publishes to the same subscribers.
 #[derive(Clone)]
@@ -197,6 +67,7 @@ impl Bus {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
     use tokio::sync::broadcast::error::RecvError;
 
     fn changed(generation: u64) -> Event {

@@ -34,14 +34,15 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
-use crate::bus::{Bus, CallOutcome, Event};
+pub use berth_model::events::{EventKind, PathRedactor, PluginEvent};
+
+use crate::bus::{Bus, Event};
 use crate::runtime::LoadedPlugin;
 use crate::shutdown::Shutdown;
 use crate::state::Served;
@@ -50,214 +51,6 @@ use crate::state::Served;
 /// dropped for that plugin. Enough to absorb a burst of tool calls, small enough that a
 /// stuck hook costs little memory.
 pub const QUEUE_CAPACITY: usize = 64;
-
-/// The kinds of event a plugin can ask for (WIT `events.event-kind`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum EventKind {
-    /// [`PluginEvent::PluginLoaded`].
-    PluginLoaded,
-    /// [`PluginEvent::PluginReloaded`].
-    PluginReloaded,
-    /// [`PluginEvent::PluginUnloaded`].
-    PluginUnloaded,
-    /// [`PluginEvent::PluginLoadFailed`].
-    PluginLoadFailed,
-    /// [`PluginEvent::ConfigApplied`].
-    ConfigApplied,
-    /// [`PluginEvent::ConfigRejected`].
-    ConfigRejected,
-    /// [`PluginEvent::ToolCalled`].
-    ToolCalled,
-}
-
-impl EventKind {
-    /// The WIT name, e.g. `tool-called`, for logs and `berth inspect`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventKind::PluginLoaded => "plugin-loaded",
-            EventKind::PluginReloaded => "plugin-reloaded",
-            EventKind::PluginUnloaded => "plugin-unloaded",
-            EventKind::PluginLoadFailed => "plugin-load-failed",
-            EventKind::ConfigApplied => "config-applied",
-            EventKind::ConfigRejected => "config-rejected",
-            EventKind::ToolCalled => "tool-called",
-        }
-    }
-}
-
-/// An event as a plugin sees it (WIT `events.event`): the bus event without host paths,
-/// with durations in microseconds.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PluginEvent {
-    /// A plugin file was loaded and is now served.
-    PluginLoaded {
-        /// Plugin name.
-        plugin: String,
-        /// Its version.
-        version: String,
-    },
-    /// A served plugin was replaced by a new build of its file.
-    PluginReloaded {
-        /// Plugin name.
-        plugin: String,
-        /// The version replaced.
-        from: String,
-        /// The version now served.
-        to: String,
-    },
-    /// A plugin stopped being served.
-    PluginUnloaded {
-        /// Plugin name.
-        plugin: String,
-    },
-    /// A plugin file could not be loaded.
-    PluginLoadFailed {
-        /// The file's name, without its folder.
-        file: String,
-        /// Why, with host paths reduced to their last component.
-        error: String,
-    },
-    /// A new configuration was put in force.
-    ConfigApplied,
-    /// A changed config file was refused.
-    ConfigRejected {
-        /// Why, with host paths reduced to their last component.
-        error: String,
-    },
-    /// A tool call finished.
-    ToolCalled {
-        /// The plugin that served it.
-        plugin: String,
-        /// The tool's name inside the plugin.
-        tool: String,
-        /// Wall time of the guest call in microseconds (saturating).
-        duration_us: u64,
-        /// How it ended.
-        outcome: CallOutcome,
-    },
-}
-
-impl PluginEvent {
-    /// Its kind, which plugins filter on.
-    pub fn kind(&self) -> EventKind {
-        match self {
-            PluginEvent::PluginLoaded { .. } => EventKind::PluginLoaded,
-            PluginEvent::PluginReloaded { .. } => EventKind::PluginReloaded,
-            PluginEvent::PluginUnloaded { .. } => EventKind::PluginUnloaded,
-            PluginEvent::PluginLoadFailed { .. } => EventKind::PluginLoadFailed,
-            PluginEvent::ConfigApplied => EventKind::ConfigApplied,
-            PluginEvent::ConfigRejected { .. } => EventKind::ConfigRejected,
-            PluginEvent::ToolCalled { .. } => EventKind::ToolCalled,
-        }
-    }
-
-    /// What plugins are shown of `event`, or `None` for events they never see.
-    pub fn from_bus(event: &Event, redactor: &PathRedactor) -> Option<PluginEvent> {
-        Some(match event {
-            Event::PluginLoaded {
-                plugin, version, ..
-            } => PluginEvent::PluginLoaded {
-                plugin: plugin.clone(),
-                version: version.clone(),
-            },
-            Event::PluginReloaded {
-                plugin, from, to, ..
-            } => PluginEvent::PluginReloaded {
-                plugin: plugin.clone(),
-                from: from.clone(),
-                to: to.clone(),
-            },
-            Event::PluginUnloaded { plugin, .. } => PluginEvent::PluginUnloaded {
-                plugin: plugin.clone(),
-            },
-            Event::PluginLoadFailed { path, error } => PluginEvent::PluginLoadFailed {
-                file: last_component(path),
-                error: redactor.redact(error, Some(path)),
-            },
-            Event::ConfigApplied => PluginEvent::ConfigApplied,
-            Event::ConfigRejected { error } => PluginEvent::ConfigRejected {
-                error: redactor.redact(error, None),
-            },
-            Event::ToolCalled {
-                plugin,
-                tool,
-                duration,
-                outcome,
-            } => PluginEvent::ToolCalled {
-                plugin: plugin.clone(),
-                tool: tool.clone(),
-                duration_us: u64::try_from(duration.as_micros()).unwrap_or(u64::MAX),
-                outcome: *outcome,
-            },
-            // Bookkeeping for sessions, and facts about callers plugins have no business
-            // knowing.
-            Event::RegistryChanged { .. }
-            | Event::AccessDenied { .. }
-            | Event::ResourceChanged { .. } => return None,
-        })
-    }
-
-    /// The plugin whose own lifecycle this event reports, if any.
-    fn about_plugin(&self) -> Option<&str> {
-        match self {
-            PluginEvent::PluginLoaded { plugin, .. }
-            | PluginEvent::PluginReloaded { plugin, .. }
-            | PluginEvent::PluginUnloaded { plugin } => Some(plugin),
-            _ => None,
-        }
-    }
-}
-
-/// The last component of `path` (its file name), or the whole path if it has none.
-fn last_component(path: &Path) -> String {
-    path.file_name()
-        .unwrap_or(path.as_os_str())
-        .to_string_lossy()
-        .into_owned()
-}
-
-/// Keeps host paths out of the text plugins are shown: a plugin learns nothing about the
-/// host's file system that it was not granted, and it was granted nothing.
-///
-/// Error messages are written for the operator and name files by full path. Every path
-/// the redactor knows (the plugins folder, the config file) and the path an event is
-/// about are replaced by their last component; a file inside a known folder becomes its
-/// bare file name.
-#[derive(Debug, Clone, Default)]
-pub struct PathRedactor {
-    /// Known paths as they are displayed in messages, longest first so a path is
-    /// replaced before any prefix of it.
-    known: Vec<String>,
-}
-
-impl PathRedactor {
-    /// A redactor for `paths` (typically the plugins folder and the config file).
-    pub fn new(paths: impl IntoIterator<Item = PathBuf>) -> Self {
-        let mut known: Vec<String> = paths
-            .into_iter()
-            .map(|p| p.display().to_string())
-            .filter(|p| !p.is_empty())
-            .collect();
-        known.sort_by_key(|p| std::cmp::Reverse(p.len()));
-        known.dedup();
-        Self { known }
-    }
-
-    /// `text` with `about` (the event's own file) and every known path reduced.
-    pub fn redact(&self, text: &str, about: Option<&Path>) -> String {
-        let mut text = text.to_string();
-        if let Some(path) = about {
-            text = text.replace(&path.display().to_string(), &last_component(path));
-        }
-        for known in &self.known {
-            // `<folder>/<file>` becomes `<file>`, then the folder alone its last name.
-            let with_separator = format!("{known}{}", std::path::MAIN_SEPARATOR);
-            text = text.replace(&with_separator, "");
-            text = text.replace(known, &last_component(Path::new(known)));
-        }
-        text
-    }
-}
 
 /// What the dispatcher needs of a plugin; [`LoadedPlugin`] in the server, a fake in
 /// the tests, so the lag and drop policy can be tested without WebAssembly.
@@ -504,6 +297,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::bus::CallOutcome;
 
     /// A plugin stand-in: records deliveries, or hangs in every hook when `stuck`.
     #[derive(Clone)]
@@ -559,114 +353,6 @@ mod tests {
             duration_us: n,
             outcome: CallOutcome::Success,
         }
-    }
-
-    #[test]
-    fn maps_every_bus_event_and_hides_host_paths() {
-        let redactor = PathRedactor::new([
-            PathBuf::from("/srv/berth/plugins"),
-            PathBuf::from("/etc/berth/berth.toml"),
-        ]);
-        let map = |event: Event| PluginEvent::from_bus(&event, &redactor);
-        assert_eq!(
-            map(Event::PluginLoaded {
-                plugin: "text".into(),
-                version: "1.2.0".into(),
-                path: "/srv/berth/plugins/text.wasm".into(),
-            }),
-            Some(PluginEvent::PluginLoaded {
-                plugin: "text".into(),
-                version: "1.2.0".into()
-            })
-        );
-        assert_eq!(
-            map(Event::PluginReloaded {
-                plugin: "text".into(),
-                from: "1.0.0".into(),
-                to: "1.1.0".into(),
-                path: "/srv/berth/plugins/text.wasm".into(),
-            }),
-            Some(PluginEvent::PluginReloaded {
-                plugin: "text".into(),
-                from: "1.0.0".into(),
-                to: "1.1.0".into()
-            })
-        );
-        assert_eq!(
-            map(Event::PluginUnloaded {
-                plugin: "text".into(),
-                path: "/srv/berth/plugins/text.wasm".into(),
-            }),
-            Some(PluginEvent::PluginUnloaded {
-                plugin: "text".into()
-            })
-        );
-        let failed = map(Event::PluginLoadFailed {
-            path: "/srv/berth/plugins/bad.wasm".into(),
-            error: "plugin /srv/berth/plugins/bad.wasm has an invalid manifest; \
-                    /srv/berth/plugins/echo.wasm keeps the name"
-                .into(),
-        });
-        assert_eq!(
-            failed,
-            Some(PluginEvent::PluginLoadFailed {
-                file: "bad.wasm".into(),
-                error: "plugin bad.wasm has an invalid manifest; echo.wasm keeps the name".into(),
-            })
-        );
-        assert_eq!(map(Event::ConfigApplied), Some(PluginEvent::ConfigApplied));
-        assert_eq!(
-            map(Event::ConfigRejected {
-                error: "config file /etc/berth/berth.toml: `x` is unknown".into()
-            }),
-            Some(PluginEvent::ConfigRejected {
-                error: "config file berth.toml: `x` is unknown".into()
-            })
-        );
-        assert_eq!(
-            map(Event::ToolCalled {
-                plugin: "echo".into(),
-                tool: "add".into(),
-                duration: Duration::from_nanos(1_234_567),
-                outcome: CallOutcome::TimedOut,
-            }),
-            Some(PluginEvent::ToolCalled {
-                plugin: "echo".into(),
-                tool: "add".into(),
-                duration_us: 1_234,
-                outcome: CallOutcome::TimedOut,
-            })
-        );
-        assert_eq!(
-            map(Event::RegistryChanged {
-                generation: 2,
-                tools_changed: true,
-                resources_changed: false,
-                prompts_changed: false
-            }),
-            None
-        );
-        // Without known folders, the event's own file is still reduced to its name.
-        let bare = PluginEvent::from_bus(
-            &Event::PluginLoadFailed {
-                path: "/a/b/c.wasm".into(),
-                error: "cannot read /a/b/c.wasm".into(),
-            },
-            &PathRedactor::default(),
-        );
-        assert_eq!(
-            bare,
-            Some(PluginEvent::PluginLoadFailed {
-                file: "c.wasm".into(),
-                error: "cannot read c.wasm".into()
-            })
-        );
-    }
-
-    #[test]
-    fn kinds_match_events() {
-        assert_eq!(called(1).kind(), EventKind::ToolCalled);
-        assert_eq!(PluginEvent::ConfigApplied.kind().as_str(), "config-applied");
     }
 
     #[tokio::test(start_paused = true)]

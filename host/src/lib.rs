@@ -28,6 +28,9 @@
 //! - [`untrusted`]: showing plugin-chosen text to people, escaped and cut.
 //! - [`watch`]: turns bursts of file-system events into single rescan ticks.
 
+pub use berth_model::{client, manifest, policy, untrusted};
+pub use berth_runtime as runtime;
+
 pub mod access;
 #[cfg(unix)]
 pub mod admin;
@@ -35,22 +38,17 @@ pub mod app;
 pub mod auth;
 pub mod bus;
 pub mod cli;
-pub mod client;
 pub mod commands;
 pub mod config;
 pub mod hooks;
 pub mod lifecycle;
 pub mod logging;
-pub mod manifest;
 pub mod metrics;
 pub mod plugins;
-pub mod policy;
 pub mod protocol;
 pub mod ratelimit;
 pub mod registry;
-pub mod runtime;
 pub mod shutdown;
 pub mod state;
 pub mod transport;
-pub mod untrusted;
 pub mod watch;

@@ -21,6 +21,82 @@ use tracing_subscriber::fmt::format::Writer;
 
 use crate::cli::LogFormat;
 
+/// Where the modules of the one-crate host went when it was cut into layered crates:
+/// an operator's filter that names the old path (`berth::runtime=debug`) still means
+/// those modules. Longest prefix first.
+const MOVED: &[(&str, &[&str])] = &[
+    ("berth::transport::stdio", &["berth_protocol::stdio"]),
+    ("berth::transport::http", &["berth_http::server"]),
+    ("berth::transport::gate", &["berth_http::gate"]),
+    ("berth::transport::sessions", &["berth_http::sessions"]),
+    ("berth::transport", &["berth_protocol::stdio", "berth_http"]),
+    ("berth::runtime", &["berth_runtime"]),
+    ("berth::protocol", &["berth_protocol"]),
+    ("berth::auth", &["berth_http::auth"]),
+    ("berth::ratelimit", &["berth_http::ratelimit"]),
+    ("berth::manifest", &["berth_model::manifest"]),
+    ("berth::client", &["berth_model::client"]),
+    ("berth::policy", &["berth_model::policy"]),
+    ("berth::untrusted", &["berth_model::untrusted"]),
+    ("berth::access", &["berth_core::access"]),
+    ("berth::bus", &["berth_core::bus"]),
+    ("berth::config", &["berth_core::config"]),
+    ("berth::hooks", &["berth_core::hooks"]),
+    ("berth::lifecycle", &["berth_core::lifecycle"]),
+    ("berth::metrics", &["berth_core::metrics"]),
+    ("berth::plugins", &["berth_core::plugins"]),
+    ("berth::registry", &["berth_core::registry"]),
+    ("berth::shutdown", &["berth_core::shutdown"]),
+    ("berth::state", &["berth_core::state"]),
+    ("berth::watch", &["berth_core::watch"]),
+    (
+        "berth",
+        &[
+            "berth_model",
+            "berth_runtime",
+            "berth_core",
+            "berth_protocol",
+            "berth_http",
+        ],
+    ),
+];
+
+/// `spec` (tracing's `EnvFilter` syntax) with each directive for a Berth module also
+/// written for the crate that module lives in now (see [`MOVED`]); other directives as
+/// they are.
+pub fn translate_filter(spec: &str) -> String {
+    let mut out: Vec<String> = Vec::new();
+    for directive in spec.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        out.push(directive.to_string());
+        // The target is what comes before a span filter (`[`) or the level (`=`).
+        let end = directive.find(['[', '=']).unwrap_or(directive.len());
+        let (target, rest) = directive.split_at(end);
+        // A bare level (`debug`) has no target to translate.
+        if rest.is_empty() && !target.starts_with("berth") {
+            continue;
+        }
+        let moved = MOVED.iter().find(|(old, _)| {
+            target == *old
+                || target
+                    .strip_prefix(old)
+                    .is_some_and(|t| t.starts_with("::"))
+        });
+        if let Some((old, new)) = moved {
+            let below = &target[old.len()..];
+            out.extend(
+                new.iter()
+                    .map(|crate_path| format!("{crate_path}{below}{rest}")),
+            );
+        }
+    }
+    out.join(",")
+}
+
+/// The filter `spec` asks for, old module paths included ([`translate_filter`]).
+pub fn filter(spec: &str) -> tracing_subscriber::EnvFilter {
+    tracing_subscriber::EnvFilter::new(translate_filter(spec))
+}
+
 /// Installs the process-wide subscriber: `filter` (tracing's `EnvFilter` syntax) over
 /// `format`, written to stderr (stdout may be the MCP channel) without colours.
 pub fn init(filter: tracing_subscriber::EnvFilter, format: LogFormat) {
@@ -167,5 +243,30 @@ mod tests {
             "{text:?}"
         );
         assert!(!text.contains(['\u{1b}', '\0', '\u{202e}', '\r']));
+    }
+
+    #[test]
+    fn old_module_paths_in_filters_reach_the_crates_they_moved_to() {
+        assert_eq!(translate_filter("info"), "info");
+        assert_eq!(
+            translate_filter("warn,berth::runtime=debug"),
+            "warn,berth::runtime=debug,berth_runtime=debug"
+        );
+        assert_eq!(
+            translate_filter("berth::runtime::loader=trace"),
+            "berth::runtime::loader=trace,berth_runtime::loader=trace"
+        );
+        assert_eq!(
+            translate_filter("berth::transport::stdio=debug"),
+            "berth::transport::stdio=debug,berth_protocol::stdio=debug"
+        );
+        // `berth` alone means every Berth crate; `berth_core` and `berthx` are left alone.
+        let all = translate_filter("berth=debug");
+        for target in ["berth=", "berth_model=", "berth_runtime=", "berth_http="] {
+            assert!(all.contains(target), "{all}");
+        }
+        assert_eq!(translate_filter("berth_core=info"), "berth_core=info");
+        assert_eq!(translate_filter("berthx=info"), "berthx=info");
+        assert_eq!(translate_filter("rmcp=warn"), "rmcp=warn");
     }
 }

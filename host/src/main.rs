@@ -7,7 +7,6 @@ use anyhow::Context as _;
 use berth::app::AdminSocketPlace;
 use berth::cli::{Cli, Command, PluginsCommand, TokenCommand};
 use clap::Parser;
-use tracing_subscriber::EnvFilter;
 
 /// jemalloc instead of glibc's allocator: a loaded HTTP call spent about 13 % of its
 /// time in glibc's `malloc`/`free`, and with jemalloc HTTP at 16 clients went from
@@ -48,10 +47,11 @@ pub static malloc_conf: Option<&'static std::ffi::c_char> =
     });
 
 fn init_logging(cli: &Cli) {
-    let filter = match &cli.log_level {
-        Some(level) => EnvFilter::new(level),
-        None => EnvFilter::try_from_env("BERTH_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
+    let spec = match &cli.log_level {
+        Some(level) => level.clone(),
+        None => std::env::var("BERTH_LOG").unwrap_or_else(|_| "info".to_string()),
     };
+    let filter = berth::logging::filter(&spec);
     berth::logging::init(filter, cli.log_format);
 }
 

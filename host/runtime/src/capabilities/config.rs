@@ -1,7 +1,7 @@
 //! The `config` capability: a plugin reads the values the operator set for it.
 //!
 //! Grant needed: the operator's per-plugin config table (passed in as
-//! [`crate::runtime::PluginSettings::config`]); a plugin with no table sees no keys. This
+//! [`crate::PluginSettings::config`]); a plugin with no table sees no keys. This
 //! module serves values; it does not decide which keys a plugin may have (the config
 //! layer does) and never exposes one plugin's values to another.
 
@@ -10,9 +10,9 @@ use std::sync::Arc;
 
 use wasmtime::component::{HasSelf, Linker};
 
-use crate::runtime::bindings::v0_1::berth::plugin::config as config_v0_1;
-use crate::runtime::bindings::v0_2::berth::plugin::config as config_v0_2;
-use crate::runtime::bindings::v0_3::berth::plugin::config as config_v0_3;
+use crate::bindings::v0_1::berth::plugin::config as config_v0_1;
+use crate::bindings::v0_2::berth::plugin::config as config_v0_2;
+use crate::bindings::v0_3::berth::plugin::config as config_v0_3;
 
 /// Per-store state of the `config` capability: the plugin's values, shared read-only by
 /// every store of that plugin.

@@ -18,9 +18,9 @@ use super::capabilities::config::ConfigState;
 use super::instance::{self, CallTarget, PerCall, Stopped, StoreState};
 use super::warm::WarmPool;
 use super::{LoadError, LoadedPlugin, PluginInner, PluginLimits, PluginSettings, RuntimeInner};
-use crate::hooks::EventKind;
-use crate::manifest::{MAX_PLUGIN_NAME_LEN, is_valid_name};
-use crate::policy::Needs;
+use berth_model::events::EventKind;
+use berth_model::manifest::{MAX_PLUGIN_NAME_LEN, is_valid_name};
+use berth_model::policy::Needs;
 
 /// The four bytes every WebAssembly binary starts with.
 const WASM_MAGIC: [u8; 4] = *b"\0asm";
@@ -469,13 +469,13 @@ mod tests {
 
     // Loads of real components built by `berth-test-artifacts`.
 
-    use crate::runtime::{Runtime, RuntimeOptions};
+    use crate::{Runtime, RuntimeOptions};
 
     fn runtime() -> Runtime {
         Runtime::new(RuntimeOptions::default()).expect("runtime")
     }
 
-    async fn load_artifact(package: &str) -> Result<crate::runtime::LoadedPlugin, LoadError> {
+    async fn load_artifact(package: &str) -> Result<crate::LoadedPlugin, LoadError> {
         let path = berth_test_artifacts::wasm(package);
         runtime().load(&path, PluginSettings::default()).await
     }

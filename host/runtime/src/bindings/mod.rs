@@ -23,13 +23,13 @@ use std::sync::{Arc, LazyLock};
 use wasmtime::Store;
 use wasmtime::component::{Component, Instance, InstancePre, Linker};
 
-use crate::hooks::{EventKind, PluginEvent};
-use crate::manifest::{
+use crate::instance::StoreState;
+use berth_model::events::{EventKind, PluginEvent};
+use berth_model::manifest::{
     CallContext, CompletionRequest, Completions, GuestError, Icon, IconItem, Manifest,
     PromptOutput, PromptSpec, ResourceContents, ToolOutput,
 };
-use crate::policy::Needs;
-use crate::runtime::instance::StoreState;
+use berth_model::policy::Needs;
 
 /// The newest contract this host speaks.
 #[allow(

@@ -203,7 +203,7 @@ impl tokio::io::AsyncWrite for CapturedOutput {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::capabilities::test_support::capture_events;
+    use crate::capabilities::test_support::capture_events;
 
     #[test]
     fn replays_lines_at_the_stream_level() {

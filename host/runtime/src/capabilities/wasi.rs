@@ -3,7 +3,7 @@
 //! no arguments, no stdin, no inherited environment, no clock or random beyond WASI's
 //! defaults, and no network unless a rule allows the destination.
 //!
-//! Folders are checked when the plugin is loaded (see `crate::plugins`); one that
+//! Folders are checked when the plugin is loaded (see `berth::plugins`); one that
 //! disappears afterwards is left out of the call's context and logged, so the plugin
 //! sees "not found" rather than the host failing the call for a reason the plugin cannot
 //! act on.
@@ -15,7 +15,7 @@ use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder};
 
 use super::PLUGIN_TARGET;
 use super::stdio::CapturedOutput;
-use crate::policy::Grants;
+use berth_model::policy::Grants;
 
 /// The WASI context for one call of `plugin` under `grants`.
 pub(crate) fn context(

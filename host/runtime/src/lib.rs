@@ -1,11 +1,13 @@
-//! The plugin runtime: the only place wasmtime and wasmtime-wasi types appear.
+//! The plugin runtime: the only crate that uses wasmtime, wasmtime-wasi and
+//! wasmtime-wasi-http. It may use `berth-model` and nothing else of Berth's.
 //!
 //! A [`Runtime`] owns one shared engine, linker and epoch ticker; [`Runtime::load`]
 //! turns a `.wasm` file into a [`LoadedPlugin`], whose calls each run in a fresh store
 //! under the plugin's [`PluginLimits`] (deadline, memory cap, concurrency gate, result
 //! and output caps) and the caller's cancellation token; the same goes for event hook
 //! deliveries ([`LoadedPlugin::deliver`]), except the concurrency gate. Callers see only
-//! [`crate::manifest`] and [`crate::hooks`] types and the two error enums re-exported here.
+//! [`berth_model::manifest`] and [`berth_model::events`] types and the two error enums
+//! re-exported here.
 //!
 //! It deliberately does not validate manifests, namespace tool names, watch files or
 //! decide which plugins to load: those belong to the registry and the watcher.
@@ -54,12 +56,12 @@ pub use limits::PluginLimits;
 pub use loader::Compiled;
 pub use warm::MAX_WARM_INSTANCES;
 
-use crate::hooks::{EventKind, PluginEvent};
-use crate::manifest::{
+use berth_model::events::{EventKind, PluginEvent};
+use berth_model::manifest::{
     CallContext, CompletionRequest, Completions, GuestError, Manifest, PromptOutput,
     ResourceContents, ToolOutput,
 };
-use crate::policy::{Grants, Needs};
+use berth_model::policy::{Grants, Needs};
 use bindings::{CallablePlugin, Failure};
 use capabilities::config::ConfigState;
 pub use capabilities::resources::ResourceListener;
@@ -821,8 +823,8 @@ mod tests {
     //! Calls into real components built by `berth-test-artifacts`.
 
     use super::*;
-    use crate::manifest::ContentBlock;
-    use crate::runtime::capabilities::test_support::capture_events;
+    use crate::capabilities::test_support::capture_events;
+    use berth_model::manifest::ContentBlock;
 
     const ECHO: &str = "berth-plugin-echo";
 
@@ -938,14 +940,17 @@ mod tests {
             .unwrap();
         assert_eq!(
             contents[0].body,
-            crate::manifest::ResourceBody::Text("item 42".into())
+            berth_model::manifest::ResourceBody::Text("item 42".into())
         );
         let contents = plugin
             .read_resource("echo://bytes", &ctx, &cancel)
             .await
             .unwrap();
         let all: Vec<u8> = (0..=255).collect();
-        assert_eq!(contents[0].body, crate::manifest::ResourceBody::Blob(all));
+        assert_eq!(
+            contents[0].body,
+            berth_model::manifest::ResourceBody::Blob(all)
+        );
         let err = plugin
             .read_resource("echo://nothing-here", &ctx, &cancel)
             .await
@@ -961,7 +966,7 @@ mod tests {
             plugin: plugin.into(),
             tool: "diff".into(),
             duration_us: 1500,
-            outcome: crate::bus::CallOutcome::TimedOut,
+            outcome: berth_model::events::CallOutcome::TimedOut,
         }
     }
 

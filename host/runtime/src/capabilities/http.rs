@@ -15,7 +15,7 @@ use std::sync::Arc;
 use wasmtime_wasi_http::{RequestOptions, WasiBody, WasiHttpHooks};
 
 use super::PLUGIN_TARGET;
-use crate::policy::Grants;
+use berth_model::policy::Grants;
 
 /// The per-call hooks wasi:http consults; only `send_request` is Berth's own.
 pub(crate) struct HttpPolicy {
@@ -94,7 +94,7 @@ impl WasiHttpHooks for DefaultHooks {}
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::NetworkRule;
+    use berth_model::policy::NetworkRule;
 
     fn policy(rules: &[&str]) -> HttpPolicy {
         let grants = Grants {

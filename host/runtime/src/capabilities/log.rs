@@ -19,11 +19,11 @@ use std::sync::Arc;
 use wasmtime::component::{HasSelf, Linker};
 
 use super::PLUGIN_TARGET;
-use crate::client::{Notice, NoticeSink};
-use crate::manifest::{LogLevel, PluginLog};
-use crate::runtime::bindings::v0_1::berth::plugin::{log as log_v0_1, types::Level};
-use crate::runtime::bindings::v0_2::berth::plugin::log as log_v0_2;
-use crate::runtime::bindings::v0_3::berth::plugin::log as log_v0_3;
+use crate::bindings::v0_1::berth::plugin::{log as log_v0_1, types::Level};
+use crate::bindings::v0_2::berth::plugin::log as log_v0_2;
+use crate::bindings::v0_3::berth::plugin::log as log_v0_3;
+use berth_model::client::{Notice, NoticeSink};
+use berth_model::manifest::{LogLevel, PluginLog};
 
 /// Longest message kept of one record; the rest is cut.
 pub(crate) const MAX_MESSAGE_BYTES: usize = 8 * 1024;
@@ -252,7 +252,7 @@ pub(crate) fn add_to_linker<T: 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::capabilities::test_support::capture_events;
+    use crate::capabilities::test_support::capture_events;
     use log_v0_1::Host as _;
 
     #[test]

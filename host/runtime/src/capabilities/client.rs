@@ -7,9 +7,9 @@
 //! object, sampling contents are text, image or audio) and converts; the waiting happens
 //! under the call's time limit and cancellation, like the guest's own work.
 
-use crate::client::{ClientError, ClientLink};
-use crate::manifest::ContentBlock;
-use crate::runtime::bindings::v0_3::wit_client;
+use crate::bindings::v0_3::wit_client;
+use berth_model::client::{ClientError, ClientLink};
+use berth_model::manifest::ContentBlock;
 
 /// Per-store state of the `client` capability: the way to the calling client, if any.
 #[derive(Debug, Default)]
@@ -37,7 +37,7 @@ impl wit_client::Host for ClientState {
         &mut self,
         request: wit_client::SamplingRequest,
     ) -> Result<wit_client::SamplingResponse, wit_client::ClientError> {
-        let request = crate::client::SamplingRequest::from(request);
+        let request = berth_model::client::SamplingRequest::from(request);
         for (i, message) in request.messages.iter().enumerate() {
             if !matches!(
                 message.content,

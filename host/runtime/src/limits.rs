@@ -13,7 +13,9 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 
-use crate::manifest::{ContentBlock, PromptOutput, ResourceBody, ResourceContents, ToolOutput};
+use berth_model::manifest::{
+    ContentBlock, PromptOutput, ResourceBody, ResourceContents, ToolOutput,
+};
 
 /// The limits one plugin's calls run under; every field has a documented default.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -356,7 +358,7 @@ mod tests {
     use futures::FutureExt;
 
     use super::*;
-    use crate::manifest::Media;
+    use berth_model::manifest::Media;
 
     fn now(gate: &Arc<Gate>, max_running: usize, max_queued: usize) -> Slot {
         match gate.try_enter(max_running, max_queued) {

@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::manifest::GuestError;
+use berth_model::manifest::GuestError;
 
 /// Why a plugin file could not be loaded.
 #[derive(Debug, thiserror::Error)]

@@ -20,7 +20,7 @@ use wasmtime::{Store, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::capabilities::http::HttpPolicy;
-use crate::policy::Grants;
+use berth_model::policy::Grants;
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use super::RuntimeInner;
@@ -265,7 +265,7 @@ impl PerCall {
 
     /// Connects the call to the client it serves: its log records and progress reports
     /// go to the context's notice sink, and its requests to the context's client.
-    pub(crate) fn serve(&mut self, ctx: &crate::manifest::CallContext) {
+    pub(crate) fn serve(&mut self, ctx: &berth_model::manifest::CallContext) {
         let state = self.store.data_mut();
         state.log.start_call();
         state.log.forward_to(ctx.notices.clone());

@@ -1,9 +1,9 @@
 //! Bindings for contract `berth:plugin@0.1.x`, generated from the frozen WIT in
 //! `wit/berth-plugin/v0.1`, plus the conversions between its types and Berth's own
-//! [`crate::manifest`] types, and the [`CallablePlugin`] impl for this version.
+//! [`berth_model::manifest`] types, and the [`CallablePlugin`] impl for this version.
 //!
 //! Nothing outside `runtime/` sees these generated types: callers get
-//! [`crate::manifest`] values. Host imports (`log`, `config`) are implemented in
+//! [`berth_model::manifest`] values. Host imports (`log`, `config`) are implemented in
 //! `runtime/capabilities/`, not here.
 
 use std::sync::Arc;
@@ -12,11 +12,11 @@ use wasmtime::Store;
 use wasmtime::component::{Component, HasSelf, InstancePre, Linker};
 
 use super::{CallFuture, CallablePlugin, Failure};
-use crate::manifest;
-use crate::runtime::instance::StoreState;
+use crate::instance::StoreState;
+use berth_model::manifest;
 
 wasmtime::component::bindgen!({
-    path: "../wit/berth-plugin/v0.1",
+    path: "../../wit/berth-plugin/v0.1",
     world: "plugin",
     // Exports are called with `call_async` so a guest yields at every epoch tick and a
     // timeout or cancellation can drop the call. The imports (`log`, `config`) never

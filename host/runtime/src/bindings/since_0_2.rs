@@ -180,7 +180,7 @@ macro_rules! needs_and_events_conversions {
         }
 
         // Conversions of the `events` types. Plain moves: which events a plugin may see, and
-        // what is redacted from them, is decided in `crate::hooks`.
+        // what is redacted from them, is decided in the host's `hooks`.
 
         impl From<wit_events::EventKind> for EventKind {
             fn from(kind: wit_events::EventKind) -> Self {

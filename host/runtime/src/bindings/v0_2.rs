@@ -1,6 +1,6 @@
 //! Bindings for contract `berth:plugin@0.2.x`, generated from the frozen WIT in
 //! `wit/berth-plugin/v0.2`, the conversions of its `events` types from and to Berth's
-//! [`crate::hooks`] types, and the [`CallablePlugin`] impl for this version.
+//! [`berth_model::events`] types, and the [`CallablePlugin`] impl for this version.
 //!
 //! 0.2 is 0.1 plus the optional `events` export. Its `types` interface is identical to
 //! 0.1's, so bindgen maps it onto the 0.1 Rust types (`with` below) and the manifest and
@@ -19,27 +19,27 @@ use wasmtime::Store;
 use wasmtime::component::{Component, InstancePre, Linker};
 
 use super::{CallFuture, CallablePlugin, Failure};
-use crate::bus::CallOutcome;
-use crate::hooks::{EventKind, PluginEvent};
-use crate::manifest;
-use crate::policy::{FolderNeed, Needs};
-use crate::runtime::instance::StoreState;
+use crate::instance::StoreState;
+use berth_model::events::CallOutcome;
+use berth_model::events::{EventKind, PluginEvent};
+use berth_model::manifest;
+use berth_model::policy::{FolderNeed, Needs};
 
 wasmtime::component::bindgen!({
-    path: "../wit/berth-plugin/v0.2",
+    path: "../../wit/berth-plugin/v0.2",
     world: "full",
     // As in 0.1: exports are async so epoch ticks, timeouts and cancellation take
     // effect; the imports never wait and stay synchronous.
     exports: { default: async },
     with: {
-        "berth:plugin/types": crate::runtime::bindings::v0_1::berth::plugin::types,
+        "berth:plugin/types": crate::bindings::v0_1::berth::plugin::types,
     },
 });
 
 use self::exports::berth::plugin::events as wit_events;
 use self::exports::berth::plugin::guest;
 use self::exports::berth::plugin::needs as wit_needs;
-use crate::runtime::bindings::v0_1::berth::plugin::types as wit;
+use crate::bindings::v0_1::berth::plugin::types as wit;
 
 /// The range of contract versions these bindings can call; wasmtime matches a
 /// component's `@0.2.N` names against our `@0.2.0` ones by semver compatibility.
