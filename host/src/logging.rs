@@ -62,7 +62,7 @@ const MOVED: &[(&str, &[&str])] = &[
 ];
 
 /// `spec` (tracing's `EnvFilter` syntax) with each directive for a Berth module also
-/// written for the crate that module lives in now (see [`MOVED`]); other directives as
+/// written for the crate that module lives in now (see `MOVED`); other directives as
 /// they are.
 pub fn translate_filter(spec: &str) -> String {
     let mut out: Vec<String> = Vec::new();

@@ -9,22 +9,19 @@
 //! them), and is only reused after a call that ended cleanly. This module does not
 //! compile or detect contracts (`loader.rs`) and does not convert WIT types (`bindings/`).
 
-use std::any::Any;
 use std::future::Future;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
-use wasmtime::component::{Instance, ResourceTable};
+use wasmtime::component::ResourceTable;
 use wasmtime::{Store, UpdateDeadline};
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::capabilities::http::HttpPolicy;
 use berth_model::policy::Grants;
-use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+use wasmtime_wasi_http::WasiHttpCtx;
 
 use super::RuntimeInner;
-use super::bindings::Failure;
 use super::capabilities::client::ClientState;
 use super::capabilities::config::ConfigState;
 use super::capabilities::log::LogState;
@@ -33,90 +30,16 @@ use super::capabilities::resources::ResourceState;
 use super::capabilities::stdio::{CapturedOutput, Stream};
 use super::cpu::Turn;
 use super::limits::{MemoryCap, PluginLimits};
-use super::teardown::Teardown;
+use super::store::StoreState;
 
-/// The data of every per-call store: WASI state plus one state per capability.
-pub(crate) struct StoreState {
-    wasi: WasiCtx,
-    table: ResourceTable,
-    limits: MemoryCap,
-    pub(crate) log: LogState,
-    pub(crate) config: ConfigState,
-    pub(crate) progress: ProgressState,
-    pub(crate) resources: ResourceState,
-    pub(crate) client: ClientState,
-    http: WasiHttpCtx,
-    /// Checks every outgoing HTTP request against the plugin's grants.
-    http_policy: HttpPolicy,
-    /// Whether this store keeps its instance for later calls (a warm store).
-    keeps_instance: bool,
-    /// The instance a warm store keeps; always `None` in a fresh store.
-    kept: Option<Instance>,
-    /// The typed exports already looked up in the kept instance, one value per bindings
-    /// type (see [`super::bindings::exports`]); always empty in a fresh store.
-    kept_exports: Vec<Box<dyn Any + Send>>,
-    /// The runtime's finished stores waiting to be dropped, which an instantiation that
-    /// finds the pool full drops first. Weak, because queued stores hold it too.
-    pub(crate) teardown: Weak<Teardown>,
-    /// This store's claim on the cores, asked for at each epoch tick (`cpu.rs`).
-    turn: Arc<Turn>,
-}
-
-impl StoreState {
-    /// The instance this store kept from an earlier call, if it is a warm store that
-    /// has one.
-    pub(crate) fn kept_instance(&self) -> Option<Instance> {
-        self.kept
-    }
-
-    /// Drops the finished calls' stores that wait in the runtime's teardown queue, and
-    /// says whether there were any (so a full pool is worth trying again).
-    pub(crate) fn drop_waiting_stores(&self) -> bool {
-        self.teardown
-            .upgrade()
-            .is_some_and(|teardown| teardown.finish() > 0)
-    }
-
-    /// Records the instance just created in this store, if it is a warm store.
-    pub(crate) fn keep_instance(&mut self, instance: Instance) {
-        if self.keeps_instance {
-            self.kept = Some(instance);
-        }
-    }
-
-    /// The exports of type `E` looked up earlier in this warm store's kept instance.
-    pub(crate) fn kept_exports<E: Clone + 'static>(&self) -> Option<E> {
-        self.kept_exports
-            .iter()
-            .find_map(|kept| kept.downcast_ref::<E>())
-            .cloned()
-    }
-
-    /// Records exports just looked up in this store's kept instance, if it keeps one.
-    pub(crate) fn keep_exports<E: Send + 'static>(&mut self, exports: E) {
-        if self.kept.is_some() {
-            self.kept_exports.push(Box::new(exports));
-        }
-    }
-}
-
-impl WasiHttpView for StoreState {
-    fn http(&mut self) -> WasiHttpCtxView<'_> {
-        WasiHttpCtxView {
-            ctx: &mut self.http,
-            table: &mut self.table,
-            hooks: &mut self.http_policy,
-        }
-    }
-}
-
-impl WasiView for StoreState {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
-    }
+/// How a call failed below the WIT level. The two cases are kept apart because they
+/// mean different things to an operator: the plugin could not even start, or it ran
+/// and crashed.
+pub(crate) enum Failure {
+    /// A fresh instance could not be created (start function, memory cap, …).
+    Instantiate(wasmtime::Error),
+    /// The guest trapped, or a host function it called failed fatally.
+    Trap(wasmtime::Error),
 }
 
 /// What a call needs to know about the plugin it runs.

@@ -22,7 +22,9 @@
 //! - `teardown`: finished calls' stores, dropped after their answers have gone out.
 //! - `limits`: per-plugin limits, the memory limiter, the concurrency gate, result sizes.
 //! - `cpu`: the host-wide turns on the cores for guests that run past one epoch tick.
-//! - `bindings`: one module of generated bindings per contract version, behind a trait.
+//! - `wit`: the code wasmtime generates from each contract version's WIT.
+//! - `store`: the data of every per-call store, and how the linker reaches it.
+//! - `bindings`: calling each contract version's exports, behind a trait.
 //! - `capabilities`: host imports offered to plugins (`log`, `config`, `progress`,
 //!   `resources`, `client`) and stdio capture.
 //! - `error`: [`LoadError`] and [`CallError`].
@@ -36,8 +38,10 @@ mod error;
 mod instance;
 mod limits;
 mod loader;
+mod store;
 mod teardown;
 mod warm;
+mod wit;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -65,8 +69,9 @@ use berth_model::policy::{Grants, Needs};
 use bindings::{CallablePlugin, Failure};
 use capabilities::config::ConfigState;
 pub use capabilities::resources::ResourceListener;
-use instance::{CallTarget, PerCall, Stopped, StoreState};
+use instance::{CallTarget, PerCall, Stopped};
 use limits::{Admission, Gate, Slot};
+use store::StoreState;
 
 /// The default size of the instance pool ([`RuntimeOptions::max_instances`]).
 pub const DEFAULT_MAX_INSTANCES: u32 = 1000;
@@ -184,7 +189,7 @@ impl Runtime {
         // Linked for every plugin, granted to none: each request is checked against the
         // plugin's network grants (capabilities/http.rs).
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(linker_error)?;
-        capabilities::add_to_linker(&mut linker).map_err(linker_error)?;
+        store::add_to_linker(&mut linker).map_err(linker_error)?;
         for contract in bindings::CONTRACTS {
             (contract.add_to_linker)(&mut linker).map_err(linker_error)?;
         }

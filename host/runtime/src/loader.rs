@@ -15,7 +15,8 @@ use wasmtime::component::Component;
 
 use super::bindings::{self, CallFuture, CallablePlugin, Failure};
 use super::capabilities::config::ConfigState;
-use super::instance::{self, CallTarget, PerCall, Stopped, StoreState};
+use super::instance::{self, CallTarget, PerCall, Stopped};
+use super::store::StoreState;
 use super::warm::WarmPool;
 use super::{LoadError, LoadedPlugin, PluginInner, PluginLimits, PluginSettings, RuntimeInner};
 use berth_model::events::EventKind;

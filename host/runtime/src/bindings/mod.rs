@@ -23,7 +23,8 @@ use std::sync::{Arc, LazyLock};
 use wasmtime::Store;
 use wasmtime::component::{Component, Instance, InstancePre, Linker};
 
-use crate::instance::StoreState;
+pub(crate) use crate::instance::Failure;
+use crate::store::StoreState;
 use berth_model::events::{EventKind, PluginEvent};
 use berth_model::manifest::{
     CallContext, CompletionRequest, Completions, GuestError, Icon, IconItem, Manifest,
@@ -41,16 +42,6 @@ pub(crate) use v0_3 as latest;
 /// Package and interface of the export that carries the contract version, as
 /// `berth:plugin/guest@X.Y.Z`.
 pub(crate) const GUEST_INTERFACE: &str = "berth:plugin/guest";
-
-/// How a call failed below the WIT level. The two cases are kept apart because they
-/// mean different things to an operator: the plugin could not even start, or it ran
-/// and crashed.
-pub(crate) enum Failure {
-    /// A fresh instance could not be created (start function, memory cap, …).
-    Instantiate(wasmtime::Error),
-    /// The guest trapped, or a host function it called failed fatally.
-    Trap(wasmtime::Error),
-}
 
 /// The instance a call runs in: the one a warm store kept from an earlier call (see
 /// `runtime/warm.rs`), or a new one from `pre`, which a warm store then keeps.

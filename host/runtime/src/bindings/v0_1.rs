@@ -12,17 +12,10 @@ use wasmtime::Store;
 use wasmtime::component::{Component, HasSelf, InstancePre, Linker};
 
 use super::{CallFuture, CallablePlugin, Failure};
-use crate::instance::StoreState;
+use crate::store::StoreState;
 use berth_model::manifest;
 
-wasmtime::component::bindgen!({
-    path: "../../wit/berth-plugin/v0.1",
-    world: "plugin",
-    // Exports are called with `call_async` so a guest yields at every epoch tick and a
-    // timeout or cancellation can drop the call. The imports (`log`, `config`) never
-    // wait on anything, so they stay synchronous: cheaper, and testable without a runtime.
-    exports: { default: async },
-});
+pub(crate) use crate::wit::v0_1::*;
 
 use self::berth::plugin::types as wit;
 

@@ -19,27 +19,18 @@ use wasmtime::Store;
 use wasmtime::component::{Component, InstancePre, Linker};
 
 use super::{CallFuture, CallablePlugin, Failure};
-use crate::instance::StoreState;
+use crate::store::StoreState;
 use berth_model::events::CallOutcome;
 use berth_model::events::{EventKind, PluginEvent};
 use berth_model::manifest;
 use berth_model::policy::{FolderNeed, Needs};
 
-wasmtime::component::bindgen!({
-    path: "../../wit/berth-plugin/v0.2",
-    world: "full",
-    // As in 0.1: exports are async so epoch ticks, timeouts and cancellation take
-    // effect; the imports never wait and stay synchronous.
-    exports: { default: async },
-    with: {
-        "berth:plugin/types": crate::bindings::v0_1::berth::plugin::types,
-    },
-});
+pub(crate) use crate::wit::v0_2::*;
 
 use self::exports::berth::plugin::events as wit_events;
 use self::exports::berth::plugin::guest;
 use self::exports::berth::plugin::needs as wit_needs;
-use crate::bindings::v0_1::berth::plugin::types as wit;
+use crate::wit::v0_1::berth::plugin::types as wit;
 
 /// The range of contract versions these bindings can call; wasmtime matches a
 /// component's `@0.2.N` names against our `@0.2.0` ones by semver compatibility.

@@ -15,27 +15,14 @@ use wasmtime::Store;
 use wasmtime::component::{Component, InstancePre, Linker};
 
 use super::{CallFuture, CallablePlugin, Failure};
-use crate::instance::StoreState;
+use crate::store::StoreState;
 use berth_model::client;
 use berth_model::events::CallOutcome;
 use berth_model::events::{EventKind, PluginEvent};
 use berth_model::manifest;
 use berth_model::policy::{FolderNeed, Needs};
 
-wasmtime::component::bindgen!({
-    path: "../../wit/berth-plugin/v0.3",
-    world: "full",
-    exports: { default: async },
-    // `client` waits for the client's answer, so its host functions are async; the other
-    // imports never wait and stay synchronous.
-    imports: {
-        "berth:plugin/client.sample": async,
-        "berth:plugin/client.elicit": async,
-    },
-    with: {
-        "berth:plugin/types": crate::bindings::v0_1::berth::plugin::types,
-    },
-});
+pub(crate) use crate::wit::v0_3::*;
 
 use self::berth::plugin::chat as wit_chat;
 pub(crate) use self::berth::plugin::client as wit_client;
@@ -45,7 +32,7 @@ use self::exports::berth::plugin::guest;
 use self::exports::berth::plugin::icons as wit_icons;
 use self::exports::berth::plugin::needs as wit_needs;
 use self::exports::berth::plugin::prompts as wit_prompts;
-use crate::bindings::v0_1::berth::plugin::types as wit;
+use crate::wit::v0_1::berth::plugin::types as wit;
 
 /// The range of contract versions these bindings can call.
 pub(crate) const VERSION_REQ: &str = ">=0.3.0, <0.4.0";

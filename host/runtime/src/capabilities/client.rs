@@ -7,7 +7,7 @@
 //! object, sampling contents are text, image or audio) and converts; the waiting happens
 //! under the call's time limit and cancellation, like the guest's own work.
 
-use crate::bindings::v0_3::wit_client;
+use crate::wit::v0_3::berth::plugin::client as wit_client;
 use berth_model::client::{ClientError, ClientLink};
 use berth_model::manifest::ContentBlock;
 

@@ -10,9 +10,9 @@ use std::sync::Arc;
 
 use wasmtime::component::{HasSelf, Linker};
 
-use crate::bindings::v0_1::berth::plugin::config as config_v0_1;
-use crate::bindings::v0_2::berth::plugin::config as config_v0_2;
-use crate::bindings::v0_3::berth::plugin::config as config_v0_3;
+use crate::wit::v0_1::berth::plugin::config as config_v0_1;
+use crate::wit::v0_2::berth::plugin::config as config_v0_2;
+use crate::wit::v0_3::berth::plugin::config as config_v0_3;
 
 /// Per-store state of the `config` capability: the plugin's values, shared read-only by
 /// every store of that plugin.

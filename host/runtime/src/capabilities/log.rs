@@ -19,9 +19,9 @@ use std::sync::Arc;
 use wasmtime::component::{HasSelf, Linker};
 
 use super::PLUGIN_TARGET;
-use crate::bindings::v0_1::berth::plugin::{log as log_v0_1, types::Level};
-use crate::bindings::v0_2::berth::plugin::log as log_v0_2;
-use crate::bindings::v0_3::berth::plugin::log as log_v0_3;
+use crate::wit::v0_1::berth::plugin::{log as log_v0_1, types::Level};
+use crate::wit::v0_2::berth::plugin::log as log_v0_2;
+use crate::wit::v0_3::berth::plugin::log as log_v0_3;
 use berth_model::client::{Notice, NoticeSink};
 use berth_model::manifest::{LogLevel, PluginLog};
 

@@ -16,24 +16,9 @@ pub(crate) mod resources;
 pub(crate) mod stdio;
 pub(crate) mod wasi;
 
-use wasmtime::component::Linker;
-
-use super::instance::StoreState;
-
 /// `tracing` target of everything a plugin emits (its `log` records and its captured
 /// stdout/stderr), so operators can filter plugin output apart from the host's own.
 pub const PLUGIN_TARGET: &str = "berth::plugin";
-
-/// Adds every capability's imports to the shared linker. Stdio needs no linking: it is
-/// WASI's own stdout/stderr, redirected per store.
-pub(crate) fn add_to_linker(linker: &mut Linker<StoreState>) -> wasmtime::Result<()> {
-    log::add_to_linker(linker, |state| &mut state.log)?;
-    config::add_to_linker(linker, |state| &mut state.config)?;
-    progress::add_to_linker(linker, |state| &mut state.progress)?;
-    resources::add_to_linker(linker, |state| &mut state.resources)?;
-    client::add_to_linker(linker, |state| &mut state.client)?;
-    Ok(())
-}
 
 #[cfg(test)]
 pub(crate) mod test_support {

@@ -7,7 +7,7 @@
 //! cannot make the host send an invalid notification; delivery itself is the protocol
 //! layer's.
 
-use crate::bindings::v0_3::berth::plugin::progress as progress_v0_3;
+use crate::wit::v0_3::berth::plugin::progress as progress_v0_3;
 use berth_model::client::{Notice, NoticeSink, Progress};
 
 /// Longest progress message sent; a longer one is cut at a character boundary.

@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use crate::bindings::v0_3::berth::plugin::resources as resources_v0_3;
+use crate::wit::v0_3::berth::plugin::resources as resources_v0_3;
 
 /// Longest URI a plugin may report; a longer one cannot be a URI anyone subscribed to
 /// through a sane client, and is ignored.

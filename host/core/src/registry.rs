@@ -16,15 +16,15 @@ use std::sync::Arc;
 use berth_uri_template::UriTemplate;
 
 use crate::hooks::EventKind;
-use crate::manifest::{
+use crate::metrics::ToolSeries;
+use berth_model::manifest::{
     CompiledSchema, Icon, IconItem, PromptSpec, ResourceSpec, ResourceTemplateSpec, ToolSchemas,
     ToolSpec, qualified_tool_name,
 };
-use crate::metrics::ToolSeries;
-use crate::untrusted::shown;
+use berth_model::untrusted::shown;
 
 mod claims;
-use crate::runtime::LoadedPlugin;
+use berth_runtime::LoadedPlugin;
 pub use claims::settle_newcomers;
 
 /// Why a plugin could not join a snapshot.
@@ -59,7 +59,7 @@ pub enum RegistryError {
     /// The configured `tool_prefix` makes a tool name longer than clients accept.
     #[error(
         "plugin `{plugin}` from {file} is refused: with its `tool_prefix` the tool name `{tool}` is longer than {max} characters; shorten `[plugins.{plugin}] tool_prefix`",
-        max = crate::manifest::MAX_TOOL_NAME_LEN
+        max = berth_model::manifest::MAX_TOOL_NAME_LEN
     )]
     ToolNameTooLong {
         /// The refused plugin.
@@ -163,7 +163,7 @@ pub struct PluginEntry {
     /// What its tool names start with (`[plugins.NAME] tool_prefix`); `None`: `<name>_`.
     pub tool_prefix: Option<String>,
     /// Its tools' schemas, compiled when its manifest was validated
-    /// ([`crate::manifest::Manifest::validate`]), in the manifest's tool order.
+    /// ([`berth_model::manifest::Manifest::validate`]), in the manifest's tool order.
     pub schemas: ToolSchemas,
 }
 
@@ -291,7 +291,7 @@ impl Registry {
         let manifest = entry.plugin.manifest();
         for tool in &manifest.tools {
             let qualified = entry.qualified(&tool.name);
-            if qualified.len() > crate::manifest::MAX_TOOL_NAME_LEN {
+            if qualified.len() > berth_model::manifest::MAX_TOOL_NAME_LEN {
                 return Err(RegistryError::ToolNameTooLong {
                     plugin: manifest.name.clone(),
                     file: file.to_string(),

@@ -26,8 +26,8 @@ use crate::bus::{Bus, Event};
 use crate::config::Config;
 use crate::plugins::{self, PluginError};
 use crate::registry::{PluginEntry, Registry};
-use crate::runtime::Runtime;
 use crate::state::Served;
+use berth_runtime::Runtime;
 
 /// What a file looked like when it was last loaded (or failed to load).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -204,7 +204,7 @@ impl Lifecycle {
                 let plugin_config = config.plugin(entry.name());
                 let settings = plugin_config.settings();
                 // Limits apply live: calls that start after this use the new ones.
-                let settings = crate::runtime::PluginSettings {
+                let settings = berth_runtime::PluginSettings {
                     limits: config.limits_for(entry.name()),
                     ..settings
                 };

@@ -15,8 +15,8 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer};
 
 use super::{BerthServer, caller, convert, notices};
-use crate::access::Kind;
-use crate::manifest::{CompletionRequest, CompletionTarget, PromptSpec};
+use berth_core::access::Kind;
+use berth_model::manifest::{CompletionRequest, CompletionTarget, PromptSpec};
 
 impl BerthServer {
     /// One page of the prompts the caller may see.
@@ -236,7 +236,7 @@ fn unknown_reference(reference: &Reference) -> ErrorData {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::PromptArgument;
+    use berth_model::manifest::PromptArgument;
 
     fn spec() -> PromptSpec {
         let argument = |name: &str, required| PromptArgument {

@@ -1,4 +1,6 @@
-//! The MCP face of Berth: the only place rmcp's model and handler types appear.
+//! The MCP face of Berth: rmcp's model and handler types, and the stdio transport.
+//! It may use `berth-model`, `berth-runtime` and `berth-core`; the HTTP transport sits
+//! above it (`berth-http`).
 //!
 //! [`BerthServer`] answers every MCP request from the current registry snapshot and the
 //! runtime. It owns no plugin state of its own, so the same handler type serves every
@@ -10,6 +12,7 @@ pub mod checks;
 pub mod convert;
 mod notices;
 mod prompts;
+pub mod stdio;
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -26,12 +29,12 @@ use rmcp::{ErrorData, RoleServer, ServerHandler};
 use tokio::sync::broadcast;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
-use crate::access::Kind;
-use crate::auth::Identity;
-use crate::bus::{Bus, CallOutcome, Event};
-use crate::registry::{Registry, ToolEntry, page};
-use crate::runtime::{CallError, Limit};
-use crate::state::Served;
+use berth_core::access::Identity;
+use berth_core::access::Kind;
+use berth_core::bus::{Bus, CallOutcome, Event};
+use berth_core::registry::{Registry, ToolEntry, page};
+use berth_core::state::Served;
+use berth_runtime::{CallError, Limit};
 
 /// MCP revisions answered, oldest first: every handshake revision from 2024-11-05 to
 /// 2025-11-25, and 2026-07-28 (no handshake; per-request `_meta` and `server/discover`)
@@ -264,7 +267,7 @@ impl BerthServer {
         let access = self.served.access();
         let roles = access.roles_allowing(kind, plugin, name).join(", ");
         tracing::warn!(%subject, kind = kind.as_str(), %plugin, %name, roles_that_allow = %roles, "access denied");
-        crate::metrics::access_denied(kind.as_str());
+        berth_core::metrics::access_denied(kind.as_str());
         self.bus.publish(Event::AccessDenied {
             subject: subject.to_string(),
             kind: kind.as_str(),
@@ -285,7 +288,7 @@ fn visible<T>(items: &[T], keep: impl Fn(&T) -> bool) -> Vec<&T> {
 /// list, and (for the URIs it subscribed to) a new build of the plugin serving them,
 /// which may serve new contents, their plugin going away, or their plugin saying they
 /// changed. A lagging subscription
-/// (see [`crate::bus`]) sends everything: both list notifications and an update for
+/// (see [`berth_core::bus`]) sends everything: both list notifications and an update for
 /// every subscribed URI; the client then re-reads the current snapshot.
 ///
 /// It holds the session weakly: the session's handler owns it, and dropping the handler

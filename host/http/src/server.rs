@@ -1,9 +1,9 @@
 //! MCP over Streamable HTTP: rmcp's `StreamableHttpService` mounted in axum at the MCP
-//! path, behind Berth's gate ([`super::gate`]), next to the operational endpoints:
+//! path, behind Berth's gate ([`crate::gate`]), next to the operational endpoints:
 //! `/health` (liveness), `/ready` (plugins loaded, with counts), `/metrics`
 //! (Prometheus) and the RFC 9728 protected-resource metadata under `/.well-known/`.
 //!
-//! Shutdown follows [`crate::shutdown`]: on the trigger the listener stops accepting
+//! Shutdown follows [`berth_core::shutdown`]: on the trigger the listener stops accepting
 //! and the gate answers requests on open connections with 503, while calls in flight
 //! finish and their answers are sent; when the sessions are ended, rmcp closes every
 //! session's streams and the server task finishes once its connections have closed.
@@ -20,13 +20,13 @@ use axum::routing::get;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio::net::TcpListener;
 
-use super::gate::{self, Gate, Guards};
-use super::sessions::Sessions;
-use crate::config::{Config, HttpConfig};
-use crate::lifecycle::Lifecycle;
-use crate::metrics::Metrics;
-use crate::protocol::BerthServer;
-use crate::shutdown::Shutdown;
+use crate::gate::{self, Gate, Guards};
+use crate::sessions::Sessions;
+use berth_core::config::{Config, HttpConfig};
+use berth_core::lifecycle::Lifecycle;
+use berth_core::metrics::Metrics;
+use berth_core::shutdown::Shutdown;
+use berth_protocol::BerthServer;
 
 /// Why the HTTP transport could not start.
 #[derive(Debug, thiserror::Error)]

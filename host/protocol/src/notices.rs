@@ -16,11 +16,11 @@ use rmcp::service::{Peer, RequestContext};
 use serde_json::{Value, json};
 
 use super::convert;
-use crate::client::{
+use berth_model::client::{
     ClientError, ClientFuture, ClientLink, ClientRequests, ElicitAction, ElicitResponse, Notice,
     NoticeSink, SamplingRequest, SamplingResponse,
 };
-use crate::manifest::{CallContext, ContentBlock, LogLevel, Media, PluginLog, Role};
+use berth_model::manifest::{CallContext, ContentBlock, LogLevel, Media, PluginLog, Role};
 
 /// The context of a call of `plugin` serving the request `context`, and the task that
 /// forwards its notices when the client wants any (logs at or above `log_threshold`, a
@@ -342,7 +342,7 @@ fn elicit_params(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::Message;
+    use berth_model::manifest::Message;
 
     #[test]
     fn sampling_requests_become_create_message_params() {
@@ -355,7 +355,7 @@ mod tests {
             max_tokens: 50,
             temperature: Some(0.5),
             stop_sequences: vec!["END".into()],
-            model_preferences: Some(crate::client::ModelPreferences {
+            model_preferences: Some(berth_model::client::ModelPreferences {
                 hints: vec!["claude".into()],
                 speed_priority: Some(0.9),
                 ..Default::default()

@@ -43,9 +43,9 @@ use tokio_util::sync::CancellationToken;
 pub use berth_model::events::{EventKind, PathRedactor, PluginEvent};
 
 use crate::bus::{Bus, Event};
-use crate::runtime::LoadedPlugin;
 use crate::shutdown::Shutdown;
 use crate::state::Served;
+use berth_runtime::LoadedPlugin;
 
 /// Events one plugin's queue holds while its hook is busy; past that, new events are
 /// dropped for that plugin. Enough to absorb a burst of tool calls, small enough that a

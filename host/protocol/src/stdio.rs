@@ -21,8 +21,8 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::Mutex;
 
-use crate::protocol::BerthServer;
-use crate::shutdown::Shutdown;
+use crate::BerthServer;
+use berth_core::shutdown::Shutdown;
 
 /// Incoming lines longer than this are refused, bounding memory per message.
 const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;

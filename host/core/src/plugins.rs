@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::config::Config;
-use crate::manifest::{Manifest, ManifestError, ToolSchemas};
-use crate::policy::{self, Grants, Needs, NotGranted};
-use crate::runtime::{Compiled, LoadError, LoadedPlugin, PluginLimits, PluginSettings, Runtime};
+use berth_model::manifest::{Manifest, ManifestError, ToolSchemas};
+use berth_model::policy::{self, Grants, Needs, NotGranted};
+use berth_runtime::{Compiled, LoadError, LoadedPlugin, PluginLimits, PluginSettings, Runtime};
 
 /// Why one plugin file is not served.
 #[derive(Debug, thiserror::Error)]
@@ -286,7 +286,7 @@ impl std::fmt::Display for Refusal {
                 "its resource `{}` names {problem}; a plugin serves only URIs that are its \
                  own: grant what the URI names under `[plugins.{plugin}.grants]`, or allow the \
                  URI's start with `plugins.{plugin}.resource_uris`",
-                crate::untrusted::shown(uri)
+                berth_model::untrusted::shown(uri)
             ),
         }
     }

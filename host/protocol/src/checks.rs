@@ -15,7 +15,7 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
-use crate::manifest::CompiledSchema;
+use berth_model::manifest::CompiledSchema;
 
 /// Checks priced at most this many steps run inline: well under a millisecond.
 pub const INLINE_COST: u64 = 50_000;
@@ -139,7 +139,7 @@ mod tests {
     use serde_json::json;
 
     fn compiled(schema: Value) -> CompiledSchema {
-        let unfolded = crate::manifest::schema_cost::measure(&schema)
+        let unfolded = berth_model::manifest::schema_cost::measure(&schema)
             .unwrap()
             .unfolded;
         CompiledSchema {

@@ -142,7 +142,7 @@ struct SessionGuard {
 
 impl Drop for SessionGuard {
     fn drop(&mut self) {
-        crate::metrics::session_closed();
+        berth_core::metrics::session_closed();
         let Some(sessions) = self.sessions.upgrade() else {
             return;
         };
@@ -201,7 +201,7 @@ impl SessionManager for Sessions {
         let (id, inner) = created?;
         open.by_id.insert(id.clone(), None);
         drop(open);
-        crate::metrics::session_opened();
+        berth_core::metrics::session_opened();
         let guard = SessionGuard {
             sessions: self.this.clone(),
             id: id.clone(),

@@ -12,12 +12,12 @@ use rmcp::model::{
 };
 
 use super::checks;
-use crate::manifest::{
+use berth_core::registry::{PromptEntry, ResourceEntry, TemplateEntry, ToolEntry};
+use berth_model::manifest::{
     CompiledSchema, ContentBlock, GuestError, Icon, IconTheme, PromptOutput, ResourceBody,
     ResourceContents, Role, ToolOutput,
 };
-use crate::registry::{PromptEntry, ResourceEntry, TemplateEntry, ToolEntry};
-use crate::runtime::CallError;
+use berth_runtime::CallError;
 
 fn base64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)

@@ -11,6 +11,9 @@
 //! the same rules and messages as the file, and the key paths must reach into
 //! `[plugins.NAME.config]` tables whose keys no crate can know in advance.
 
+pub mod auth;
+pub mod rate_limit;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -123,10 +126,10 @@ pub struct HttpConfig {
     pub shutdown_grace_ms: u64,
     /// Who may call: bearer tokens and JWTs.
     #[serde(default)]
-    pub auth: crate::auth::AuthConfig,
+    pub auth: crate::config::auth::AuthConfig,
     /// Requests per identity.
     #[serde(default)]
-    pub rate_limit: crate::ratelimit::RateLimitConfig,
+    pub rate_limit: crate::config::rate_limit::RateLimitConfig,
 }
 
 impl HttpConfig {
@@ -460,18 +463,18 @@ impl GrantsConfig {
     /// The grants in the form the runtime enforces, with passed-through variables read
     /// from this process's environment now (one missing there is simply not set for
     /// the plugin). Call after validation: rules that do not parse are skipped.
-    pub fn resolve(&self) -> crate::policy::Grants {
+    pub fn resolve(&self) -> berth_model::policy::Grants {
         let mut env: BTreeMap<String, String> = self
             .env
             .iter()
             .filter_map(|name| std::env::var(name).ok().map(|v| (name.clone(), v)))
             .collect();
         env.extend(self.env_values.clone());
-        crate::policy::Grants {
+        berth_model::policy::Grants {
             folders: self
                 .folders
                 .iter()
-                .map(|f| crate::policy::FolderGrant {
+                .map(|f| berth_model::policy::FolderGrant {
                     host: f.host.clone(),
                     guest: f.guest.clone(),
                     write: f.write,
@@ -487,7 +490,7 @@ impl GrantsConfig {
             network: self
                 .network
                 .iter()
-                .filter_map(|r| crate::policy::NetworkRule::parse(r).ok())
+                .filter_map(|r| berth_model::policy::NetworkRule::parse(r).ok())
                 .collect(),
         }
     }
@@ -535,7 +538,7 @@ impl GrantsConfig {
             }
         }
         for (i, rule) in self.network.iter().enumerate() {
-            if let Err(problem) = crate::policy::NetworkRule::parse(rule) {
+            if let Err(problem) = berth_model::policy::NetworkRule::parse(rule) {
                 return Some((format!("network[{i}]"), problem));
             }
         }
@@ -567,7 +570,7 @@ impl RuntimeConfig {
         1024
     }
     fn default_instances() -> u32 {
-        crate::runtime::DEFAULT_MAX_INSTANCES
+        berth_runtime::DEFAULT_MAX_INSTANCES
     }
 
     /// The defaults as a [`LimitsConfig`] with every key set.
@@ -631,8 +634,8 @@ impl PluginConfig {
 
 impl PluginConfig {
     /// The runtime settings these give a plugin: its config values and its grants.
-    pub fn settings(&self) -> crate::runtime::PluginSettings {
-        crate::runtime::PluginSettings {
+    pub fn settings(&self) -> berth_runtime::PluginSettings {
+        berth_runtime::PluginSettings {
             config: self.values(),
             grants: std::sync::Arc::new(self.grants.resolve()),
             warm_instances: self.warm_instances,
@@ -879,7 +882,10 @@ impl Config {
                     &format!("must be {range}"),
                 ));
             }
-            if !crate::manifest::is_valid_name(name, crate::manifest::MAX_PLUGIN_NAME_LEN) {
+            if !berth_model::manifest::is_valid_name(
+                name,
+                berth_model::manifest::MAX_PLUGIN_NAME_LEN,
+            ) {
                 return Err(invalid(
                     &format!("plugins.{name}"),
                     "is not a valid plugin name: use 1 to 32 characters from [a-zA-Z0-9_-]",
@@ -889,7 +895,7 @@ impl Config {
                 return Err(invalid(&format!("plugins.{name}.grants.{key}"), &problem));
             }
             if let Some(prefix) = &plugin.tool_prefix
-                && (prefix.len() > crate::manifest::MAX_PLUGIN_NAME_LEN + 1
+                && (prefix.len() > berth_model::manifest::MAX_PLUGIN_NAME_LEN + 1
                     || !prefix
                         .chars()
                         .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'))
@@ -899,12 +905,12 @@ impl Config {
                     "must be at most 33 characters from [a-zA-Z0-9_-] (\"\" for none)",
                 ));
             }
-            if plugin.warm_instances > crate::runtime::MAX_WARM_INSTANCES {
+            if plugin.warm_instances > berth_runtime::MAX_WARM_INSTANCES {
                 return Err(invalid(
                     &format!("plugins.{name}.warm_instances"),
                     &format!(
                         "must be between 0 and {} (0 gives every call a fresh instance)",
-                        crate::runtime::MAX_WARM_INSTANCES
+                        berth_runtime::MAX_WARM_INSTANCES
                     ),
                 ));
             }
@@ -919,7 +925,7 @@ impl Config {
     }
 
     /// The limits plugin `name` runs under: its `[plugins.NAME.limits]` over `[runtime]`.
-    pub fn limits_for(&self, name: &str) -> crate::runtime::PluginLimits {
+    pub fn limits_for(&self, name: &str) -> berth_runtime::PluginLimits {
         match self.plugins.get(name) {
             Some(plugin) => self.merge_limits(&plugin.limits),
             None => self.default_limits(),
@@ -928,11 +934,11 @@ impl Config {
 
     /// The `[runtime]` limits, for calls made before a plugin's name is known (its
     /// `describe` at load).
-    pub fn default_limits(&self) -> crate::runtime::PluginLimits {
+    pub fn default_limits(&self) -> berth_runtime::PluginLimits {
         self.merge_limits(&LimitsConfig::default())
     }
 
-    fn merge_limits(&self, own: &LimitsConfig) -> crate::runtime::PluginLimits {
+    fn merge_limits(&self, own: &LimitsConfig) -> berth_runtime::PluginLimits {
         let r = &self.runtime;
         let kb = |v: u64| {
             usize::try_from(v)
@@ -940,7 +946,7 @@ impl Config {
                 .saturating_mul(1024)
         };
         let count = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
-        crate::runtime::PluginLimits {
+        berth_runtime::PluginLimits {
             call_timeout: Duration::from_millis(own.call_timeout_ms.unwrap_or(r.call_timeout_ms)),
             max_memory_bytes: kb(own.max_memory_mb.unwrap_or(r.max_memory_mb)).saturating_mul(1024),
             max_concurrent_calls: count(own.max_concurrent_calls.unwrap_or(r.max_concurrent_calls)),
@@ -1116,7 +1122,7 @@ mod tests {
         // The embedded defaults are the runtime's own defaults.
         assert_eq!(
             Config::default().limits_for("x"),
-            crate::runtime::PluginLimits::default()
+            berth_runtime::PluginLimits::default()
         );
     }
 

@@ -1,16 +1,46 @@
-//! Authorization by roles: which tools, resources and prompts an authenticated HTTP
-//! caller may use. Owns the `[roles.NAME]` config tables, their validation, and the
-//! compiled form every request is checked against.
+//! Who an HTTP caller is ([`Identity`]) and what they may use: which tools, resources
+//! and prompts each role grants. Owns the `[roles.NAME]` config tables, their
+//! validation, and the compiled form every request is checked against. Telling who a
+//! caller is from their credentials is the HTTP layer's job.
 //!
 //! A role grants `plugin/name` globs per kind of thing; a caller holds a set of role
-//! names (see [`crate::auth::Identity::roles`]) and may use whatever any of them
+//! names (see [`Identity::roles`]) and may use whatever any of them
 //! grants. Nothing is granted by default: a caller with no known role sees nothing.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 
-use crate::auth::Identity;
+/// Who an authenticated HTTP caller is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// The token's name for static tokens, the `sub` claim for JWTs.
+    pub subject: String,
+    /// Roles from config (static tokens) or the roles claim (JWTs), plus the token's
+    /// OAuth scopes; authorization matches role names against this whole set.
+    pub roles: BTreeSet<String>,
+    /// How the caller authenticated.
+    pub method: AuthMethod,
+}
+
+/// How a caller authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMethod {
+    /// A static API token from `[[http.auth.tokens]]`.
+    StaticToken,
+    /// A JWT checked against `[http.auth.jwt]`.
+    Jwt,
+}
+
+impl AuthMethod {
+    /// Stable `snake_case` label for logs and metrics: "static_token" or "jwt".
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::StaticToken => "static_token",
+            AuthMethod::Jwt => "jwt",
+        }
+    }
+}
 
 /// `[roles.NAME]`: what holders of a role may use. Patterns are `plugin/name` globs
 /// where `*` matches any run of characters (including `/`): `"*"` (everything),
@@ -244,7 +274,6 @@ mod tests {
     use std::collections::BTreeSet;
 
     use super::*;
-    use crate::auth::AuthMethod;
 
     fn identity(roles: &[&str]) -> Identity {
         Identity {

@@ -19,7 +19,7 @@
 //! Every byte read from a client is read under a slot and the deadline. An answer given
 //! before the request's body was read says `Connection: close`, since the connection
 //! cannot carry another request. Origin is checked by rmcp (403). Authentication, rate
-//! limits (and roles, via [`crate::state::Served`]) follow config edits live.
+//! limits (and roles, via [`berth_core::state::Served`]) follow config edits live.
 
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -38,15 +38,15 @@ use bytes::Bytes;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
-use super::sessions::Sessions;
 use crate::auth::{AuthConfig, Authenticator};
-use crate::config::HttpConfig;
-use crate::lifecycle::Lifecycle;
-use crate::metrics::{HttpSeries, Metrics};
-use crate::protocol::Caller;
 use crate::ratelimit::{RateLimitConfig, RateLimiter};
-use crate::shutdown::Shutdown;
-use crate::state::Served;
+use crate::sessions::Sessions;
+use berth_core::config::HttpConfig;
+use berth_core::lifecycle::Lifecycle;
+use berth_core::metrics::{HttpSeries, Metrics};
+use berth_core::shutdown::Shutdown;
+use berth_core::state::Served;
+use berth_protocol::Caller;
 
 /// The session header of Streamable HTTP.
 const SESSION_HEADER: &str = "mcp-session-id";
@@ -177,7 +177,7 @@ impl Gate {
         match authenticator.authenticate(authorization) {
             Ok(identity) => Ok(Caller::Authenticated(Arc::new(identity))),
             Err(failure) => {
-                crate::metrics::auth_failed(failure.reason());
+                berth_core::metrics::auth_failed(failure.reason());
                 tracing::info!(reason = failure.reason(), %failure, "authentication failed");
                 let resource = self.resource(&guards.auth_config, headers);
                 let challenge = failure.www_authenticate(&metadata_url(&resource));
@@ -248,7 +248,7 @@ pub fn refusal(status: StatusCode, error: &str, message: String) -> Response {
 
 /// A refusal counted in `berth_http_refused_total`.
 fn refused(status: StatusCode, reason: &'static str, message: String) -> Response {
-    crate::metrics::http_refused(reason);
+    berth_core::metrics::http_refused(reason);
     refusal(status, reason, message)
 }
 
@@ -351,7 +351,7 @@ pub async fn guard_mcp(State(gate): State<Gate>, mut request: Request, next: Nex
             (_, None) => "ip:unknown".to_string(),
         };
         if let Err(retry) = limiter.check(&key) {
-            crate::metrics::rate_limited();
+            berth_core::metrics::rate_limited();
             tracing::info!(%key, retry_after_ms = retry.0.as_millis() as u64, "rate limited");
             let mut response = refusal(
                 StatusCode::TOO_MANY_REQUESTS,
@@ -536,7 +536,7 @@ async fn read_post(gate: &Gate, request: Request, new_session: bool) -> Result<R
 /// A 400 answer whose body is a JSON-RPC error with no id, as JSON-RPC answers a message
 /// it could not read (and the MCP SDKs' servers do).
 fn json_rpc_error(code: i64, message: &str) -> Response {
-    crate::metrics::http_refused(if code == -32700 {
+    berth_core::metrics::http_refused(if code == -32700 {
         "parse_error"
     } else {
         "invalid_request"
@@ -642,7 +642,7 @@ pub fn spawn_refresher(gate: Gate, lifecycle: Arc<Lifecycle>, shutdown: &Shutdow
                     }
                 }
                 event = events.recv() => match event {
-                    Ok(crate::bus::Event::ConfigApplied)
+                    Ok(berth_core::bus::Event::ConfigApplied)
                     | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
                         refresh(&gate, &lifecycle.config().http);
                     }

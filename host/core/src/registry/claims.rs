@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use berth_uri_template::UriTemplate;
 
 use super::{PluginEntry, RegistryError};
-use crate::untrusted::shown;
+use berth_model::untrusted::shown;
 
 /// Everything one plugin claims, gathered once so comparing two is cheap.
 struct Claims {

@@ -16,77 +16,16 @@ use governor::Quota;
 use governor::clock::{Clock, DefaultClock};
 use governor::middleware::NoOpMiddleware;
 use governor::state::keyed::DashMapStateStore;
-use serde::Deserialize;
 
-/// Largest allowed `requests_per_minute`.
-pub const MAX_REQUESTS_PER_MINUTE: u32 = 1_000_000;
+pub use berth_core::config::rate_limit::{MAX_BURST, MAX_REQUESTS_PER_MINUTE, RateLimitConfig};
 
-/// Largest allowed `burst`. Governor multiplies the refill interval by the burst in
-/// nanoseconds, which overflows for a huge burst at a low rate; this bound keeps the
-/// product (at most 60 s × 10⁶) far inside `u64`.
-pub const MAX_BURST: u32 = 1_000_000;
-
-/// `[http.rate_limit]`: per-identity token buckets.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RateLimitConfig {
-    /// Requests each identity may make per minute on average; 0 turns rate limiting off.
-    #[serde(default = "RateLimitConfig::default_requests_per_minute")]
-    pub requests_per_minute: u32,
-    /// Requests an identity may make at once after being idle (the bucket size).
-    #[serde(default = "RateLimitConfig::default_burst")]
-    pub burst: u32,
-}
-
-impl Default for RateLimitConfig {
-    fn default() -> Self {
-        Self {
-            requests_per_minute: Self::default_requests_per_minute(),
-            burst: Self::default_burst(),
-        }
-    }
-}
-
-impl RateLimitConfig {
-    fn default_requests_per_minute() -> u32 {
-        600
-    }
-
-    fn default_burst() -> u32 {
-        60
-    }
-
-    /// True when these settings limit anything.
-    pub fn is_on(&self) -> bool {
-        self.requests_per_minute > 0
-    }
-
-    /// The first bad value as (key, problem), for config validation to prefix with
-    /// `http.rate_limit.`; `burst` is only checked while limiting is on.
-    pub fn problem(&self) -> Option<(String, String)> {
-        if self.requests_per_minute > MAX_REQUESTS_PER_MINUTE {
-            return Some((
-                "requests_per_minute".into(),
-                format!("must be between 0 (off) and {MAX_REQUESTS_PER_MINUTE}"),
-            ));
-        }
-        if self.is_on() && !(1..=MAX_BURST).contains(&self.burst) {
-            return Some((
-                "burst".into(),
-                format!("must be between 1 and {MAX_BURST} while requests_per_minute is above 0"),
-            ));
-        }
-        None
-    }
-
-    /// The quota these settings describe, or `None` when limiting is off. Out-of-range
-    /// values (a config that skipped validation) are clamped rather than trusted, so
-    /// governor's arithmetic cannot overflow.
-    fn quota(&self) -> Option<Quota> {
-        let per_minute = NonZeroU32::new(self.requests_per_minute.min(MAX_REQUESTS_PER_MINUTE))?;
-        let burst = NonZeroU32::new(self.burst.clamp(1, MAX_BURST)).unwrap_or(NonZeroU32::MIN);
-        Some(Quota::per_minute(per_minute).allow_burst(burst))
-    }
+/// The quota these settings describe, or `None` when limiting is off. Out-of-range
+/// values (a config that skipped validation) are clamped rather than trusted, so
+/// governor's arithmetic cannot overflow.
+fn quota(config: &RateLimitConfig) -> Option<Quota> {
+    let per_minute = NonZeroU32::new(config.requests_per_minute.min(MAX_REQUESTS_PER_MINUTE))?;
+    let burst = NonZeroU32::new(config.burst.clamp(1, MAX_BURST)).unwrap_or(NonZeroU32::MIN);
+    Some(Quota::per_minute(per_minute).allow_burst(burst))
 }
 
 /// Governor's keyed limiter over identity strings.
@@ -114,7 +53,7 @@ impl RateLimiter {
 impl<C: Clock> RateLimiter<C> {
     /// Like [`RateLimiter::new`], reading time from `clock`.
     pub fn with_clock(config: &RateLimitConfig, clock: C) -> Option<Self> {
-        let quota = config.quota()?;
+        let quota = quota(config)?;
         Some(Self {
             buckets: governor::RateLimiter::dashmap_with_clock(quota, clock),
         })
