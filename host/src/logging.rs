@@ -44,11 +44,11 @@ const MOVED: &[(&str, &[&str])] = &[
     ("berth::hooks", &["berth_core::hooks"]),
     ("berth::lifecycle", &["berth_core::lifecycle"]),
     ("berth::metrics", &["berth_core::metrics"]),
-    ("berth::plugins", &["berth_core::plugins"]),
+    ("berth::plugins", &["berth_core::lifecycle::plugins"]),
     ("berth::registry", &["berth_core::registry"]),
     ("berth::shutdown", &["berth_core::shutdown"]),
     ("berth::state", &["berth_core::state"]),
-    ("berth::watch", &["berth_core::watch"]),
+    ("berth::watch", &["berth_core::lifecycle::watch"]),
     (
         "berth",
         &[

@@ -16,6 +16,9 @@
 //! delays start-up and everyone else's upgrades by at most [`LATE_AFTER`], not by its
 //! whole load budget.
 
+pub mod plugins;
+pub mod watch;
+
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -24,10 +27,10 @@ use std::time::{Duration, SystemTime};
 
 use crate::bus::{Bus, Event};
 use crate::config::Config;
-use crate::plugins::{self, PluginError};
 use crate::registry::{PluginEntry, Registry};
 use crate::state::Served;
 use berth_runtime::Runtime;
+use plugins::PluginError;
 
 /// What a file looked like when it was last loaded (or failed to load).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -210,7 +213,7 @@ impl Lifecycle {
                 };
                 let version = &entry.plugin.manifest().version;
                 let refused_by = plugin_config.version_refuses(version);
-                let not_admitted = crate::plugins::admit(
+                let not_admitted = plugins::admit(
                     entry.plugin.manifest(),
                     entry.plugin.needs(),
                     &settings.grants,

@@ -14,7 +14,7 @@ use std::time::Duration;
 use notify::{RecursiveMode, Watcher as _};
 use tokio::sync::mpsc;
 
-use crate::plugins::is_plugin_file;
+use crate::lifecycle::plugins::is_plugin_file;
 
 /// How long the folder must be quiet before a change is acted on.
 pub const DEBOUNCE: Duration = Duration::from_millis(200);
