@@ -107,7 +107,10 @@ async fn client(
     measure_from: Instant,
     until: Instant,
 ) -> Vec<Duration> {
-    let http = reqwest::Client::new();
+    let http = {
+        berth_distribution::init_tls();
+        reqwest::Client::new()
+    };
     let post = |body: String, session: Option<&str>| {
         let mut request = http
             .post(&url)

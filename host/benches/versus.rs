@@ -586,7 +586,10 @@ struct HttpClient {
 impl HttpClient {
     /// Initializes a session at `url`.
     async fn open(url: &str) -> HttpClient {
-        let http = reqwest::Client::new();
+        let http = {
+            berth_distribution::init_tls();
+            reqwest::Client::new()
+        };
         let response = http
             .post(url)
             .header("accept", "application/json, text/event-stream")

@@ -118,12 +118,14 @@ async fn prepare_with(
         served,
         bus.clone(),
     ));
+    let unfetched =
+        crate::sources::fetch(&config, options.config_file.as_deref(), &lifecycle).await;
     let summary = lifecycle.rescan().await?;
     let registry = lifecycle.served().registry();
     tracing::info!(
         plugins = registry.plugins().len(),
         tools = registry.tools().len(),
-        refused = summary.refused,
+        refused = summary.refused + unfetched,
         dir = %options.plugins_dir.display(),
         "ready"
     );
@@ -187,6 +189,9 @@ pub fn watch_config(
         async move {
             match Config::load(Some(&file), &env) {
                 Ok(config) => {
+                    // Sources first, so the rescan that applying the config starts sees
+                    // the files they name now.
+                    crate::sources::fetch(&config, Some(&file), &lifecycle).await;
                     if let Err(error) = lifecycle.apply_config(config).await {
                         tracing::error!(%error, "applying the new config failed");
                     }

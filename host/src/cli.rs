@@ -121,6 +121,36 @@ pub enum PluginsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Fetch a plugin from an OCI registry into the local store; prints its digests and
+    /// where it is kept.
+    Pull {
+        /// `oci://REGISTRY/REPOSITORY:TAG` or `oci://REGISTRY/REPOSITORY@sha256:…`.
+        reference: String,
+        /// Config file whose `[distribution]` settings apply.
+        #[arg(long, value_name = "FILE", env = "BERTH_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Move the pins in `berth.lock` (beside the config file) to what each plugin's
+    /// source names now, and print each plugin's old → new digest. A running server
+    /// serves the new pins from its next start or config change.
+    Update {
+        /// Only this plugin (default: every plugin with a `source`).
+        name: Option<String>,
+        /// The config file whose sources to update; `berth.lock` sits beside it.
+        #[arg(long, value_name = "FILE", env = "BERTH_CONFIG")]
+        config: PathBuf,
+    },
+    /// Publish a plugin component to an OCI registry (the Wasm artifact layout `wkg`
+    /// uses); prints the manifest digest to pin.
+    Push {
+        /// The plugin (`.wasm` component).
+        file: PathBuf,
+        /// `oci://REGISTRY/REPOSITORY:TAG`.
+        reference: String,
+        /// Config file whose `[distribution]` settings apply.
+        #[arg(long, value_name = "FILE", env = "BERTH_CONFIG")]
+        config: Option<PathBuf>,
+    },
 }
 
 /// `berth token …`.

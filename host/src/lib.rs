@@ -40,3 +40,4 @@ pub mod app;
 pub mod cli;
 pub mod commands;
 pub mod logging;
+pub mod sources;

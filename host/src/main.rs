@@ -156,6 +156,38 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Plugins {
+            command: PluginsCommand::Update { name, config },
+        } => {
+            println!(
+                "{}",
+                berth::commands::update(name.as_deref(), &config).await?
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Plugins {
+            command: PluginsCommand::Pull { reference, config },
+        } => {
+            println!(
+                "{}",
+                berth::commands::pull(&reference, config.as_deref()).await?
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Plugins {
+            command:
+                PluginsCommand::Push {
+                    file,
+                    reference,
+                    config,
+                },
+        } => {
+            println!(
+                "{}",
+                berth::commands::push(&file, &reference, config.as_deref()).await?
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Token {
             command: TokenCommand::New { name, roles },
         } => {

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// Each layer crate's folder under `host/`, and the direct dependencies it must not have.
-const LAYERS: [(&str, &[&str]); 6] = [
+const LAYERS: [(&str, &[&str]); 7] = [
     (
         "model",
         &["wasmtime", "rmcp", "axum", "berth-runtime", "berth-core"],
@@ -22,6 +22,18 @@ const LAYERS: [(&str, &[&str]); 6] = [
     ),
     ("protocol", &["wasmtime", "axum", "berth-http"]),
     ("http", &["wasmtime", "wasmtime-wasi", "berth-runtime"]),
+    // Fetching knows sources, digests and files, not plugins or protocols.
+    (
+        "distribution",
+        &[
+            "wasmtime",
+            "rmcp",
+            "axum",
+            "berth-model",
+            "berth-runtime",
+            "berth-core",
+        ],
+    ),
     (".", &["wasmtime", "wasmtime-wasi", "wasmtime-wasi-http"]),
 ];
 

@@ -297,7 +297,7 @@ async fn sigterm_lets_calls_in_flight_finish_refuses_new_ones_and_exits_0() {
         .wait_for_log("shutting down: waiting for calls in flight");
     // New requests are refused while the calls finish: the listener is closed, and a
     // request that still finds an open connection gets 503.
-    let refused = reqwest::Client::new()
+    let refused = crate::support::http_client()
         .post(server.mcp_url())
         .header("accept", "application/json, text/event-stream")
         .header("content-type", "application/json")

@@ -77,7 +77,7 @@ impl HttpServer {
 
     /// GET `path` of the server; returns the status and the body as JSON (or a string).
     pub async fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
-        let mut request = reqwest::Client::new().get(format!("{}{path}", self.base));
+        let mut request = crate::support::http_client().get(format!("{}{path}", self.base));
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
@@ -137,7 +137,7 @@ impl Client {
     /// A client of `url` presenting `token`.
     pub fn new(url: &str, token: Option<&str>) -> Client {
         Client {
-            http: reqwest::Client::builder()
+            http: crate::support::reqwest_builder()
                 .timeout(REPLY_TIMEOUT)
                 .build()
                 .unwrap(),

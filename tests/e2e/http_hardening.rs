@@ -131,7 +131,7 @@ async fn answers_before_the_body_is_read_say_connection_close() {
     );
 
     // A pooled client: a refused POST whose body arrives late, then its next request.
-    let pooled = reqwest::Client::new();
+    let pooled = crate::support::http_client();
     let late = futures::stream::once(async {
         tokio::time::sleep(Duration::from_millis(50)).await;
         Ok::<_, std::io::Error>(bytes::Bytes::from_static(b"{}"))

@@ -10,6 +10,7 @@ mod claims;
 mod cli;
 mod config;
 mod conformance;
+mod distribution;
 mod events;
 mod examples;
 mod grants;

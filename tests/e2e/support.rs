@@ -387,3 +387,15 @@ pub fn save_config(path: &Path, text: &str) {
     std::fs::write(&temporary, text).unwrap();
     std::fs::rename(&temporary, path).unwrap();
 }
+
+/// A plain reqwest client. reqwest's TLS here needs a crypto provider installed first
+/// (see `berth_distribution::init_tls`), even for `http://`.
+pub fn http_client() -> reqwest::Client {
+    reqwest_builder().build().unwrap()
+}
+
+/// A reqwest client builder, with the crypto provider installed.
+pub fn reqwest_builder() -> reqwest::ClientBuilder {
+    berth_distribution::init_tls();
+    reqwest::Client::builder()
+}

@@ -81,6 +81,49 @@ pub struct Config {
     /// What each role of an authenticated HTTP caller may use, keyed by role name.
     #[serde(default)]
     pub roles: BTreeMap<String, crate::access::RoleConfig>,
+    /// How plugins with a `source` are fetched and kept.
+    #[serde(default)]
+    pub distribution: DistributionConfig,
+}
+
+/// `[distribution]`: fetching plugins from registries. Read at start-up.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DistributionConfig {
+    /// The largest plugin accepted from a registry, in MiB.
+    #[serde(default = "DistributionConfig::default_max_plugin_mb")]
+    pub max_plugin_mb: u64,
+    /// How long a registry may take to connect or to answer one read, in seconds.
+    #[serde(default = "DistributionConfig::default_timeout_secs")]
+    pub timeout_secs: u64,
+    /// Registries (`host:port`) reached over plain HTTP although not on this machine.
+    #[serde(default)]
+    pub insecure_registries: Vec<String>,
+    /// Where fetched plugins are kept (default: `$XDG_CACHE_HOME/berth/plugins` or
+    /// `~/.cache/berth/plugins`).
+    #[serde(default)]
+    pub store: Option<PathBuf>,
+}
+
+impl DistributionConfig {
+    fn default_max_plugin_mb() -> u64 {
+        64
+    }
+
+    fn default_timeout_secs() -> u64 {
+        30
+    }
+}
+
+impl Default for DistributionConfig {
+    fn default() -> Self {
+        DistributionConfig {
+            max_plugin_mb: Self::default_max_plugin_mb(),
+            timeout_secs: Self::default_timeout_secs(),
+            insecure_registries: Vec::new(),
+            store: None,
+        }
+    }
 }
 
 /// `[http]`: the Streamable HTTP transport. `auth`, `rate_limit` (and `[roles]`) apply
@@ -391,6 +434,10 @@ pub struct PluginConfig {
     /// When false the plugin is not served.
     #[serde(default = "yes")]
     pub enabled: bool,
+    /// Where the plugin is published (`oci://REGISTRY/REPO:TAG` or `…@sha256:…`), for a
+    /// plugin fetched rather than dropped in the plugins folder; pinned in `berth.lock`.
+    #[serde(default)]
+    pub source: Option<String>,
     /// Values the plugin reads through its `config` import.
     #[serde(default)]
     pub config: BTreeMap<String, toml::Value>,
@@ -658,6 +705,7 @@ impl Default for PluginConfig {
     fn default() -> Self {
         Self {
             enabled: true,
+            source: None,
             config: BTreeMap::new(),
             version: None,
             limits: LimitsConfig::default(),
@@ -874,6 +922,18 @@ impl Config {
         }
         if !(1..=10_000).contains(&self.protocol.page_size) {
             return Err(invalid("protocol.page_size", "must be between 1 and 10000"));
+        }
+        if !(1..=4096).contains(&self.distribution.max_plugin_mb) {
+            return Err(invalid(
+                "distribution.max_plugin_mb",
+                "must be between 1 and 4096",
+            ));
+        }
+        if !(1..=3600).contains(&self.distribution.timeout_secs) {
+            return Err(invalid(
+                "distribution.timeout_secs",
+                "must be between 1 and 3600",
+            ));
         }
         for (name, plugin) in &self.plugins {
             if let Some((key, range)) = plugin.limits.problem() {

@@ -97,6 +97,9 @@ pub struct Lifecycle {
     seen: tokio::sync::Mutex<HashMap<PathBuf, Seen>>,
     /// Numbers late loads, so an overtaken one can tell it is.
     late_loads: AtomicU64,
+    /// Files served besides the folder's: plugins fetched for a `source`, each with the
+    /// name its `[plugins.NAME]` expects.
+    sourced: std::sync::Mutex<std::collections::BTreeMap<PathBuf, String>>,
     /// Notes on files, by path; entries go when their file goes or loads cleanly.
     notes: std::sync::Mutex<HashMap<PathBuf, FileNote>>,
 }
@@ -130,6 +133,7 @@ impl Lifecycle {
             bus,
             seen: tokio::sync::Mutex::new(HashMap::new()),
             late_loads: AtomicU64::new(0),
+            sourced: std::sync::Mutex::new(Default::default()),
             notes: std::sync::Mutex::new(HashMap::new()),
         }
     }
@@ -137,6 +141,19 @@ impl Lifecycle {
     /// What is noted about files the registry does not fully describe.
     pub fn notes(&self) -> HashMap<PathBuf, FileNote> {
         self.lock_notes().clone()
+    }
+
+    /// Serves `files` (fetched plugin files, each with the name its `[plugins.NAME]
+    /// source` expects) besides the folder's, from the next rescan on.
+    pub fn set_sourced(&self, files: std::collections::BTreeMap<PathBuf, String>) {
+        *self.sourced.lock().unwrap_or_else(|e| e.into_inner()) = files;
+    }
+
+    fn sourced(&self) -> std::collections::BTreeMap<PathBuf, String> {
+        self.sourced
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// The configuration in force.
@@ -302,7 +319,10 @@ impl Lifecycle {
     pub async fn rescan(self: &Arc<Self>) -> Result<RescanSummary, PluginError> {
         let mut seen = self.seen.lock().await;
         let config = self.config.load_full();
-        let files = plugins::list(&self.dir)?;
+        let mut files = plugins::list(&self.dir)?;
+        files.extend(self.sourced().into_keys());
+        files.sort();
+        files.dedup();
         let now: HashMap<PathBuf, Fingerprint> = files
             .iter()
             .filter_map(|p| fingerprint(p).map(|f| (p.clone(), f)))
@@ -406,6 +426,17 @@ impl Lifecycle {
         fresh: &mut HashMap<PathBuf, PluginEntry>,
         summary: &mut RescanSummary,
     ) {
+        let expected = self.sourced().remove(path);
+        let result = result.and_then(|checked| match expected {
+            Some(expected) if checked.plugin.manifest().name != expected => {
+                Err(PluginError::SourceHoldsOther {
+                    file: path.display().to_string(),
+                    expected,
+                    found: berth_model::untrusted::shown(&checked.plugin.manifest().name),
+                })
+            }
+            _ => Ok(checked),
+        });
         match result {
             Ok(checked) if !config.plugin(&checked.plugin.manifest().name).enabled => {
                 let manifest = checked.plugin.manifest();

@@ -358,6 +358,12 @@ fn hex(bytes: &[u8]) -> String {
 /// The default cache folder: `$XDG_CACHE_HOME/berth/compiled`, else
 /// `$HOME/.cache/berth/compiled`; `None` when neither is set.
 pub fn default_dir() -> Option<PathBuf> {
+    Some(berth_cache_dir()?.join("compiled"))
+}
+
+/// Berth's folder in the user's cache: `$XDG_CACHE_HOME/berth`, else
+/// `$HOME/.cache/berth`; `None` when neither is set.
+pub fn berth_cache_dir() -> Option<PathBuf> {
     let base = std::env::var_os("XDG_CACHE_HOME")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
@@ -366,7 +372,7 @@ pub fn default_dir() -> Option<PathBuf> {
                 .filter(|v| !v.is_empty())
                 .map(|home| PathBuf::from(home).join(".cache"))
         })?;
-    Some(base.join("berth").join("compiled"))
+    Some(base.join("berth"))
 }
 
 #[cfg(test)]

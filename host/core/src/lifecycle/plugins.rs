@@ -72,6 +72,19 @@ pub enum PluginError {
         /// Which URI, why, and the key that would allow it (boxed: it is the rare case).
         refusal: Box<Refusal>,
     },
+    /// A file fetched for `[plugins.NAME] source` holds a plugin of another name.
+    #[error(
+        "plugin {file}, fetched for `plugins.{expected}.source`, is plugin `{found}`; point \
+         the source at a build of `{expected}` or move it under `[plugins.{found}]`"
+    )]
+    SourceHoldsOther {
+        /// The stored file.
+        file: String,
+        /// The name the config expects.
+        expected: String,
+        /// The name the plugin gave.
+        found: String,
+    },
     /// The plugins folder could not be listed.
     #[error("cannot list plugins folder {dir}: {source}")]
     ListDir {

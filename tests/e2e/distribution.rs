@@ -1,0 +1,294 @@
+//! Plugins from an OCI registry, end to end: a real registry (Debian's `docker-registry`,
+//! the CNCF distribution server) on loopback, `berth plugins push` to publish, a config
+//! `source` to serve, `berth.lock` to pin, and the local store to keep serving when the
+//! registry is gone.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::support::{Server, berth, component, config_file, stdout_of, text};
+
+/// A registry on a free loopback port, storing into its own temporary folder; stopped
+/// when dropped.
+struct Registry {
+    child: Child,
+    port: u16,
+    storage: tempfile::TempDir,
+}
+
+impl Registry {
+    fn start() -> Registry {
+        let binary = Path::new("/usr/bin/docker-registry");
+        assert!(
+            binary.exists(),
+            "the distribution tests need Debian's docker-registry package; `./scripts/test` \
+             installs it when run as root (or: sudo apt-get install docker-registry)"
+        );
+        let storage = tempfile::tempdir().unwrap();
+        // The registry cannot report a port it chose, so one is picked here; another
+        // process taking it in between is unlikely on loopback and fails loudly.
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let config = storage.path().join("config.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    \
+                 rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n  secret: berth-tests\n",
+                storage.path().join("data").display()
+            ),
+        )
+        .unwrap();
+        let child = Command::new(binary)
+            .arg("serve")
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let registry = Registry {
+            child,
+            port,
+            storage,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "the registry never listened on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        registry
+    }
+
+    fn reference(&self, repository: &str) -> String {
+        format!("oci://127.0.0.1:{}/{repository}", self.port)
+    }
+
+    /// The registry's own copy of the blob with `digest` (`sha256:…`).
+    fn blob_file(&self, digest: &str) -> PathBuf {
+        let hex = digest.strip_prefix("sha256:").unwrap();
+        self.storage
+            .path()
+            .join("data/docker/registry/v2/blobs/sha256")
+            .join(&hex[..2])
+            .join(hex)
+            .join("data")
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `berth plugins push PACKAGE'S COMPONENT REFERENCE`; returns what it printed.
+fn push(package: &str, reference: &str) -> String {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), component(package)).unwrap();
+    let out = stdout_of(
+        berth()
+            .args(["plugins", "push"])
+            .arg(file.path())
+            .arg(reference),
+    );
+    String::from_utf8(out).unwrap()
+}
+
+/// The manifest digest `berth plugins push` printed.
+fn manifest_of(pushed: &str) -> String {
+    pushed
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("manifest "))
+        .unwrap_or_else(|| panic!("no manifest digest in:\n{pushed}"))
+        .to_string()
+}
+
+/// The `key = "…"` value of the first line of `text` that starts with `key`.
+fn value_of(text: &str, key: &str) -> String {
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with(key))
+        .unwrap_or_else(|| panic!("no `{key}` in:\n{text}"));
+    line.split('"').nth(1).unwrap_or_default().to_string()
+}
+
+#[test]
+fn a_published_plugin_is_pinned_served_and_kept_when_the_registry_is_gone() {
+    let registry = Registry::start();
+    let echo_ref = format!("{}:1", registry.reference("berth/echo"));
+    let pushed = push("berth-plugin-echo", &echo_ref);
+
+    let plugins = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let store = home.path().join("store");
+    let config = config_file(
+        home.path(),
+        &format!(
+            "[distribution]\nstore = {:?}\n\n[plugins.echo]\nsource = {echo_ref:?}\n",
+            store.display()
+        ),
+    );
+    let mut server = Server::initialized(plugins.path(), Some(&config));
+    let answer = server.call("echo_echo", json!({ "text": "from the registry" }));
+    assert_eq!(text(&answer), "from the registry");
+    let log = server.wait_for_log("plugin source fetched");
+    assert!(log.contains("pinned_now=true"), "{log}");
+    assert!(server.close().success());
+    let lock = std::fs::read_to_string(home.path().join("berth.lock")).unwrap();
+    assert_eq!(value_of(&lock, "digest"), manifest_of(&pushed), "{lock}");
+
+    // The tag moves to another plugin; the lock keeps serving what was pinned.
+    push("berth-test-legacy", &echo_ref);
+    let mut server = Server::initialized(plugins.path(), Some(&config));
+    assert_eq!(
+        text(&server.call("echo_echo", json!({ "text": "pinned" }))),
+        "pinned"
+    );
+    assert!(server.close().success());
+    assert_eq!(
+        std::fs::read_to_string(home.path().join("berth.lock")).unwrap(),
+        lock
+    );
+
+    // Without the registry, the store serves the pinned build.
+    drop(registry);
+    let mut server = Server::initialized(plugins.path(), Some(&config));
+    assert_eq!(
+        text(&server.call("echo_echo", json!({ "text": "offline" }))),
+        "offline"
+    );
+    assert!(server.close().success());
+
+    // A new source is pinned afresh; what its tag holds is not `echo`, so it is refused.
+    let registry = Registry::start();
+    let moved = format!("{}:1", registry.reference("berth/echo"));
+    let legacy = push("berth-test-legacy", &moved);
+    save(
+        &config,
+        &store,
+        &format!("[plugins.echo]\nsource = {moved:?}\n"),
+    );
+    let server = Server::initialized(plugins.path(), Some(&config));
+    let line = server.wait_for_log_line("plugin refused", 1);
+    assert!(
+        line.contains("fetched for `plugins.echo.source`, is plugin `legacy`"),
+        "{line}"
+    );
+    assert!(server.close().success());
+
+    // `berth plugins update` moves the pin to what the tag holds now, and says so.
+    let echo_again = push("berth-plugin-echo", &moved);
+    let out = stdout_of(
+        berth()
+            .args(["plugins", "update", "echo", "--config"])
+            .arg(&config),
+    );
+    let out = String::from_utf8(out).unwrap();
+    assert_eq!(
+        out.trim(),
+        format!(
+            "echo: {} → {}",
+            manifest_of(&legacy),
+            manifest_of(&echo_again)
+        )
+    );
+    let mut server = Server::initialized(plugins.path(), Some(&config));
+    assert_eq!(
+        text(&server.call("echo_echo", json!({ "text": "updated" }))),
+        "updated"
+    );
+    assert!(server.close().success());
+}
+
+/// Writes `plugins` under a `[distribution]` that keeps the store in `store`.
+fn save(config: &Path, store: &Path, plugins: &str) {
+    std::fs::write(
+        config,
+        format!("[distribution]\nstore = {:?}\n\n{plugins}", store.display()),
+    )
+    .unwrap();
+}
+
+#[test]
+fn sources_that_cannot_be_served_are_refused_one_by_one() {
+    let registry = Registry::start();
+    let echo_ref = format!("{}:1", registry.reference("berth/echo"));
+    push("berth-plugin-echo", &echo_ref);
+    // A blob the registry serves with other bytes than its digest says (tampered with
+    // at rest) is refused by the store, whatever the registry claims.
+    let json_ref = format!("{}:1", registry.reference("berth/json"));
+    let pushed = push("berth-plugin-json", &json_ref);
+    let manifest_file = registry.blob_file(&manifest_of(&pushed));
+    let manifest_json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(manifest_file).unwrap()).unwrap();
+    let layer = manifest_json["layers"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let blob = registry.blob_file(&layer);
+    let mut bytes = std::fs::read(&blob).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&blob, bytes).unwrap();
+
+    let plugins = crate::support::plugins_dir(&["berth-plugin-time"]);
+    let home = tempfile::tempdir().unwrap();
+    let store = home.path().join("store");
+    let missing_digest = format!("sha256:{}", "0".repeat(64));
+    let config = config_file(home.path(), "");
+    save(
+        &config,
+        &store,
+        &format!(
+            "[plugins.echo]\nsource = {echo_ref:?}\n\n\
+             [plugins.json]\nsource = {json_ref:?}\n\n\
+             [plugins.nowhere]\nsource = \"oci://127.0.0.1:9/berth/nowhere:1\"\n\n\
+             [plugins.untagged]\nsource = \"oci://127.0.0.1:{port}/berth/echo\"\n\n\
+             [plugins.absent]\nsource = \"oci://127.0.0.1:{port}/berth/absent:1\"\n\n\
+             [plugins.forged]\nsource = \"oci://127.0.0.1:{port}/berth/echo@{missing_digest}\"\n",
+            port = registry.port
+        ),
+    );
+    let mut server = Server::initialized(plugins.path(), Some(&config));
+    assert_eq!(
+        text(&server.call("echo_echo", json!({ "text": "alive" }))),
+        "alive"
+    );
+    // The folder's plugins serve beside the fetched ones.
+    assert!(server.tool_names().iter().any(|t| t.starts_with("time_")));
+    let log = server.wait_for_log_count("plugin refused", 5);
+    let refused = |plugin: &str| {
+        log.lines()
+            .find(|l| l.contains("plugin refused") && l.contains(&format!("plugin={plugin} ")))
+            .unwrap_or_else(|| panic!("{plugin} not refused:\n{log}"))
+            .to_string()
+    };
+    // oci-client checks the stream as it arrives and the store checks it again; either
+    // way the refusal names the digest the bytes failed.
+    assert!(refused("json").contains(&layer), "{log}");
+    assert!(refused("nowhere").contains("the registry failed"), "{log}");
+    assert!(
+        refused("untagged").contains("names neither a tag nor a digest"),
+        "{log}"
+    );
+    assert!(refused("absent").contains("the registry failed"), "{log}");
+    assert!(refused("forged").contains("the registry failed"), "{log}");
+    assert!(server.close().success());
+    // Nothing half-written reached the store: only echo's component is there.
+    let stored: Vec<_> = std::fs::read_dir(store.join("sha256"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(stored.len(), 1, "{stored:?}");
+}
