@@ -209,6 +209,28 @@ pub fn watch_config(
     Ok(())
 }
 
+/// Serves the pins of `berth.lock` (beside `config_file`) as they change, e.g. after
+/// `berth plugins update`: the sources are fetched again and the folder rescanned, so a
+/// new pin swaps in like a file upgrade.
+pub fn watch_lock(
+    config_file: PathBuf,
+    lifecycle: Arc<Lifecycle>,
+    shutdown: &Shutdown,
+) -> Result<(), Error> {
+    let lock = berth_distribution::Lock::path_for(&config_file);
+    let (watcher, ticks) = watch::watch_file(&lock, watch::DEBOUNCE)?;
+    on_ticks(watcher, ticks, shutdown, move || {
+        let (file, lifecycle) = (config_file.clone(), lifecycle.clone());
+        async move {
+            crate::sources::fetch(&lifecycle.config(), Some(&file), &lifecycle).await;
+            if let Err(error) = lifecycle.rescan().await {
+                tracing::error!(%error, "serving the new pins failed");
+            }
+        }
+    });
+    Ok(())
+}
+
 /// Serves MCP over stdio, Streamable HTTP or both, sharing one registry, until the
 /// stdio client closes stdin or `shutdown` is triggered (SIGTERM, Ctrl-C). Then intake
 /// stops, calls in flight get `[http] shutdown_grace_ms` to finish, and sessions end.
@@ -237,7 +259,9 @@ pub async fn run(options: ServeOptions, shutdown: Shutdown) -> Result<(), Error>
             lifecycle.clone(),
             &shutdown,
         )?;
+        watch_lock(file.clone(), lifecycle.clone(), &shutdown)?;
     }
+    crate::sources::spawn_poller(lifecycle.clone(), options.config_file.clone(), &shutdown);
     // Held until the end: dropping it removes the socket file.
     let _admin = admin_socket(&options.admin_socket, &lifecycle, &shutdown).await?;
     let server = BerthServer::new(lifecycle.served().clone(), bus);

@@ -3,14 +3,17 @@
 //! like files in the plugins folder. A source that cannot be fetched is one log line and
 //! a refusal for that plugin; everything else still serves.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use berth_distribution::{Lock, Options, Store};
 
 use crate::bus::Event;
-use crate::config::Config;
+use crate::config::{Config, UpdatePolicy};
 use crate::lifecycle::Lifecycle;
+use crate::shutdown::Shutdown;
 
 /// What `[distribution]` says about fetching.
 pub fn options(config: &Config) -> Options {
@@ -87,6 +90,18 @@ pub async fn fetch(config: &Config, config_file: Option<&Path>, lifecycle: &Life
         match berth_distribution::resolve(name, source, &mut lock, &store, &options).await {
             Ok((pulled, pinned)) => {
                 changed |= pinned;
+                let served = match serve_as(&store, config_file, name, &pulled.path) {
+                    Ok(served) => served,
+                    Err(error) => {
+                        failed += 1;
+                        refuse(
+                            name,
+                            source,
+                            format!("cannot be placed for serving: {error}"),
+                        );
+                        continue;
+                    }
+                };
                 tracing::info!(
                     plugin = %name,
                     %source,
@@ -94,7 +109,7 @@ pub async fn fetch(config: &Config, config_file: Option<&Path>, lifecycle: &Life
                     pinned_now = pinned,
                     "plugin source fetched"
                 );
-                files.insert(pulled.path, name.clone());
+                files.insert(served, name.clone());
             }
             Err(error) => {
                 failed += 1;
@@ -110,4 +125,147 @@ pub async fn fetch(config: &Config, config_file: Option<&Path>, lifecycle: &Life
     }
     lifecycle.set_sourced(files);
     failed
+}
+
+/// The file plugin `name` is served from: a hard link (a copy where links are not
+/// possible) to its component in the store, at a path that stays the same when its pin
+/// moves. The lifecycle then sees a new pin as a changed file and swaps it in like any
+/// upgrade: the old build serves until the new one has loaded, and a broken one is
+/// refused while the old keeps serving. Each config file has its own folder of these,
+/// so servers sharing a store never swap each other's plugins.
+fn serve_as(
+    store: &Store,
+    config_file: Option<&Path>,
+    name: &str,
+    component: &Path,
+) -> std::io::Result<PathBuf> {
+    use std::hash::{Hash, Hasher};
+    let mut scope = std::collections::hash_map::DefaultHasher::new();
+    config_file
+        .map(|f| std::path::absolute(f).unwrap_or_else(|_| f.to_path_buf()))
+        .hash(&mut scope);
+    let dir = store
+        .dir()
+        .join("served")
+        .join(format!("{:016x}", scope.finish()));
+    std::fs::create_dir_all(&dir)?;
+    let target = dir.join(format!("{name}.wasm"));
+    if same_file(&target, component) {
+        return Ok(target);
+    }
+    let temp = dir.join(format!(".{name}.wasm.{}.tmp", std::process::id()));
+    let _ = std::fs::remove_file(&temp);
+    if std::fs::hard_link(component, &temp).is_err() {
+        std::fs::copy(component, &temp)?;
+    }
+    std::fs::rename(&temp, &target)?;
+    Ok(target)
+}
+
+/// Whether `a` and `b` are the same file (hard links of one another).
+fn same_file(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (std::fs::metadata(a), std::fs::metadata(b)) {
+            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::read(a)
+            .ok()
+            .zip(std::fs::read(b).ok())
+            .is_some_and(|(a, b)| a == b)
+    }
+}
+
+/// Checks the tags of plugins with `update = "poll"`, each at its interval, until
+/// shutdown. A moved tag is pulled and verified, pinned in `berth.lock`, and served like
+/// a file upgrade; a failed check leaves the pinned build serving.
+pub fn spawn_poller(lifecycle: Arc<Lifecycle>, config_file: Option<PathBuf>, shutdown: &Shutdown) {
+    let stop = shutdown.child_token();
+    shutdown.spawn(async move {
+        let mut checked: HashMap<String, Instant> = HashMap::new();
+        // Checked once a second for what is due; the intervals themselves are seconds.
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = tick.tick() => {}
+            }
+            let config = lifecycle.config();
+            let due: Vec<(String, String)> = config
+                .plugins
+                .iter()
+                .filter(|(_, p)| p.enabled && p.update == UpdatePolicy::Poll)
+                .filter(|(name, p)| {
+                    checked
+                        .get(*name)
+                        .is_none_or(|at| at.elapsed() >= Duration::from_secs(p.poll_interval_secs))
+                })
+                .filter_map(|(name, p)| p.source.clone().map(|s| (name.clone(), s)))
+                .collect();
+            if due.is_empty() {
+                continue;
+            }
+            for (name, _) in &due {
+                checked.insert(name.clone(), Instant::now());
+            }
+            if poll(&config, config_file.as_deref(), &due).await {
+                fetch(&config, config_file.as_deref(), &lifecycle).await;
+                if let Err(error) = lifecycle.rescan().await {
+                    tracing::error!(%error, "serving a moved plugin source failed");
+                }
+            }
+        }
+    });
+}
+
+/// Resolves each of `due`'s tags afresh and pins every one that moved. Returns whether
+/// any did.
+async fn poll(config: &Config, config_file: Option<&Path>, due: &[(String, String)]) -> bool {
+    let Ok(store) = store(config) else {
+        return false;
+    };
+    let options = options(config);
+    let lock_path = lock_path(config_file);
+    let mut lock = lock_path
+        .as_deref()
+        .and_then(|path| Lock::load(path).ok())
+        .unwrap_or_default();
+    let mut moved = false;
+    for (name, source) in due {
+        let old = lock.plugins.get(name).cloned();
+        let mut fresh = Lock::default();
+        match berth_distribution::resolve(name, source, &mut fresh, &store, &options).await {
+            Ok((pulled, _)) => {
+                let from = old.as_ref().map(|pin| pin.digest.clone());
+                if from.as_deref() == Some(pulled.manifest.to_string().as_str()) {
+                    continue;
+                }
+                tracing::info!(
+                    plugin = %name,
+                    %source,
+                    from = from.as_deref().unwrap_or("(not pinned)"),
+                    to = %pulled.manifest,
+                    "plugin source moved"
+                );
+                lock.plugins.extend(fresh.plugins);
+                moved = true;
+            }
+            Err(error) => {
+                tracing::warn!(plugin = %name, %source, %error, "checking the plugin source failed; the pinned build keeps serving");
+            }
+        }
+    }
+    if moved
+        && let Some(path) = &lock_path
+        && let Err(error) = lock.save(path)
+    {
+        tracing::error!(%error, "the moved pins could not be written");
+    }
+    moved
 }

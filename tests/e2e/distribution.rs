@@ -292,3 +292,52 @@ fn sources_that_cannot_be_served_are_refused_one_by_one() {
         .collect();
     assert_eq!(stored.len(), 1, "{stored:?}");
 }
+
+/// `update = "poll"`: a tag moved to a new build is pulled, verified, pinned and swapped
+/// in while calls keep coming, and none of them fails.
+#[test]
+fn a_polled_tag_that_moves_is_swapped_in_live() {
+    let registry = Registry::start();
+    let flip = format!("{}:stable", registry.reference("berth/flip"));
+    let first = push("berth-test-flip-one", &flip);
+    let plugins = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let store = home.path().join("store");
+    let config = config_file(home.path(), "");
+    save(
+        &config,
+        &store,
+        &format!("[plugins.flip]\nsource = {flip:?}\nupdate = \"poll\"\npoll_interval_secs = 1\n"),
+    );
+    let mut server = Server::initialized(plugins.path(), Some(&config));
+    let version = |server: &mut Server, n: u64| {
+        let reply = server.call("flip_version", json!({ "n": n }));
+        let stamp = reply["structuredContent"]["stamp"]
+            .as_str()
+            .unwrap_or_else(|| {
+                panic!("call {n} failed: {reply}");
+            });
+        stamp.split_once(':').unwrap().0.to_string()
+    };
+    assert_eq!(version(&mut server, 0), "1.0.0");
+    let second = push("berth-test-flip-two", &flip);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut n = 1;
+    while version(&mut server, n) != "2.0.0" {
+        assert!(Instant::now() < deadline, "the moved tag was never served");
+        n += 1;
+    }
+    let log = server.wait_for_log("plugin reloaded");
+    let moved = log
+        .lines()
+        .find(|l| l.contains("plugin source moved"))
+        .unwrap();
+    assert!(
+        moved.contains(&manifest_of(&first)) && moved.contains(&manifest_of(&second)),
+        "{moved}"
+    );
+    assert!(log.contains("from=1.0.0 to=2.0.0"), "{log}");
+    assert!(server.close().success());
+    let lock = std::fs::read_to_string(home.path().join("berth.lock")).unwrap();
+    assert_eq!(value_of(&lock, "digest"), manifest_of(&second), "{lock}");
+}

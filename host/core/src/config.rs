@@ -438,6 +438,12 @@ pub struct PluginConfig {
     /// plugin fetched rather than dropped in the plugins folder; pinned in `berth.lock`.
     #[serde(default)]
     pub source: Option<String>,
+    /// Whether a tagged `source` is checked for a moved tag while serving.
+    #[serde(default)]
+    pub update: UpdatePolicy,
+    /// With `update = "poll"`: seconds between checks of the tag.
+    #[serde(default = "PluginConfig::default_poll_interval_secs")]
+    pub poll_interval_secs: u64,
     /// Values the plugin reads through its `config` import.
     #[serde(default)]
     pub config: BTreeMap<String, toml::Value>,
@@ -701,11 +707,31 @@ impl PluginConfig {
     }
 }
 
+/// `[plugins.NAME] update`: what moves a plugin source's pin.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UpdatePolicy {
+    /// Only `berth plugins update` (the default): what is served never changes by itself.
+    #[default]
+    Pinned,
+    /// The tag is checked every `poll_interval_secs`; a moved tag is pulled, pinned and
+    /// swapped in like a file upgrade.
+    Poll,
+}
+
+impl PluginConfig {
+    fn default_poll_interval_secs() -> u64 {
+        60
+    }
+}
+
 impl Default for PluginConfig {
     fn default() -> Self {
         Self {
             enabled: true,
             source: None,
+            update: UpdatePolicy::Pinned,
+            poll_interval_secs: Self::default_poll_interval_secs(),
             config: BTreeMap::new(),
             version: None,
             limits: LimitsConfig::default(),
@@ -936,6 +962,21 @@ impl Config {
             ));
         }
         for (name, plugin) in &self.plugins {
+            if plugin.update == UpdatePolicy::Poll {
+                if plugin.source.as_deref().is_none_or(|s| s.contains('@')) {
+                    return Err(invalid(
+                        &format!("plugins.{name}.update"),
+                        "is \"poll\", which needs a `source` with a tag to poll (a source \
+                         pinned with @sha256 never moves)",
+                    ));
+                }
+                if !(1..=86_400).contains(&plugin.poll_interval_secs) {
+                    return Err(invalid(
+                        &format!("plugins.{name}.poll_interval_secs"),
+                        "must be between 1 and 86400",
+                    ));
+                }
+            }
             if let Some((key, range)) = plugin.limits.problem() {
                 return Err(invalid(
                     &format!("plugins.{name}.limits.{key}"),
@@ -1046,6 +1087,34 @@ mod tests {
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
         Config::parse(text, Path::new("test.toml"))
+    }
+
+    #[test]
+    fn polling_needs_a_tagged_source_and_a_sane_interval() {
+        let ok =
+            parse("[plugins.flip]\nsource = \"oci://r.io/a/flip:stable\"\nupdate = \"poll\"\n")
+                .unwrap();
+        assert_eq!(ok.plugins["flip"].update, UpdatePolicy::Poll);
+        assert_eq!(ok.plugins["flip"].poll_interval_secs, 60);
+        assert_eq!(ok.distribution.max_plugin_mb, 64);
+        for (text, key) in [
+            ("[plugins.flip]\nupdate = \"poll\"\n", "plugins.flip.update"),
+            (
+                "[plugins.flip]\nsource = \"oci://r.io/a/flip@sha256:00\"\nupdate = \"poll\"\n",
+                "plugins.flip.update",
+            ),
+            (
+                "[plugins.flip]\nsource = \"oci://r.io/a/f:1\"\nupdate = \"poll\"\npoll_interval_secs = 0\n",
+                "plugins.flip.poll_interval_secs",
+            ),
+            (
+                "[distribution]\nmax_plugin_mb = 0\n",
+                "distribution.max_plugin_mb",
+            ),
+        ] {
+            let error = parse(text).unwrap_err().to_string();
+            assert!(error.contains(key), "{text}: {error}");
+        }
     }
 
     #[test]
