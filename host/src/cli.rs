@@ -132,7 +132,7 @@ pub enum PluginsCommand {
     },
     /// Move the pins in `berth.lock` (beside the config file) to what each plugin's
     /// source names now, and print each plugin's old → new digest. A running server
-    /// serves the new pins from its next start or config change.
+    /// with that config sees the lock change and swaps the new builds in.
     Update {
         /// Only this plugin (default: every plugin with a `source`).
         name: Option<String>,

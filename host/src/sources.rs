@@ -83,6 +83,13 @@ pub async fn fetch(config: &Config, config_file: Option<&Path>, lifecycle: &Life
         None => Lock::default(),
     };
     let options = options(config);
+    // What each plugin is served from now, so a source that cannot be fetched this time
+    // (a registry down while the config is edited) does not take its plugin away.
+    let serving: HashMap<String, PathBuf> = lifecycle
+        .sourced()
+        .into_iter()
+        .map(|(path, name)| (name, path))
+        .collect();
     let mut files = BTreeMap::new();
     let mut failed = 0;
     let mut changed = false;
@@ -111,10 +118,16 @@ pub async fn fetch(config: &Config, config_file: Option<&Path>, lifecycle: &Life
                 );
                 files.insert(served, name.clone());
             }
-            Err(error) => {
-                failed += 1;
-                refuse(name, source, error.to_string());
-            }
+            Err(error) => match serving.get(name.as_str()) {
+                Some(path) => {
+                    tracing::warn!(plugin = %name, %source, %error, "plugin source could not be fetched; the build served so far keeps serving");
+                    files.insert(path.clone(), name.clone());
+                }
+                _ => {
+                    failed += 1;
+                    refuse(name, source, error.to_string());
+                }
+            },
         }
     }
     if changed

@@ -161,14 +161,31 @@ fn a_published_plugin_is_pinned_served_and_kept_when_the_registry_is_gone() {
         lock
     );
 
-    // Without the registry, the store serves the pinned build.
+    // Without the registry, the store serves the pinned build; a config edit naming a
+    // source that cannot be fetched now does not take it away.
     drop(registry);
     let mut server = Server::initialized(plugins.path(), Some(&config));
     assert_eq!(
         text(&server.call("echo_echo", json!({ "text": "offline" }))),
         "offline"
     );
+    let unreachable = format!("{}:2", echo_ref.trim_end_matches(":1"));
+    save(
+        &config,
+        &store,
+        &format!("[plugins.echo]\nsource = {unreachable:?}\n"),
+    );
+    server.wait_for_log("the build served so far keeps serving");
+    assert_eq!(
+        text(&server.call("echo_echo", json!({ "text": "kept" }))),
+        "kept"
+    );
     assert!(server.close().success());
+    save(
+        &config,
+        &store,
+        &format!("[plugins.echo]\nsource = {echo_ref:?}\n"),
+    );
 
     // A new source is pinned afresh; what its tag holds is not `echo`, so it is refused.
     let registry = Registry::start();

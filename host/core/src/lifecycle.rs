@@ -149,7 +149,9 @@ impl Lifecycle {
         *self.sourced.lock().unwrap_or_else(|e| e.into_inner()) = files;
     }
 
-    fn sourced(&self) -> std::collections::BTreeMap<PathBuf, String> {
+    /// The fetched plugin files served besides the folder's, with the names expected of
+    /// them.
+    pub fn sourced(&self) -> std::collections::BTreeMap<PathBuf, String> {
         self.sourced
             .lock()
             .unwrap_or_else(|e| e.into_inner())
