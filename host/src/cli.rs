@@ -82,7 +82,8 @@ pub enum Command {
     },
     /// Print a plugin's manifest: tools with schemas, resources, contract version.
     Inspect {
-        /// The plugin component.
+        /// The plugin component: a `.wasm` file, or `oci://REGISTRY/REPO:TAG` (fetched
+        /// into the local store first).
         file: PathBuf,
         /// Print JSON instead of a summary.
         #[arg(long)]

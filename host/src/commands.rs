@@ -56,8 +56,22 @@ pub enum CommandError {
 }
 
 /// `berth inspect`: the plugin's manifest as pretty JSON (`json`) or as a readable
-/// summary with every schema.
+/// summary with every schema. `file` may also be an `oci://` reference.
 pub async fn inspect(file: &Path, json: bool) -> Result<String, CommandError> {
+    // `oci://…` is fetched into the store the embedded defaults name first, so a plugin
+    // can be looked at before it is deployed.
+    let fetched;
+    let file = match file.to_str().filter(|f| f.starts_with("oci://")) {
+        Some(reference) => {
+            let config = Config::default();
+            let source: berth_distribution::OciSource = reference.parse()?;
+            let store = crate::sources::store(&config)?;
+            let options = crate::sources::options(&config);
+            fetched = berth_distribution::oci::pull(&source, &store, &options).await?;
+            fetched.path.as_path()
+        }
+        None => file,
+    };
     let runtime = Runtime::new(Default::default())?;
     let plugin = plugins::load_checked(&runtime, file, Default::default())
         .await?

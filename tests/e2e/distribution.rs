@@ -128,6 +128,15 @@ fn a_published_plugin_is_pinned_served_and_kept_when_the_registry_is_gone() {
     let registry = Registry::start();
     let echo_ref = format!("{}:1", registry.reference("berth/echo"));
     let pushed = push("berth-plugin-echo", &echo_ref);
+    // `berth inspect` looks at a published plugin before it is deployed.
+    let cache = tempfile::tempdir().unwrap();
+    let inspected = stdout_of(
+        berth()
+            .env("XDG_CACHE_HOME", cache.path())
+            .args(["inspect", "--json", &echo_ref]),
+    );
+    let manifest: serde_json::Value = serde_json::from_slice(&inspected).unwrap();
+    assert_eq!(manifest["name"], "echo", "{manifest}");
 
     let plugins = tempfile::tempdir().unwrap();
     let home = tempfile::tempdir().unwrap();
