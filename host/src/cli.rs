@@ -130,6 +130,9 @@ pub enum PluginsCommand {
         /// Config file whose `[distribution]` settings apply.
         #[arg(long, value_name = "FILE", env = "BERTH_CONFIG")]
         config: Option<PathBuf>,
+        /// Refuse it unless it carries a cosign signature by this public key.
+        #[arg(long, value_name = "cosign.pub")]
+        key: Option<PathBuf>,
     },
     /// Move the pins in `berth.lock` (beside the config file) to what each plugin's
     /// source names now, and print each plugin's old → new digest. A running server
@@ -151,6 +154,28 @@ pub enum PluginsCommand {
         /// Config file whose `[distribution]` settings apply.
         #[arg(long, value_name = "FILE", env = "BERTH_CONFIG")]
         config: Option<PathBuf>,
+        /// Sign it too, with this private key (its password in `COSIGN_PASSWORD`).
+        #[arg(long, value_name = "cosign.key")]
+        sign: Option<PathBuf>,
+    },
+    /// Sign what a reference names now with a private key (a cosign signature, stored
+    /// beside it in the registry as `sha256-DIGEST.sig`).
+    Sign {
+        /// `oci://REGISTRY/REPOSITORY:TAG` or `…@sha256:…`.
+        reference: String,
+        /// The private key (its password in `COSIGN_PASSWORD`).
+        #[arg(long, value_name = "cosign.key")]
+        key: PathBuf,
+        /// Config file whose `[distribution]` settings apply.
+        #[arg(long, value_name = "FILE", env = "BERTH_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Make a signing key pair: `cosign.key` (encrypted with `COSIGN_PASSWORD`) and
+    /// `cosign.pub`, the same formats cosign uses.
+    Keygen {
+        /// The folder to write them in.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
     },
 }
 

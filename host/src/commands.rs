@@ -14,6 +14,9 @@ use crate::plugins::{self, PluginError};
 use crate::protocol::convert;
 use crate::runtime::Runtime;
 
+mod registry;
+pub use registry::{keygen, pull, push, sign, update};
+
 /// Why a one-shot command failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
@@ -45,6 +48,20 @@ pub enum CommandError {
     /// `berth plugins update` found nothing to update, or some sources failed.
     #[error("{0}")]
     Update(String),
+    /// A file the command would write exists already.
+    #[error("{} exists; move it away first (a key is never overwritten)", path.display())]
+    Exists {
+        /// The file.
+        path: std::path::PathBuf,
+    },
+    /// A file could not be written.
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
     /// A file given on the command line could not be read.
     #[error("cannot read {}: {source}", path.display())]
     Read {
@@ -66,8 +83,8 @@ pub async fn inspect(file: &Path, json: bool) -> Result<String, CommandError> {
             let config = Config::default();
             let source: berth_distribution::OciSource = reference.parse()?;
             let store = crate::sources::store(&config)?;
-            let options = crate::sources::options(&config);
-            fetched = berth_distribution::oci::pull(&source, &store, &options).await?;
+            let options = registry::with_progress(crate::sources::options(&config));
+            fetched = berth_distribution::oci::pull(&source, &store, &options, None).await?;
             fetched.path.as_path()
         }
         None => file,
@@ -374,94 +391,5 @@ async fn call_checked(
                 })
         }
         Err(error) => convert::call_error(qualified, error),
-    }
-}
-
-/// `berth plugins pull REF`: fetches `reference` into the store `config` names and
-/// returns what to print.
-pub async fn pull(reference: &str, config: Option<&Path>) -> Result<String, CommandError> {
-    let config = Config::load(config, &[])?;
-    let source: berth_distribution::OciSource = reference.parse()?;
-    let store = crate::sources::store(&config)?;
-    let pulled =
-        berth_distribution::oci::pull(&source, &store, &crate::sources::options(&config)).await?;
-    Ok(format!(
-        "{source}\n  manifest  {}\n  component {}\n  stored at {}",
-        pulled.manifest,
-        pulled.component,
-        pulled.path.display()
-    ))
-}
-
-/// `berth plugins push FILE REF`: publishes `file` as `reference` and returns what to
-/// print.
-pub async fn push(
-    file: &Path,
-    reference: &str,
-    config: Option<&Path>,
-) -> Result<String, CommandError> {
-    let config = Config::load(config, &[])?;
-    let target: berth_distribution::OciSource = reference.parse()?;
-    let bytes = std::fs::read(file).map_err(|source| CommandError::Read {
-        path: file.to_path_buf(),
-        source,
-    })?;
-    let digest =
-        berth_distribution::oci::push(bytes, &target, &crate::sources::options(&config)).await?;
-    let pinned = target.at(&digest);
-    Ok(format!(
-        "pushed {target}\n  manifest {digest}\n  pin it with source = \"oci://{}\"",
-        pinned.reference()
-    ))
-}
-
-/// `berth plugins update [NAME]`: re-resolves the sources of `config_file`'s plugins
-/// (or of `name` only), pins what they name now in `berth.lock`, and returns one
-/// `name: old → new` line each. Sources that fail keep their old pin.
-pub async fn update(name: Option<&str>, config_file: &Path) -> Result<String, CommandError> {
-    let config = Config::load(Some(config_file), &[])?;
-    let store = crate::sources::store(&config)?;
-    let options = crate::sources::options(&config);
-    let lock_path = berth_distribution::Lock::path_for(config_file);
-    let mut lock = berth_distribution::Lock::load(&lock_path)?;
-    let sourced: Vec<(&String, &String)> = config
-        .plugins
-        .iter()
-        .filter(|(plugin, _)| name.is_none_or(|n| n == plugin.as_str()))
-        .filter_map(|(plugin, settings)| settings.source.as_ref().map(|s| (plugin, s)))
-        .collect();
-    if sourced.is_empty() {
-        return Err(CommandError::Update(match name {
-            Some(name) => format!(
-                "{} has no `[plugins.{name}] source` to update",
-                config_file.display()
-            ),
-            None => format!("{} names no plugin `source`", config_file.display()),
-        }));
-    }
-    let mut out = String::new();
-    let mut failed = Vec::new();
-    for (plugin, source) in sourced {
-        let old = lock.plugins.remove(plugin);
-        match berth_distribution::resolve(plugin, source, &mut lock, &store, &options).await {
-            Ok((pulled, _)) => {
-                let was = old.map_or("(not pinned)".to_string(), |pin| pin.digest);
-                let _ = writeln!(out, "{plugin}: {was} → {}", pulled.manifest);
-            }
-            Err(error) => {
-                if let Some(old) = old {
-                    lock.plugins.insert(plugin.clone(), old);
-                }
-                failed.push(format!("{plugin}: {error}"));
-            }
-        }
-    }
-    lock.save(&lock_path)?;
-    match failed.is_empty() {
-        true => Ok(out.trim_end().to_string()),
-        false => Err(CommandError::Update(format!(
-            "{out}some sources could not be updated and keep their pins:\n{}",
-            failed.join("\n")
-        ))),
     }
 }

@@ -166,12 +166,37 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Plugins {
-            command: PluginsCommand::Pull { reference, config },
+            command:
+                PluginsCommand::Pull {
+                    reference,
+                    config,
+                    key,
+                },
         } => {
             println!(
                 "{}",
-                berth::commands::pull(&reference, config.as_deref()).await?
+                berth::commands::pull(&reference, config.as_deref(), key.as_deref()).await?
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Plugins {
+            command:
+                PluginsCommand::Sign {
+                    reference,
+                    key,
+                    config,
+                },
+        } => {
+            println!(
+                "{}",
+                berth::commands::sign(&reference, &key, config.as_deref()).await?
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Plugins {
+            command: PluginsCommand::Keygen { dir },
+        } => {
+            println!("{}", berth::commands::keygen(&dir)?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Plugins {
@@ -180,11 +205,13 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
                     file,
                     reference,
                     config,
+                    sign,
                 },
         } => {
             println!(
                 "{}",
-                berth::commands::push(&file, &reference, config.as_deref()).await?
+                berth::commands::push(&file, &reference, config.as_deref(), sign.as_deref())
+                    .await?
             );
             Ok(ExitCode::SUCCESS)
         }

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use berth_distribution::{Lock, Options, Store};
+use berth_distribution::auth::Credential;
+use berth_distribution::{Lock, Options, PublicKey, Store, Wanted};
 
 use crate::bus::Event;
 use crate::config::{Config, UpdatePolicy};
@@ -21,7 +22,86 @@ pub fn options(config: &Config) -> Options {
         max_bytes: config.distribution.max_plugin_mb * 1024 * 1024,
         timeout: std::time::Duration::from_secs(config.distribution.timeout_secs),
         insecure_registries: config.distribution.insecure_registries.clone(),
+        credentials: config
+            .distribution
+            .credentials
+            .iter()
+            .filter_map(|(registry, c)| {
+                let credential = match (&c.username_env, &c.password_env, &c.token_env) {
+                    (Some(username_env), Some(password_env), _) => Credential::Basic {
+                        username_env: username_env.clone(),
+                        password_env: password_env.clone(),
+                    },
+                    (_, _, Some(token_env)) => Credential::Bearer {
+                        token_env: token_env.clone(),
+                    },
+                    // The config refuses anything else.
+                    _ => return None,
+                };
+                Some((registry.clone(), credential))
+            })
+            .collect(),
+        progress: None,
     }
+}
+
+/// A plugin's `source` as the config gives it, with its key read.
+pub struct Sourced {
+    /// The plugin.
+    pub name: String,
+    /// Its source.
+    pub source: String,
+    /// The SHA-256 a web source must have.
+    pub sha256: Option<String>,
+    /// The key its signature must verify with.
+    pub key: Option<PublicKey>,
+}
+
+impl Sourced {
+    /// What the distribution layer resolves.
+    pub fn wanted(&self) -> Wanted<'_> {
+        Wanted {
+            name: &self.name,
+            source: &self.source,
+            sha256: self.sha256.as_deref(),
+            key: self.key.as_ref(),
+        }
+    }
+}
+
+/// The plugins of `config` with a source that `include` accepts (enabled or not is the
+/// caller's choice), each with its key loaded; a key that cannot be read is that
+/// plugin's error. Key paths are taken from the config file's folder.
+pub fn sourced(
+    config: &Config,
+    config_file: Option<&Path>,
+    include: impl Fn(&str, &crate::config::PluginConfig) -> bool,
+) -> Vec<Result<Sourced, (String, String, String)>> {
+    let base = config_file
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    config
+        .plugins
+        .iter()
+        .filter(|(name, plugin)| include(name, plugin))
+        .filter_map(|(name, plugin)| {
+            let source = plugin.source.clone()?;
+            let key = match &plugin.verify {
+                Some(verify) => match PublicKey::load(&base.join(&verify.cosign_key)) {
+                    Ok(key) => Some(key),
+                    Err(error) => return Some(Err((name.clone(), source, error.to_string()))),
+                },
+                None => None,
+            };
+            Some(Ok(Sourced {
+                name: name.clone(),
+                source,
+                sha256: plugin.sha256.clone(),
+                key,
+            }))
+        })
+        .collect()
 }
 
 /// The store `[distribution] store` names, or the one in the user's cache.
@@ -43,13 +123,8 @@ pub fn lock_path(config_file: Option<&Path>) -> Option<PathBuf> {
 /// Fetches every enabled plugin's source and gives the files to `lifecycle`. Returns
 /// how many could not be fetched.
 pub async fn fetch(config: &Config, config_file: Option<&Path>, lifecycle: &Lifecycle) -> usize {
-    let sourced: Vec<(&String, &String)> = config
-        .plugins
-        .iter()
-        .filter(|(_, plugin)| plugin.enabled)
-        .filter_map(|(name, plugin)| plugin.source.as_ref().map(|source| (name, source)))
-        .collect();
-    if sourced.is_empty() {
+    let wanted = sourced(config, config_file, |_, plugin| plugin.enabled);
+    if wanted.is_empty() {
         lifecycle.set_sourced(BTreeMap::new());
         return 0;
     }
@@ -63,10 +138,10 @@ pub async fn fetch(config: &Config, config_file: Option<&Path>, lifecycle: &Life
     let store = match store(config) {
         Ok(store) => store,
         Err(error) => {
-            for (name, source) in &sourced {
+            for (name, source) in names(&wanted) {
                 refuse(name, source, error.to_string());
             }
-            return sourced.len();
+            return wanted.len();
         }
     };
     let lock_path = lock_path(config_file);
@@ -74,10 +149,10 @@ pub async fn fetch(config: &Config, config_file: Option<&Path>, lifecycle: &Life
         Some(path) => match Lock::load(path) {
             Ok(lock) => lock,
             Err(error) => {
-                for (name, source) in &sourced {
+                for (name, source) in names(&wanted) {
                     refuse(name, source, error.to_string());
                 }
-                return sourced.len();
+                return wanted.len();
             }
         },
         None => Lock::default(),
@@ -93,8 +168,23 @@ pub async fn fetch(config: &Config, config_file: Option<&Path>, lifecycle: &Life
     let mut files = BTreeMap::new();
     let mut failed = 0;
     let mut changed = false;
-    for (name, source) in sourced {
-        match berth_distribution::resolve(name, source, &mut lock, &store, &options).await {
+    for plugin in wanted {
+        let plugin = match plugin {
+            Ok(plugin) => plugin,
+            Err((name, source, error)) => {
+                failed += 1;
+                match serving.get(name.as_str()) {
+                    Some(path) => {
+                        tracing::error!(plugin = %name, %source, %error, "plugin source refused; the build served so far keeps serving");
+                        files.insert(path.clone(), name.clone());
+                    }
+                    None => refuse(&name, &source, error),
+                }
+                continue;
+            }
+        };
+        let (name, source) = (&plugin.name, &plugin.source);
+        match berth_distribution::resolve(&plugin.wanted(), &mut lock, &store, &options).await {
             Ok((pulled, pinned)) => {
                 changed |= pinned;
                 let served = match serve_as(&store, config_file, name, &pulled.path) {
@@ -114,13 +204,15 @@ pub async fn fetch(config: &Config, config_file: Option<&Path>, lifecycle: &Life
                     %source,
                     digest = %pulled.manifest,
                     pinned_now = pinned,
+                    signed_by = plugin.key.as_ref().map(|k| k.path().display().to_string()),
                     "plugin source fetched"
                 );
                 files.insert(served, name.clone());
             }
             Err(error) => match serving.get(name.as_str()) {
                 Some(path) => {
-                    tracing::warn!(plugin = %name, %source, %error, "plugin source could not be fetched; the build served so far keeps serving");
+                    failed += 1;
+                    tracing::error!(plugin = %name, %source, %error, "plugin source could not be fetched; the build served so far keeps serving");
                     files.insert(path.clone(), name.clone());
                 }
                 _ => {
@@ -138,6 +230,16 @@ pub async fn fetch(config: &Config, config_file: Option<&Path>, lifecycle: &Life
     }
     lifecycle.set_sourced(files);
     failed
+}
+
+fn names(wanted: &[Result<Sourced, (String, String, String)>]) -> Vec<(&str, &str)> {
+    wanted
+        .iter()
+        .map(|w| match w {
+            Ok(s) => (s.name.as_str(), s.source.as_str()),
+            Err((name, source, _)) => (name.as_str(), source.as_str()),
+        })
+        .collect()
 }
 
 /// The file plugin `name` is served from: a hard link (a copy where links are not
@@ -210,22 +312,18 @@ pub fn spawn_poller(lifecycle: Arc<Lifecycle>, config_file: Option<PathBuf>, shu
                 _ = tick.tick() => {}
             }
             let config = lifecycle.config();
-            let due: Vec<(String, String)> = config
-                .plugins
-                .iter()
-                .filter(|(_, p)| p.enabled && p.update == UpdatePolicy::Poll)
-                .filter(|(name, p)| {
-                    checked
-                        .get(*name)
+            let due = sourced(&config, config_file.as_deref(), |name, p| {
+                p.enabled
+                    && p.update == UpdatePolicy::Poll
+                    && checked
+                        .get(name)
                         .is_none_or(|at| at.elapsed() >= Duration::from_secs(p.poll_interval_secs))
-                })
-                .filter_map(|(name, p)| p.source.clone().map(|s| (name.clone(), s)))
-                .collect();
+            });
             if due.is_empty() {
                 continue;
             }
-            for (name, _) in &due {
-                checked.insert(name.clone(), Instant::now());
+            for (name, _) in names(&due) {
+                checked.insert(name.to_string(), Instant::now());
             }
             if poll(&config, config_file.as_deref(), &due).await {
                 fetch(&config, config_file.as_deref(), &lifecycle).await;
@@ -237,9 +335,13 @@ pub fn spawn_poller(lifecycle: Arc<Lifecycle>, config_file: Option<PathBuf>, shu
     });
 }
 
-/// Resolves each of `due`'s tags afresh and pins every one that moved. Returns whether
-/// any did.
-async fn poll(config: &Config, config_file: Option<&Path>, due: &[(String, String)]) -> bool {
+/// Resolves each of `due`'s tags afresh and pins every one that moved (and verified).
+/// Returns whether any did.
+async fn poll(
+    config: &Config,
+    config_file: Option<&Path>,
+    due: &[Result<Sourced, (String, String, String)>],
+) -> bool {
     let Ok(store) = store(config) else {
         return false;
     };
@@ -250,10 +352,18 @@ async fn poll(config: &Config, config_file: Option<&Path>, due: &[(String, Strin
         .and_then(|path| Lock::load(path).ok())
         .unwrap_or_default();
     let mut moved = false;
-    for (name, source) in due {
+    for plugin in due {
+        let plugin = match plugin {
+            Ok(plugin) => plugin,
+            Err((name, source, error)) => {
+                tracing::warn!(plugin = %name, %source, %error, "checking the plugin source failed; the pinned build keeps serving");
+                continue;
+            }
+        };
+        let (name, source) = (&plugin.name, &plugin.source);
         let old = lock.plugins.get(name).cloned();
         let mut fresh = Lock::default();
-        match berth_distribution::resolve(name, source, &mut fresh, &store, &options).await {
+        match berth_distribution::resolve(&plugin.wanted(), &mut fresh, &store, &options).await {
             Ok((pulled, _)) => {
                 let from = old.as_ref().map(|pin| pin.digest.clone());
                 if from.as_deref() == Some(pulled.manifest.to_string().as_str()) {

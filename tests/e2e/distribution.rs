@@ -22,6 +22,12 @@ struct Registry {
 
 impl Registry {
     fn start() -> Registry {
+        Registry::start_with(None)
+    }
+
+    /// A registry that answers only to `user` with `password` (HTTP basic, checked
+    /// against an htpasswd file as operators configure it).
+    fn start_with(password: Option<(&str, &str)>) -> Registry {
         let binary = Path::new("/usr/bin/docker-registry");
         assert!(
             binary.exists(),
@@ -37,15 +43,21 @@ impl Registry {
             .unwrap()
             .port();
         let config = storage.path().join("config.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    \
-                 rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n  secret: berth-tests\n",
-                storage.path().join("data").display()
-            ),
-        )
-        .unwrap();
+        let mut yaml = format!(
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    \
+             rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n  secret: berth-tests\n",
+            storage.path().join("data").display()
+        );
+        if let Some((user, password)) = password {
+            let htpasswd = storage.path().join("htpasswd");
+            let hash = bcrypt::hash(password, 4).unwrap();
+            std::fs::write(&htpasswd, format!("{user}:{hash}\n")).unwrap();
+            yaml.push_str(&format!(
+                "auth:\n  htpasswd:\n    realm: berth\n    path: {}\n",
+                htpasswd.display()
+            ));
+        }
+        std::fs::write(&config, yaml).unwrap();
         let child = Command::new(binary)
             .arg("serve")
             .arg(&config)
@@ -94,15 +106,37 @@ impl Drop for Registry {
 
 /// `berth plugins push PACKAGE'S COMPONENT REFERENCE`; returns what it printed.
 fn push(package: &str, reference: &str) -> String {
+    String::from_utf8(stdout_of(&mut push_command(package, reference))).unwrap()
+}
+
+/// The `berth plugins push` command line for `package`'s component (its file is left in
+/// the temporary folder, which the OS cleans).
+fn push_command(package: &str, reference: &str) -> Command {
     let file = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(file.path(), component(package)).unwrap();
-    let out = stdout_of(
+    let (_, path) = file.keep().unwrap();
+    let mut command = berth();
+    command.args(["plugins", "push"]).arg(path).arg(reference);
+    command
+}
+
+/// Runs `command`, which must fail; returns its stderr.
+fn failure_of(command: &mut Command) -> String {
+    let out = command.output().unwrap();
+    assert!(!out.status.success(), "{command:?} succeeded");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// `berth plugins keygen` in a new folder, with `password`; returns the folder.
+fn keygen(password: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    stdout_of(
         berth()
-            .args(["plugins", "push"])
-            .arg(file.path())
-            .arg(reference),
+            .env("COSIGN_PASSWORD", password)
+            .args(["plugins", "keygen"])
+            .arg(dir.path()),
     );
-    String::from_utf8(out).unwrap()
+    dir
 }
 
 /// The manifest digest `berth plugins push` printed.
@@ -346,6 +380,7 @@ fn a_polled_tag_that_moves_is_swapped_in_live() {
         stamp.split_once(':').unwrap().0.to_string()
     };
     assert_eq!(version(&mut server, 0), "1.0.0");
+    let first_lock = std::fs::read_to_string(home.path().join("berth.lock")).unwrap();
     let second = push("berth-test-flip-two", &flip);
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut n = 1;
@@ -363,7 +398,267 @@ fn a_polled_tag_that_moves_is_swapped_in_live() {
         "{moved}"
     );
     assert!(log.contains("from=1.0.0 to=2.0.0"), "{log}");
-    assert!(server.close().success());
     let lock = std::fs::read_to_string(home.path().join("berth.lock")).unwrap();
     assert_eq!(value_of(&lock, "digest"), manifest_of(&second), "{lock}");
+
+    // Rolling back is putting the old lock back: with the registry gone, the running
+    // server serves the first build again from its store.
+    drop(registry);
+    std::fs::write(home.path().join("berth.lock"), first_lock).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while version(&mut server, n) != "1.0.0" {
+        assert!(Instant::now() < deadline, "the rollback was never served");
+        n += 1;
+    }
+    assert!(server.close().success());
+}
+
+/// Signatures: with `require_signature`, a plugin serves only when its manifest carries
+/// a cosign signature by the configured key; unsigned, wrongly signed and moved-to-
+/// unsigned tags are refused with the reference, the digest and the reason, and what
+/// was serving keeps serving.
+#[test]
+fn only_plugins_signed_by_the_configured_key_are_served() {
+    let registry = Registry::start();
+    let keys = keygen("s3cret");
+    let other_keys = keygen("other");
+    let signed = |package: &str, reference: &str, keys: &Path, password: &str| {
+        let mut command = push_command(package, reference);
+        command
+            .env("COSIGN_PASSWORD", password)
+            .arg("--sign")
+            .arg(keys.join("cosign.key"));
+        String::from_utf8(stdout_of(&mut command)).unwrap()
+    };
+    let echo_ref = format!("{}:1", registry.reference("berth/echo"));
+    let echo = signed("berth-plugin-echo", &echo_ref, keys.path(), "s3cret");
+    assert!(echo.contains("signed   sha256-"), "{echo}");
+    let json_ref = format!("{}:1", registry.reference("berth/json"));
+    let json = push("berth-plugin-json", &json_ref);
+    let time_ref = format!("{}:1", registry.reference("berth/time"));
+    let time = signed("berth-plugin-time", &time_ref, other_keys.path(), "other");
+    // A wrong password publishes nothing.
+    let error = failure_of(
+        push_command(
+            "berth-plugin-json",
+            &format!("{}:2", registry.reference("berth/json")),
+        )
+        .env("COSIGN_PASSWORD", "wrong")
+        .arg("--sign")
+        .arg(keys.path().join("cosign.key")),
+    );
+    assert!(error.contains("COSIGN_PASSWORD"), "{error}");
+
+    // The CLI checks a signature too.
+    let home = tempfile::tempdir().unwrap();
+    let store = home.path().join("store");
+    let public = keys.path().join("cosign.pub");
+    let error = failure_of(
+        berth()
+            .env("XDG_CACHE_HOME", home.path())
+            .args(["plugins", "pull", &json_ref, "--key"])
+            .arg(&public),
+    );
+    assert!(
+        error.contains(&json_ref) && error.contains("it is not signed"),
+        "{error}"
+    );
+
+    std::fs::copy(&public, home.path().join("cosign.pub")).unwrap();
+    let plugins = tempfile::tempdir().unwrap();
+    let config = config_file(
+        home.path(),
+        &format!(
+            "[distribution]\nstore = {:?}\nrequire_signature = true\n\n\
+             [plugins.echo]\nsource = {echo_ref:?}\nverify = {{ cosign_key = \"cosign.pub\" }}\n\
+             update = \"poll\"\npoll_interval_secs = 1\n\n\
+             [plugins.json]\nsource = {json_ref:?}\nverify = {{ cosign_key = \"cosign.pub\" }}\n\n\
+             [plugins.time]\nsource = {time_ref:?}\nverify = {{ cosign_key = \"cosign.pub\" }}\n",
+            store.display()
+        ),
+    );
+    let mut server = Server::initialized(plugins.path(), Some(&config));
+    assert_eq!(
+        text(&server.call("echo_echo", json!({ "text": "signed" }))),
+        "signed"
+    );
+    let log = server.wait_for_log_count("plugin refused", 2);
+    let refused = |plugin: &str| {
+        log.lines()
+            .find(|l| l.contains("plugin refused") && l.contains(&format!("plugin={plugin} ")))
+            .unwrap_or_else(|| panic!("{plugin} not refused:\n{log}"))
+            .to_string()
+    };
+    let line = refused("json");
+    assert!(
+        line.contains(&manifest_of(&json)) && line.contains("it is not signed"),
+        "{line}"
+    );
+    let line = refused("time");
+    assert!(
+        line.contains(&manifest_of(&time)) && line.contains("does not verify with the key"),
+        "{line}"
+    );
+    assert!(!server.tool_names().iter().any(|t| t.starts_with("json_")));
+
+    // The tag moves to an unsigned build: polling refuses it and echo keeps serving.
+    push("berth-test-legacy", &echo_ref);
+    let line = server.wait_for_log_line("checking the plugin source failed", 1);
+    assert!(line.contains("it is not signed"), "{line}");
+    assert_eq!(
+        text(&server.call("echo_echo", json!({ "text": "still" }))),
+        "still"
+    );
+    assert!(server.close().success());
+    let lock = std::fs::read_to_string(home.path().join("berth.lock")).unwrap();
+    assert_eq!(value_of(&lock, "digest"), manifest_of(&echo), "{lock}");
+    assert!(lock.contains("verified_with = \"sha256:"), "{lock}");
+}
+
+/// A registry that wants a password: refused without one (with what to do), served
+/// with one named in the config (by environment variable) or left by `docker login`.
+#[test]
+fn a_registry_password_comes_from_the_environment_or_the_docker_config() {
+    let registry = Registry::start_with(Some(("berth", "pa55word")));
+    let echo_ref = format!("{}:1", registry.reference("berth/echo"));
+    let empty_docker = tempfile::tempdir().unwrap();
+    let error = failure_of(
+        push_command("berth-plugin-echo", &echo_ref).env("DOCKER_CONFIG", empty_docker.path()),
+    );
+    assert!(
+        error.contains(&format!(
+            "[distribution.credentials.\"127.0.0.1:{}\"]",
+            registry.port
+        )),
+        "{error}"
+    );
+    // `docker login` leaves base64 `user:password` in config.json.
+    let docker = tempfile::tempdir().unwrap();
+    std::fs::write(
+        docker.path().join("config.json"),
+        json!({ "auths": { format!("127.0.0.1:{}", registry.port): {
+            "auth": "YmVydGg6cGE1NXdvcmQ=" } } })
+        .to_string(),
+    )
+    .unwrap();
+    stdout_of(push_command("berth-plugin-echo", &echo_ref).env("DOCKER_CONFIG", docker.path()));
+
+    let home = tempfile::tempdir().unwrap();
+    let plugins = tempfile::tempdir().unwrap();
+    let config = config_file(
+        home.path(),
+        &format!(
+            "[distribution]\nstore = {:?}\n\
+             [distribution.credentials.\"127.0.0.1:{}\"]\n\
+             username_env = \"REGISTRY_USER\"\npassword_env = \"REGISTRY_PASSWORD\"\n\n\
+             [plugins.echo]\nsource = {echo_ref:?}\n",
+            home.path().join("store").display(),
+            registry.port
+        ),
+    );
+    let docker_dir = empty_docker.path().to_str().unwrap();
+    let mut server = Server::start_with_env(
+        plugins.path(),
+        Some(&config),
+        &[
+            ("DOCKER_CONFIG", docker_dir),
+            ("REGISTRY_USER", "berth"),
+            ("REGISTRY_PASSWORD", "pa55word"),
+        ],
+    );
+    server.initialize("2025-11-25");
+    assert_eq!(
+        text(&server.call("echo_echo", json!({ "text": "signed in" }))),
+        "signed in"
+    );
+    assert!(server.close().success());
+    // Without the variables, the refusal names the one to set.
+    std::fs::remove_file(home.path().join("berth.lock")).unwrap();
+    let server = Server::start_with_env(
+        plugins.path(),
+        Some(&config),
+        &[("DOCKER_CONFIG", docker_dir)],
+    );
+    let line = server.wait_for_log_line("plugin refused", 1);
+    assert!(line.contains("`REGISTRY_USER`"), "{line}");
+    assert!(server.close().success());
+}
+
+/// `https://` sources (plain `http://` on loopback) serve only under their `sha256`;
+/// a registry that stops answering times out with the source named.
+#[test]
+fn web_sources_serve_under_their_sha256_and_a_stalled_registry_times_out() {
+    let registry = Registry::start();
+    let echo_ref = format!("{}:1", registry.reference("berth/echo"));
+    let pushed = push("berth-plugin-echo", &echo_ref);
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(registry.blob_file(&manifest_of(&pushed))).unwrap())
+            .unwrap();
+    let layer = manifest["layers"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // The registry serves the component's bytes at a plain URL too.
+    let url = format!(
+        "http://127.0.0.1:{}/v2/berth/echo/blobs/{layer}",
+        registry.port
+    );
+    let home = tempfile::tempdir().unwrap();
+    let store = home.path().join("store");
+    let plugins = tempfile::tempdir().unwrap();
+    let wrong = format!("{:064x}", 7);
+    let config = config_file(home.path(), "");
+    save(
+        &config,
+        &store,
+        &format!(
+            "[plugins.echo]\nsource = {url:?}\nsha256 = {:?}\n\n\
+             [plugins.other]\nsource = {url:?}\nsha256 = {wrong:?}\n",
+            layer.trim_start_matches("sha256:")
+        ),
+    );
+    let mut server = Server::initialized(plugins.path(), Some(&config));
+    assert_eq!(
+        text(&server.call("echo_echo", json!({ "text": "from the web" }))),
+        "from the web"
+    );
+    let line = server.wait_for_log_line("plugin refused", 1);
+    assert!(
+        line.contains("plugin=other") && line.contains(&wrong) && line.contains(&url),
+        "{line}"
+    );
+    assert!(server.close().success());
+
+    // A registry that stops answering (SIGSTOP: it holds the connection and says
+    // nothing) is given up on after `timeout_secs`, naming the source.
+    std::fs::write(
+        &config,
+        format!(
+            "[distribution]\nstore = {:?}\ntimeout_secs = 1\n",
+            store.display()
+        ),
+    )
+    .unwrap();
+    let stop = |signal: &str| {
+        let ok = Command::new("kill")
+            .args([signal, &registry.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill {signal}");
+    };
+    stop("-STOP");
+    let started = Instant::now();
+    let error = failure_of(
+        berth()
+            .args(["plugins", "pull", &echo_ref, "--config"])
+            .arg(&config),
+    );
+    let waited = started.elapsed();
+    stop("-CONT");
+    assert!(
+        error.contains(&echo_ref) && (error.contains("within 1s") || error.contains("timed out")),
+        "{error}"
+    );
+    assert!(waited < Duration::from_secs(20), "{waited:?}");
 }

@@ -103,6 +103,37 @@ pub struct DistributionConfig {
     /// `~/.cache/berth/plugins`).
     #[serde(default)]
     pub store: Option<PathBuf>,
+    /// When true, every `oci://` source must name a key (`verify = { cosign_key }`) and
+    /// carry its signature; other sources are refused.
+    #[serde(default)]
+    pub require_signature: bool,
+    /// How to sign in to registries, keyed by `host` or `host:port`: the names of the
+    /// environment variables that hold the secrets (never the secrets themselves).
+    #[serde(default)]
+    pub credentials: BTreeMap<String, RegistryCredentials>,
+}
+
+/// `[distribution.credentials."REGISTRY"]`: where the sign-in for one registry is.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistryCredentials {
+    /// The variable holding the user name (with `password_env`).
+    #[serde(default)]
+    pub username_env: Option<String>,
+    /// The variable holding the password or access token (with `username_env`).
+    #[serde(default)]
+    pub password_env: Option<String>,
+    /// The variable holding a bearer token (instead of a user and password).
+    #[serde(default)]
+    pub token_env: Option<String>,
+}
+
+/// `[plugins.NAME] verify`: whose signature the plugin's `oci://` source must carry.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyConfig {
+    /// A cosign public key (PEM); a relative path is taken from the config file's folder.
+    pub cosign_key: PathBuf,
 }
 
 impl DistributionConfig {
@@ -122,6 +153,8 @@ impl Default for DistributionConfig {
             timeout_secs: Self::default_timeout_secs(),
             insecure_registries: Vec::new(),
             store: None,
+            require_signature: false,
+            credentials: BTreeMap::new(),
         }
     }
 }
@@ -434,10 +467,17 @@ pub struct PluginConfig {
     /// When false the plugin is not served.
     #[serde(default = "yes")]
     pub enabled: bool,
-    /// Where the plugin is published (`oci://REGISTRY/REPO:TAG` or `…@sha256:…`), for a
-    /// plugin fetched rather than dropped in the plugins folder; pinned in `berth.lock`.
+    /// Where the plugin is published (`oci://REGISTRY/REPO:TAG`, `…@sha256:…`, or an
+    /// `https://…/x.wasm` with `sha256`), for a plugin fetched rather than dropped in the
+    /// plugins folder; pinned in `berth.lock`.
     #[serde(default)]
     pub source: Option<String>,
+    /// The SHA-256 of an `https://` source's file, which it must have.
+    #[serde(default)]
+    pub sha256: Option<String>,
+    /// The key whose cosign signature an `oci://` source must carry.
+    #[serde(default)]
+    pub verify: Option<VerifyConfig>,
     /// Whether a tagged `source` is checked for a moved tag while serving.
     #[serde(default)]
     pub update: UpdatePolicy,
@@ -730,6 +770,8 @@ impl Default for PluginConfig {
         Self {
             enabled: true,
             source: None,
+            sha256: None,
+            verify: None,
             update: UpdatePolicy::Pinned,
             poll_interval_secs: Self::default_poll_interval_secs(),
             config: BTreeMap::new(),
@@ -961,9 +1003,66 @@ impl Config {
                 "must be between 1 and 3600",
             ));
         }
+        for (registry, credentials) in &self.distribution.credentials {
+            let key = format!("distribution.credentials.\"{registry}\"");
+            match (
+                &credentials.username_env,
+                &credentials.password_env,
+                &credentials.token_env,
+            ) {
+                (Some(_), Some(_), None) | (None, None, Some(_)) => {}
+                _ => {
+                    return Err(invalid(
+                        &key,
+                        "needs either `username_env` and `password_env`, or `token_env` \
+                         alone: the names of environment variables holding the secrets",
+                    ));
+                }
+            }
+        }
         for (name, plugin) in &self.plugins {
+            let source = plugin.source.as_deref();
+            let oci = source.is_some_and(|s| s.starts_with("oci://"));
+            let web = source.is_some_and(|s| s.starts_with("https://") || s.starts_with("http://"));
+            if plugin.verify.is_some() && !oci {
+                return Err(invalid(
+                    &format!("plugins.{name}.verify"),
+                    "applies to an `oci://` source, and this plugin has none",
+                ));
+            }
+            if plugin.sha256.is_some() && !web {
+                return Err(invalid(
+                    &format!("plugins.{name}.sha256"),
+                    "pins an `https://` source, and this plugin has none (an oci:// source \
+                     is pinned in berth.lock, or with @sha256: in the source)",
+                ));
+            }
+            if web && plugin.sha256.is_none() {
+                return Err(invalid(
+                    &format!("plugins.{name}.sha256"),
+                    "is needed beside an `https://` source: the file's SHA-256 (`sha256sum \
+                     FILE.wasm` prints it), so nothing unpinned is served",
+                ));
+            }
+            if self.distribution.require_signature && plugin.enabled && source.is_some() {
+                if web {
+                    return Err(invalid(
+                        &format!("plugins.{name}.source"),
+                        "is a web source, which cannot carry a signature, and \
+                         [distribution] require_signature is true; publish it to an OCI \
+                         registry and sign it",
+                    ));
+                }
+                if plugin.verify.is_none() {
+                    return Err(invalid(
+                        &format!("plugins.{name}.verify"),
+                        "is missing: [distribution] require_signature is true, so a source \
+                         needs `verify = { cosign_key = \"cosign.pub\" }`",
+                    ));
+                }
+            }
             if plugin.update == UpdatePolicy::Poll {
-                if plugin.source.as_deref().is_none_or(|s| s.contains('@')) {
+                if !oci || source.is_some_and(|s| s.contains('@')) {
                     return Err(invalid(
                         &format!("plugins.{name}.update"),
                         "is \"poll\", which needs a `source` with a tag to poll (a source \
@@ -1114,6 +1213,57 @@ mod tests {
         ] {
             let error = parse(text).unwrap_err().to_string();
             assert!(error.contains(key), "{text}: {error}");
+        }
+    }
+
+    #[test]
+    fn signatures_web_pins_and_credentials_are_checked_together() {
+        let ok = parse(
+            "[distribution]\nrequire_signature = true\n\
+             [distribution.credentials.\"ghcr.io\"]\ntoken_env = \"GHCR_TOKEN\"\n\
+             [plugins.json]\nsource = \"oci://ghcr.io/a/json:1\"\n\
+             verify = { cosign_key = \"cosign.pub\" }\n\
+             [plugins.off]\nenabled = false\nsource = \"oci://ghcr.io/a/off:1\"\n",
+        )
+        .unwrap();
+        assert!(ok.distribution.require_signature);
+        assert_eq!(
+            ok.plugins["json"].verify.as_ref().unwrap().cosign_key,
+            PathBuf::from("cosign.pub")
+        );
+        for (text, key, why) in [
+            (
+                "[distribution]\nrequire_signature = true\n[plugins.j]\nsource = \"oci://r.io/j:1\"\n",
+                "plugins.j.verify",
+                "require_signature",
+            ),
+            (
+                "[distribution]\nrequire_signature = true\n[plugins.j]\nsource = \"https://e.com/j.wasm\"\nsha256 = \"00\"\n",
+                "plugins.j.source",
+                "cannot carry a signature",
+            ),
+            (
+                "[plugins.j]\nsource = \"https://e.com/j.wasm\"\n",
+                "plugins.j.sha256",
+                "sha256sum",
+            ),
+            ("[plugins.j]\nsha256 = \"00\"\n", "plugins.j.sha256", "no"),
+            (
+                "[plugins.j]\nverify = { cosign_key = \"k.pub\" }\n",
+                "plugins.j.verify",
+                "oci://",
+            ),
+            (
+                "[distribution.credentials.\"r.io\"]\nusername_env = \"U\"\n",
+                "distribution.credentials.\"r.io\"",
+                "password_env",
+            ),
+        ] {
+            let error = parse(text).unwrap_err().to_string();
+            assert!(
+                error.contains(key) && error.contains(why),
+                "{text}: {error}"
+            );
         }
     }
 

@@ -72,6 +72,32 @@ pub enum DistributionError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// The credentials for a registry could not be found.
+    #[error("signing in to {registry}: {problem}")]
+    Credentials {
+        /// The registry.
+        registry: String,
+        /// Which variable or file to fix.
+        problem: String,
+    },
+    /// A signing or verification key could not be used.
+    #[error("the key {} {problem}", path.display())]
+    Key {
+        /// The key file (empty for a key made in memory).
+        path: PathBuf,
+        /// What is wrong.
+        problem: String,
+    },
+    /// The artifact's signature is missing or does not verify.
+    #[error("{origin} ({digest}) is refused: {reason}")]
+    Signature {
+        /// The reference.
+        origin: String,
+        /// The manifest digest the signature had to vouch for.
+        digest: Digest,
+        /// Why no signature counts.
+        reason: String,
+    },
     /// The lock file could not be read or written.
     #[error("the lock file {} {problem}", path.display())]
     Lock {

@@ -22,6 +22,10 @@ pub struct Pin {
     pub digest: String,
     /// The digest of the component itself (its one layer), which keys the local store.
     pub component: String,
+    /// The key (its id, see [`crate::signature::PublicKey::id`]) whose signature on
+    /// `digest` was checked, so a restart need not fetch the signature again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified_with: Option<String>,
 }
 
 impl Pin {
@@ -114,6 +118,7 @@ mod tests {
                 source: "oci://127.0.0.1:5000/berth/json:1".into(),
                 digest: format!("sha256:{}", "1".repeat(64)),
                 component: format!("sha256:{}", "2".repeat(64)),
+                verified_with: None,
             },
         );
         lock.save(&path).unwrap();

@@ -1,12 +1,87 @@
-//! Where a plugin is published, as the config writes it: `oci://REGISTRY/REPO:TAG` or
-//! `oci://REGISTRY/REPO@sha256:…`. A tag must be explicit (no implied `latest`), so what
-//! an operator deploys is always what they wrote.
+//! Where a plugin is published, as the config writes it: `oci://REGISTRY/REPO:TAG`,
+//! `oci://REGISTRY/REPO@sha256:…`, or `https://…/x.wasm` (whose `sha256` the config
+//! must give). A tag must be explicit (no implied `latest`), so what an operator deploys
+//! is always what they wrote.
 
 use std::fmt;
 use std::str::FromStr;
 
 use crate::digest::Digest;
 use crate::error::DistributionError;
+
+/// A plugin source of either kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// An artifact in an OCI registry.
+    Oci(OciSource),
+    /// A `.wasm` file on a web server.
+    Https(HttpsSource),
+}
+
+impl FromStr for Source {
+    type Err = DistributionError;
+
+    fn from_str(text: &str) -> Result<Source, DistributionError> {
+        match text.starts_with("https://") || text.starts_with("http://") {
+            true => text.parse().map(Source::Https),
+            false => text.parse().map(Source::Oci),
+        }
+    }
+}
+
+/// A component file at a URL: `https://` anywhere, plain `http://` only on this
+/// machine (where nothing travels over a network).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpsSource {
+    /// The URL.
+    pub url: reqwest::Url,
+}
+
+impl fmt::Display for HttpsSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.url)
+    }
+}
+
+impl FromStr for HttpsSource {
+    type Err = DistributionError;
+
+    fn from_str(text: &str) -> Result<HttpsSource, DistributionError> {
+        let bad = |why: String| DistributionError::BadSource {
+            problem: format!(
+                "`{}` is not a plugin source: {why}",
+                text.chars().take(200).collect::<String>()
+            ),
+        };
+        let url = reqwest::Url::parse(text).map_err(|e| bad(format!("not a URL ({e})")))?;
+        let loopback = url.host_str().is_some_and(is_loopback_host);
+        match url.scheme() {
+            "https" => {}
+            "http" if loopback => {}
+            _ => {
+                return Err(bad(
+                    "plain http:// is allowed only for a server on this machine; use https://"
+                        .into(),
+                ));
+            }
+        }
+        if url.host().is_none() || !url.username().is_empty() || url.password().is_some() {
+            return Err(bad(
+                "it needs a host and no user or password in it (a URL is logged)".into(),
+            ));
+        }
+        Ok(HttpsSource { url })
+    }
+}
+
+/// Whether `host` (a name, an IP address, or `[IPv6]`) is this machine.
+fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
 
 /// An artifact in an OCI registry.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -38,11 +113,7 @@ impl OciSource {
             Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
             _ => self.registry.as_str(),
         };
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        host == "localhost"
-            || host
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback())
+        is_loopback_host(host)
     }
 
     /// `REGISTRY/REPO:TAG` or `REGISTRY/REPO@sha256:…`, as registries' clients write it.
@@ -161,9 +232,32 @@ mod tests {
     }
 
     #[test]
+    fn web_sources_are_https_or_on_this_machine() {
+        for ok in [
+            "https://example.com/plugins/x.wasm",
+            "http://127.0.0.1:8080/x.wasm",
+            "http://localhost/x.wasm",
+        ] {
+            assert!(matches!(ok.parse::<Source>(), Ok(Source::Https(_))), "{ok}");
+        }
+        for (bad, why) in [
+            ("http://example.com/x.wasm", "use https://"),
+            ("https://user:pw@example.com/x.wasm", "no user or password"),
+            ("https://", "not a URL"),
+        ] {
+            let error = bad.parse::<Source>().unwrap_err().to_string();
+            assert!(error.contains(why), "{bad}: {error}");
+        }
+        assert!(matches!(
+            "oci://r.io/a:1".parse::<Source>(),
+            Ok(Source::Oci(_))
+        ));
+    }
+
+    #[test]
     fn bad_sources_say_what_to_write() {
         for (text, why) in [
-            ("https://example.com/x.wasm", "does not start with `oci://`"),
+            ("ftp://example.com/x.wasm", "does not start with `oci://`"),
             ("oci://ghcr.io", "names no repository"),
             ("oci://ghcr.io/acme/tools", "neither a tag nor a digest"),
             ("oci://ghcr.io/Acme/tools:1", "lower-case"),

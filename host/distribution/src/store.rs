@@ -63,6 +63,7 @@ impl Store {
         expected: Option<&Digest>,
         max_bytes: u64,
         origin: &str,
+        progress: Option<&dyn crate::Progress>,
     ) -> Result<(Digest, PathBuf), DistributionError> {
         let store_err = |source| DistributionError::Store {
             path: self.dir.clone(),
@@ -88,6 +89,9 @@ impl Store {
                 break;
             }
             total += read as u64;
+            if let Some(progress) = progress {
+                progress.advance(read as u64);
+            }
             if total > max_bytes {
                 return Err(DistributionError::TooLarge {
                     origin: origin.to_string(),
@@ -136,7 +140,7 @@ mod tests {
         let bytes = b"\0asm component bytes".to_vec();
         let expected = digest_of(&bytes);
         let (digest, path) = store
-            .put(&mut bytes.as_slice(), Some(&expected), 1024, "test")
+            .put(&mut bytes.as_slice(), Some(&expected), 1024, "test", None)
             .await
             .unwrap();
         assert_eq!(digest, expected);
@@ -152,7 +156,13 @@ mod tests {
         let bytes = vec![7u8; 4096];
         let wrong = digest_of(b"something else");
         let error = store
-            .put(&mut bytes.as_slice(), Some(&wrong), 1 << 20, "oci://r/x:1")
+            .put(
+                &mut bytes.as_slice(),
+                Some(&wrong),
+                1 << 20,
+                "oci://r/x:1",
+                None,
+            )
             .await
             .unwrap_err();
         let text = error.to_string();
@@ -161,7 +171,7 @@ mod tests {
             "{text}"
         );
         let error = store
-            .put(&mut bytes.as_slice(), None, 1000, "oci://r/x:1")
+            .put(&mut bytes.as_slice(), None, 1000, "oci://r/x:1", None)
             .await
             .unwrap_err();
         assert!(
