@@ -75,6 +75,9 @@ pub enum Error {
     /// The HTTP transport could not start.
     #[error(transparent)]
     Http(#[from] http::HttpError),
+    /// `[state]` names a store that cannot be used (a Redis URL variable not set).
+    #[error("plugin state: {0}")]
+    State(String),
     /// The metrics recorder could not be installed.
     #[error(transparent)]
     Metrics(#[from] crate::metrics::MetricsError),
@@ -101,6 +104,10 @@ async fn prepare_with(
         max_running_guests: config.runtime.max_running_guests,
         ..RuntimeOptions::default()
     })?;
+    runtime.use_state_store(
+        crate::plugin_state::store(&config, options.config_file.as_deref())
+            .map_err(Error::State)?,
+    );
     // A plugin's "this resource changed" becomes a bus fact; each session decides
     // whether it subscribed and whether that plugin serves the URI.
     let changes = bus.clone();

@@ -26,6 +26,9 @@ pub enum CommandError {
     /// The engine could not start.
     #[error(transparent)]
     Runtime(#[from] crate::runtime::LoadError),
+    /// `[state]` names a store that cannot be used.
+    #[error("plugin state: {0}")]
+    State(String),
     /// `--args` is not a JSON object.
     #[error("--args must be a JSON object, e.g. '{{\"text\":\"hi\"}}': {0}")]
     Arguments(String),
@@ -197,6 +200,12 @@ pub async fn inspect(file: &Path, json: bool) -> Result<String, CommandError> {
         for destination in &needs.network {
             let _ = writeln!(out, "  network {destination}");
         }
+        if needs.keyvalue {
+            let _ = writeln!(
+                out,
+                "  state (wasi:keyvalue): keyvalue = {{ buckets = [\"…\"] }}"
+            );
+        }
     }
     let _ = writeln!(out, "\ntools ({}):", m.tools.len());
     for (t, v) in m.tools.iter().zip(&tools) {
@@ -283,6 +292,7 @@ fn needs_json(needs: &crate::policy::Needs) -> serde_json::Value {
         })).collect::<Vec<_>>(),
         "env": needs.env,
         "network": needs.network,
+        "keyvalue": needs.keyvalue,
     })
 }
 
@@ -303,8 +313,12 @@ pub async fn call(
     if !arguments.is_object() {
         return Err(CommandError::Arguments(format!("got {arguments}")));
     }
-    let config = Config::load(config, &[])?;
+    let config_file = config;
+    let config = Config::load(config_file, &[])?;
     let runtime = Runtime::new(Default::default())?;
+    runtime.use_state_store(
+        crate::plugin_state::store(&config, config_file).map_err(CommandError::State)?,
+    );
     let plugins::Checked { plugin, schemas } =
         plugins::load_one(&runtime, file, &config, None).await?;
     let mut settings = config.plugin(&plugin.manifest().name).settings();

@@ -40,4 +40,5 @@ pub mod app;
 pub mod cli;
 pub mod commands;
 pub mod logging;
+pub mod plugin_state;
 pub mod sources;

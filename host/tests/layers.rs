@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// Each layer crate's folder under `host/`, and the direct dependencies it must not have.
-const LAYERS: [(&str, &[&str]); 7] = [
+const LAYERS: [(&str, &[&str]); 8] = [
     (
         "model",
         &["wasmtime", "rmcp", "axum", "berth-runtime", "berth-core"],
@@ -33,6 +33,11 @@ const LAYERS: [(&str, &[&str]); 7] = [
             "berth-runtime",
             "berth-core",
         ],
+    ),
+    // Keeping state knows buckets, bytes and quotas, not plugins' code or protocols.
+    (
+        "state",
+        &["wasmtime", "rmcp", "axum", "berth-runtime", "berth-core"],
     ),
     (".", &["wasmtime", "wasmtime-wasi", "wasmtime-wasi-http"]),
 ];

@@ -224,6 +224,7 @@ pub mod completions;
 pub mod config;
 pub mod events;
 pub mod icons;
+pub mod kv;
 pub mod log;
 pub mod needs;
 pub mod progress;
@@ -681,7 +682,7 @@ pub mod prelude {
     pub use crate::{
         Chosen, Completions, Content, Context, Event, Message, PromptError, PromptResult,
         ResourceContents, ResourceError, ResourceLink, ToolError, ToolOutput, client, completion,
-        config, log, on_event, progress, prompt, resource, resource_template, resources, tool,
+        config, kv, log, on_event, progress, prompt, resource, resource_template, resources, tool,
     };
     pub use schemars::JsonSchema;
     pub use serde::{Deserialize, Serialize};
@@ -764,6 +765,18 @@ pub mod __private {
     /// events, one that declares nothing needs nothing, one without prompts or completions
     /// lists no prompts and suggests no values, and one without icons lists none. The export macro is private
     /// (`__export_plugin`) because plugins call [`crate::export!`] instead.
+    /// Bindings generated from `wit/wasi-keyvalue` (`wasi:keyvalue@0.2.0-draft`, imports
+    /// only), for [`crate::kv`]. A component imports only what its code calls, so a plugin
+    /// that never uses `kv` does not import (or need a grant for) state.
+    #[allow(missing_docs, clippy::all)]
+    pub mod keyvalue {
+        wit_bindgen::generate!({
+            path: "../wit/wasi-keyvalue",
+            world: "wasi:keyvalue/imports",
+            runtime_path: "::berth_plugin_sdk::__private::wit_bindgen::rt",
+        });
+    }
+
     #[allow(missing_docs, clippy::all)]
     pub mod bindings {
         wit_bindgen::generate!({

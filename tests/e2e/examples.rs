@@ -6,12 +6,16 @@ use crate::support::{Server, text};
 
 #[test]
 fn every_example_loads_and_answers() {
-    let workspace = tempfile::tempdir().unwrap();
-    let mut server = serve_examples(workspace.path());
+    let dir = tempfile::tempdir().unwrap();
+    let workspace = dir.path().join("workspace");
+    std::fs::create_dir(&workspace).unwrap();
+    let mut server = serve_examples(&workspace);
     let log = server.wait_for_log("ready");
     assert!(!log.contains("plugin refused"), "{log}");
     let names = server.tool_names();
-    for prefix in ["text_", "json_", "time_", "docs_", "files_", "http_"] {
+    for prefix in [
+        "text_", "json_", "time_", "docs_", "files_", "http_", "notes_",
+    ] {
         assert!(
             names.iter().any(|n| n.starts_with(prefix)),
             "no {prefix} tools in {names:?}"
@@ -34,6 +38,9 @@ fn every_example_loads_and_answers() {
         text(&formatted).contains(r#"{"b":1,"a":[1,2]}"#),
         "{formatted}"
     );
+
+    let added = server.call("notes_add", json!({ "title": "t", "text": "kept" }));
+    assert_eq!(added["structuredContent"]["id"], 1, "{added}");
 
     let now = server.call("time_now", json!({ "zone": "Asia/Tokyo" }));
     assert_ne!(now["isError"], true, "{now}");
@@ -120,10 +127,19 @@ fn serve_examples(workspace: &std::path::Path) -> Server {
         "[{{ host = '{}', guest = '/workspace', write = true }}]",
         workspace.display()
     );
+    // `notes` keeps its state beside the workspace, granted as `scripts/serve` grants it.
+    let state = workspace.with_extension("state.redb");
     let mut server = Server::start_with_env(
         &berth_test_artifacts::examples_dir(),
         None,
-        &[("BERTH_PLUGINS__FILES__GRANTS__FOLDERS", &grant)],
+        &[
+            ("BERTH_PLUGINS__FILES__GRANTS__FOLDERS", &grant),
+            (
+                "BERTH_PLUGINS__NOTES__GRANTS__KEYVALUE",
+                "{ buckets = ['notes'] }",
+            ),
+            ("BERTH_STATE__PATH", &state.display().to_string()),
+        ],
     );
     server.initialize("2025-11-25");
     server

@@ -24,6 +24,7 @@ mod interop;
 mod process;
 mod protocol;
 mod sandbox;
+mod state;
 mod support;
 
 /// Where `has_test!` looks for each test plugin's test.
@@ -36,6 +37,7 @@ mod plugin_tests {
     pub use crate::grants::*;
     pub use crate::hot_reload::*;
     pub use crate::sandbox::*;
+    pub use crate::state::*;
 }
 
 /// Every test plugin must be exercised here: this fails to compile when a plugin under

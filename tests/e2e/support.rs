@@ -235,6 +235,17 @@ impl Server {
         }
     }
 
+    /// The next message from stdout if one comes before `deadline` (or is already
+    /// waiting after the server exited); `None` otherwise.
+    pub fn try_next_message(&mut self, deadline: Instant) -> Option<Value> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = self.lines.recv_timeout(left).ok()?;
+        Some(
+            serde_json::from_str(&line)
+                .unwrap_or_else(|e| panic!("stdout carried a non-JSON line ({e}): {line}")),
+        )
+    }
+
     /// The server's process id.
     pub fn pid(&self) -> u32 {
         self.child.id()

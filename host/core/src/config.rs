@@ -84,6 +84,120 @@ pub struct Config {
     /// How plugins with a `source` are fetched and kept.
     #[serde(default)]
     pub distribution: DistributionConfig,
+    /// Where plugins' `wasi:keyvalue` state is kept.
+    #[serde(default)]
+    pub state: StateConfig,
+}
+
+/// `[state]`: the backend plugin state (`wasi:keyvalue`) lives in. Read at start-up.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateConfig {
+    /// Which backend.
+    #[serde(default)]
+    pub backend: StateBackendKind,
+    /// The embedded store's file (default: `$XDG_DATA_HOME/berth/state.redb` or
+    /// `~/.local/share/berth/state.redb`); a relative path is taken from the config
+    /// file's folder.
+    #[serde(default)]
+    pub path: Option<PathBuf>,
+    /// The Redis server, `redis://host:port[/db]`, without a password (use `url_env`).
+    #[serde(default)]
+    pub url: Option<String>,
+    /// The environment variable holding the whole Redis URL, password included.
+    #[serde(default)]
+    pub url_env: Option<String>,
+    /// Longest connecting to Redis or one Redis command may take, in ms.
+    #[serde(default = "StateConfig::default_timeout_ms")]
+    pub timeout_ms: u64,
+}
+
+impl Default for StateConfig {
+    fn default() -> Self {
+        Self {
+            backend: StateBackendKind::default(),
+            path: None,
+            url: None,
+            url_env: None,
+            timeout_ms: Self::default_timeout_ms(),
+        }
+    }
+}
+
+impl StateConfig {
+    fn default_timeout_ms() -> u64 {
+        2000
+    }
+
+    /// The Redis URL: `url`, or the value of `url_env` now. `None` for the embedded
+    /// backend; an error names the variable that is not set.
+    pub fn redis_url(&self) -> Result<Option<String>, String> {
+        if self.backend != StateBackendKind::Redis {
+            return Ok(None);
+        }
+        match (&self.url, &self.url_env) {
+            (Some(url), _) => Ok(Some(url.clone())),
+            (None, Some(var)) => std::env::var(var)
+                .map(Some)
+                .map_err(|_| format!("`[state] url_env` names {var}, which is not set")),
+            (None, None) => Err("`[state] backend = \"redis\"` needs `url` or `url_env`".into()),
+        }
+    }
+
+    fn problem(&self) -> Option<(String, String)> {
+        if !(1..=600_000).contains(&self.timeout_ms) {
+            return Some(("timeout_ms".into(), "must be between 1 and 600000".into()));
+        }
+        match self.backend {
+            StateBackendKind::Embedded => {
+                if self.url.is_some() || self.url_env.is_some() {
+                    return Some((
+                        "url".into(),
+                        "is for `backend = \"redis\"`; the embedded backend uses `path`".into(),
+                    ));
+                }
+            }
+            StateBackendKind::Redis => match (&self.url, &self.url_env) {
+                (None, None) => {
+                    return Some((
+                        "url".into(),
+                        "is needed with `backend = \"redis\"` (or `url_env`, naming the \
+                         variable that holds it)"
+                            .into(),
+                    ));
+                }
+                (Some(_), Some(_)) => {
+                    return Some(("url_env".into(), "and `url` are exclusive; set one".into()));
+                }
+                (Some(url), None) => {
+                    let Some(rest) = url.strip_prefix("redis://") else {
+                        return Some(("url".into(), format!("`{url}` is not a redis:// URL")));
+                    };
+                    if rest.split('/').next().unwrap_or_default().contains('@') {
+                        return Some((
+                            "url".into(),
+                            "carries credentials; keep secrets out of the config file: put \
+                             the whole URL in an environment variable and name it in `url_env`"
+                                .into(),
+                        ));
+                    }
+                }
+                (None, Some(_)) => {}
+            },
+        }
+        None
+    }
+}
+
+/// `[state] backend`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StateBackendKind {
+    /// One crash-safe file on this machine, used by one server at a time.
+    #[default]
+    Embedded,
+    /// A Redis server, which several servers may share.
+    Redis,
 }
 
 /// `[distribution]`: fetching plugins from registries. Read at start-up.
@@ -537,6 +651,80 @@ pub struct GrantsConfig {
     /// behind `http://` or `https://`.
     #[serde(default)]
     pub network: Vec<String>,
+    /// State buckets it may keep through `wasi:keyvalue`, and how much.
+    #[serde(default)]
+    pub keyvalue: Option<KeyValueGrantConfig>,
+}
+
+/// `keyvalue = { buckets = ["notes"], max_mb = 64 }`: one plugin's state grant.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyValueGrantConfig {
+    /// Bucket names the plugin may open (`"*"`: any). Each is the plugin's own: another
+    /// plugin's bucket of the same name is a different bucket.
+    pub buckets: Vec<String>,
+    /// Most the plugin may keep, keys plus values, across its buckets, in MiB.
+    #[serde(default = "KeyValueGrantConfig::default_max_mb")]
+    pub max_mb: u64,
+    /// Most keys it may keep across its buckets.
+    #[serde(default = "KeyValueGrantConfig::default_max_keys")]
+    pub max_keys: u64,
+    /// Largest single value, in KiB.
+    #[serde(default = "KeyValueGrantConfig::default_max_value_kb")]
+    pub max_value_kb: u64,
+}
+
+impl KeyValueGrantConfig {
+    fn default_max_mb() -> u64 {
+        64
+    }
+    fn default_max_keys() -> u64 {
+        100_000
+    }
+    fn default_max_value_kb() -> u64 {
+        1024
+    }
+
+    fn problem(&self) -> Option<(String, String)> {
+        if self.buckets.is_empty() {
+            return Some((
+                "buckets".into(),
+                "must name at least one bucket (or \"*\" for any)".into(),
+            ));
+        }
+        for (i, bucket) in self.buckets.iter().enumerate() {
+            if bucket != "*"
+                && let Some(problem) = berth_model::state::bucket_name_problem(bucket)
+            {
+                return Some((format!("buckets[{i}]"), problem));
+            }
+        }
+        if !(1..=1_048_576).contains(&self.max_mb) {
+            return Some(("max_mb".into(), "must be between 1 and 1048576".into()));
+        }
+        if !(1..=1_000_000_000).contains(&self.max_keys) {
+            return Some(("max_keys".into(), "must be between 1 and 1000000000".into()));
+        }
+        if !(1..=65_536).contains(&self.max_value_kb) {
+            return Some((
+                "max_value_kb".into(),
+                "must be between 1 and 65536 (64 MiB)".into(),
+            ));
+        }
+        None
+    }
+
+    /// The grant as the runtime enforces it.
+    pub fn resolve(&self) -> berth_model::policy::KeyValueGrant {
+        berth_model::policy::KeyValueGrant {
+            buckets: self.buckets.clone(),
+            quota: berth_model::state::StateQuota {
+                max_bytes: self.max_mb << 20,
+                max_keys: self.max_keys,
+                max_value_bytes: self.max_value_kb << 10,
+            },
+        }
+    }
 }
 
 /// One granted folder.
@@ -585,6 +773,7 @@ impl GrantsConfig {
                 .iter()
                 .filter_map(|r| berth_model::policy::NetworkRule::parse(r).ok())
                 .collect(),
+            keyvalue: self.keyvalue.as_ref().map(KeyValueGrantConfig::resolve),
         }
     }
 
@@ -634,6 +823,9 @@ impl GrantsConfig {
             if let Err(problem) = berth_model::policy::NetworkRule::parse(rule) {
                 return Some((format!("network[{i}]"), problem));
             }
+        }
+        if let Some((key, problem)) = self.keyvalue.as_ref().and_then(|kv| kv.problem()) {
+            return Some((format!("keyvalue.{key}"), problem));
         }
         None
     }
@@ -1118,6 +1310,9 @@ impl Config {
         if let Some((key, problem)) = self.http.problem() {
             return Err(invalid(&format!("http.{key}"), &problem));
         }
+        if let Some((key, problem)) = self.state.problem() {
+            return Err(invalid(&format!("state.{key}"), &problem));
+        }
         if let Some((key, problem)) = crate::access::roles_problem(&self.roles) {
             return Err(invalid(&format!("roles.{key}"), &problem));
         }
@@ -1265,6 +1460,71 @@ mod tests {
                 "{text}: {error}"
             );
         }
+    }
+
+    #[test]
+    fn state_backends_and_keyvalue_grants_are_checked() {
+        let ok = parse(
+            "[state]\nbackend = \"redis\"\nurl = \"redis://127.0.0.1:6379/2\"\n\
+             [plugins.notes.grants]\nkeyvalue = { buckets = [\"notes\", \"*\"], max_mb = 2 }\n",
+        )
+        .unwrap();
+        assert_eq!(ok.state.backend, StateBackendKind::Redis);
+        assert_eq!(
+            ok.state.redis_url().unwrap().as_deref(),
+            Some("redis://127.0.0.1:6379/2")
+        );
+        let grant = ok.plugins["notes"].grants.resolve().keyvalue.unwrap();
+        assert_eq!(grant.quota.max_bytes, 2 << 20);
+        assert_eq!(grant.quota.max_value_bytes, 1 << 20);
+        assert!(grant.allows("anything"));
+        assert_eq!(Config::default().state.redis_url(), Ok(None));
+        for (text, key, why) in [
+            ("[state]\nbackend = \"redis\"\n", "state.url", "url_env"),
+            (
+                "[state]\nbackend = \"redis\"\nurl = \"redis://:pw@h:6379\"\n",
+                "state.url",
+                "url_env",
+            ),
+            (
+                "[state]\nbackend = \"redis\"\nurl = \"http://h\"\n",
+                "state.url",
+                "redis://",
+            ),
+            ("[state]\nurl = \"redis://h\"\n", "state.url", "embedded"),
+            ("[state]\ntimeout_ms = 0\n", "state.timeout_ms", "between"),
+            (
+                "[plugins.n.grants]\nkeyvalue = { buckets = [] }\n",
+                "plugins.n.grants.keyvalue.buckets",
+                "at least one",
+            ),
+            (
+                "[plugins.n.grants]\nkeyvalue = { buckets = [\"a/b\"] }\n",
+                "plugins.n.grants.keyvalue.buckets[0]",
+                "letters, digits",
+            ),
+            (
+                "[plugins.n.grants]\nkeyvalue = { buckets = [\"a\"], max_value_kb = 0 }\n",
+                "plugins.n.grants.keyvalue.max_value_kb",
+                "between",
+            ),
+        ] {
+            let error = parse(text).unwrap_err().to_string();
+            assert!(
+                error.contains(key) && error.contains(why),
+                "{text}: {error}"
+            );
+        }
+        let unset =
+            parse("[state]\nbackend = \"redis\"\nurl_env = \"BERTH_TEST_UNSET_REDIS_URL\"\n")
+                .unwrap();
+        assert!(
+            unset
+                .state
+                .redis_url()
+                .unwrap_err()
+                .contains("BERTH_TEST_UNSET_REDIS_URL")
+        );
     }
 
     #[test]

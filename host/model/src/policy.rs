@@ -13,6 +13,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
+use crate::state::StateQuota;
+
 /// A folder granted to a plugin.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FolderGrant {
@@ -135,6 +137,24 @@ pub struct Grants {
     pub env_names: BTreeSet<String>,
     /// Where it may connect.
     pub network: Vec<NetworkRule>,
+    /// The state buckets it may keep (`wasi:keyvalue`), if any.
+    pub keyvalue: Option<KeyValueGrant>,
+}
+
+/// The state buckets granted to one plugin, and how much it may keep in them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyValueGrant {
+    /// Bucket names it may open; `*` allows any name.
+    pub buckets: Vec<String>,
+    /// Its limits, across all its buckets.
+    pub quota: StateQuota,
+}
+
+impl KeyValueGrant {
+    /// Whether the plugin may open the bucket `name`.
+    pub fn allows(&self, name: &str) -> bool {
+        self.buckets.iter().any(|b| b == "*" || b == name)
+    }
 }
 
 impl Grants {
@@ -172,12 +192,14 @@ pub struct Needs {
     pub env: Vec<String>,
     /// Destinations, in [`NetworkRule`] syntax.
     pub network: Vec<String>,
+    /// Plugin state: it imports `wasi:keyvalue` (found in its imports, not declared).
+    pub keyvalue: bool,
 }
 
 impl Needs {
     /// True when the plugin needs nothing.
     pub fn is_empty(&self) -> bool {
-        self.folders.is_empty() && self.env.is_empty() && self.network.is_empty()
+        self.folders.is_empty() && self.env.is_empty() && self.network.is_empty() && !self.keyvalue
     }
 }
 
@@ -265,6 +287,13 @@ pub fn check(plugin: &str, needs: &Needs, grants: &Grants) -> Result<(), NotGran
                 format!("\"{wanted}\""),
             ));
         }
+    }
+    if needs.keyvalue && grants.keyvalue.is_none() {
+        return Err(missing(
+            "plugin state (it imports wasi:keyvalue)".to_string(),
+            "keyvalue",
+            "{ buckets = [\"<the buckets it opens>\"] }".to_string(),
+        ));
     }
     Ok(())
 }
@@ -414,6 +443,7 @@ mod tests {
             env: BTreeMap::from([("LANG".to_string(), "C".to_string())]),
             env_names: BTreeSet::from(["LANG".to_string()]),
             network: vec![rule("https://api.example.com")],
+            keyvalue: None,
         }
     }
 
@@ -427,6 +457,7 @@ mod tests {
             }],
             env: vec!["LANG".into()],
             network: vec!["https://api.example.com".into()],
+            keyvalue: false,
         };
         check("files", &read, &grants()).unwrap();
 
@@ -467,6 +498,26 @@ mod tests {
             assert!(err.contains("plugins.x.grants.network"), "{wanted}: {err}");
         }
         check("x", &Needs::default(), &Grants::default()).unwrap();
+
+        let state = Needs {
+            keyvalue: true,
+            ..Needs::default()
+        };
+        let err = check("notes", &state, &grants()).unwrap_err().to_string();
+        assert!(
+            err.contains("plugin state") && err.contains("plugins.notes.grants.keyvalue"),
+            "{err}"
+        );
+        let granted = Grants {
+            keyvalue: Some(KeyValueGrant {
+                buckets: vec!["notes".into()],
+                quota: StateQuota::default(),
+            }),
+            ..grants()
+        };
+        check("notes", &state, &granted).unwrap();
+        assert!(granted.keyvalue.as_ref().unwrap().allows("notes"));
+        assert!(!granted.keyvalue.as_ref().unwrap().allows("other"));
     }
 
     #[test]

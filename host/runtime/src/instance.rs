@@ -24,6 +24,7 @@ use wasmtime_wasi_http::WasiHttpCtx;
 use super::RuntimeInner;
 use super::capabilities::client::ClientState;
 use super::capabilities::config::ConfigState;
+use super::capabilities::keyvalue::KeyValueState;
 use super::capabilities::log::LogState;
 use super::capabilities::progress::ProgressState;
 use super::capabilities::resources::ResourceState;
@@ -114,6 +115,11 @@ impl PerCall {
                 runtime.resource_listener.get().cloned(),
             ),
             client: ClientState::default(),
+            keyvalue: KeyValueState::new(
+                target.log_name,
+                target.grants,
+                runtime.state_store.get().cloned(),
+            ),
             http: WasiHttpCtx::new(),
             http_policy: HttpPolicy::new(target.log_name, target.grants),
             keeps_instance,

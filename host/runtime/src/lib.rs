@@ -150,6 +150,9 @@ pub(crate) struct RuntimeInner {
     pub(crate) cores: Arc<cpu::Cores>,
     /// Who hears a plugin say one of its resources changed; set once by the app.
     pub(crate) resource_listener: std::sync::OnceLock<ResourceListener>,
+    /// Where plugins' `wasi:keyvalue` state is kept; set once by the app. Without one,
+    /// opening a bucket says the server keeps no state.
+    pub(crate) state_store: std::sync::OnceLock<berth_model::state::SharedStateStore>,
     /// Ticks for as long as any `Runtime` clone or `LoadedPlugin` is alive: a plugin
     /// outliving its runtime still needs ticks, or its calls could not be timed out.
     _ticker: engine::EpochTicker,
@@ -222,6 +225,7 @@ impl Runtime {
                 teardown: Arc::default(),
                 cores,
                 resource_listener: std::sync::OnceLock::new(),
+                state_store: std::sync::OnceLock::new(),
                 cache,
                 _ticker: ticker,
             }),
@@ -282,6 +286,14 @@ impl Runtime {
     pub fn on_resource_changed(&self, listener: ResourceListener) {
         if self.inner.resource_listener.set(listener).is_err() {
             tracing::warn!("a resource-change listener was already installed; keeping it");
+        }
+    }
+
+    /// Installs where plugins keep their `wasi:keyvalue` state. Set once; a second store
+    /// is ignored.
+    pub fn use_state_store(&self, store: berth_model::state::SharedStateStore) {
+        if self.inner.state_store.set(store).is_err() {
+            tracing::warn!("a plugin state store was already installed; keeping it");
         }
     }
 

@@ -127,6 +127,9 @@ pub struct Compiled {
     origin: String,
     contract: semver::Version,
     callable: Arc<dyn CallablePlugin>,
+    /// Whether the component imports `wasi:keyvalue`: then it needs a state grant,
+    /// whatever its contract lets it declare.
+    uses_keyvalue: bool,
     start: Instant,
 }
 
@@ -186,6 +189,9 @@ pub(crate) async fn compile_and_link(
 
     let component = compile(&runtime, origin, bytes).await?;
     let component_type = component.component_type();
+    let uses_keyvalue = component_type
+        .imports(&runtime.engine)
+        .any(|(name, _)| name.starts_with("wasi:keyvalue/"));
     let contract = find_contract(
         component_type
             .exports(&runtime.engine)
@@ -218,6 +224,7 @@ pub(crate) async fn compile_and_link(
         origin: origin.to_string(),
         contract,
         callable,
+        uses_keyvalue,
         start,
     })
 }
@@ -229,6 +236,7 @@ async fn describe(compiled: Compiled, settings: PluginSettings) -> Result<Loaded
         origin,
         contract,
         callable,
+        uses_keyvalue,
         start,
     } = compiled;
     let origin = origin.as_str();
@@ -325,6 +333,7 @@ async fn describe(compiled: Compiled, settings: PluginSettings) -> Result<Loaded
             })
             .await?;
     }
+    needs.keyvalue = uses_keyvalue;
 
     // Until the registry validates it, the name is plugin-controlled text: only a
     // well-formed one goes into log fields and error messages.

@@ -14,6 +14,7 @@ use crate::capabilities;
 use crate::capabilities::client::ClientState;
 use crate::capabilities::config::ConfigState;
 use crate::capabilities::http::HttpPolicy;
+use crate::capabilities::keyvalue::KeyValueState;
 use crate::capabilities::log::LogState;
 use crate::capabilities::progress::ProgressState;
 use crate::capabilities::resources::ResourceState;
@@ -31,6 +32,7 @@ pub(crate) struct StoreState {
     pub(crate) progress: ProgressState,
     pub(crate) resources: ResourceState,
     pub(crate) client: ClientState,
+    pub(crate) keyvalue: KeyValueState,
     pub(crate) http: WasiHttpCtx,
     /// Checks every outgoing HTTP request against the plugin's grants.
     pub(crate) http_policy: HttpPolicy,
@@ -113,5 +115,6 @@ pub(crate) fn add_to_linker(linker: &mut Linker<StoreState>) -> wasmtime::Result
     capabilities::progress::add_to_linker(linker, |state| &mut state.progress)?;
     capabilities::resources::add_to_linker(linker, |state| &mut state.resources)?;
     capabilities::client::add_to_linker(linker, |state| &mut state.client)?;
+    capabilities::keyvalue::add_to_linker(linker, |state| &mut state.keyvalue)?;
     Ok(())
 }

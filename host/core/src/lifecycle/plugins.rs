@@ -42,12 +42,13 @@ pub enum PluginError {
         requirement: semver::VersionReq,
     },
     /// It needs something the config does not grant.
-    #[error("plugin {file} is refused: {source}")]
+    #[error("plugin {file} is refused: {missing}")]
     NotGranted {
         /// The file.
         file: String,
-        /// The missing grant and the key to add.
-        source: NotGranted,
+        /// The missing grant and the key to add (in the message, so not also a source
+        /// that error reports would print twice).
+        missing: NotGranted,
     },
     /// A folder granted to it is not there.
     #[error(
@@ -234,9 +235,9 @@ pub async fn describe_one(
     let allowed = &config.plugin(&manifest.name).resource_uris;
     admit(manifest, plugin.needs(), &settings.grants, allowed).map_err(
         |problem| match problem {
-            Refusal::NotGranted(source) => PluginError::NotGranted {
+            Refusal::NotGranted(missing) => PluginError::NotGranted {
                 file: path.display().to_string(),
-                source,
+                missing,
             },
             Refusal::FolderMissing { key, host, reason } => PluginError::FolderMissing {
                 file: path.display().to_string(),

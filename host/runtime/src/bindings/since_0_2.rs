@@ -175,6 +175,8 @@ macro_rules! needs_and_events_conversions {
                         .collect(),
                     env: declared.env,
                     network: declared.network,
+                    // Not declarable in the contract: found in the imports (`loader.rs`).
+                    keyvalue: false,
                 }
             }
         }

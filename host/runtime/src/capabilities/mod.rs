@@ -10,6 +10,7 @@
 pub(crate) mod client;
 pub(crate) mod config;
 pub(crate) mod http;
+pub(crate) mod keyvalue;
 pub(crate) mod log;
 pub(crate) mod progress;
 pub(crate) mod resources;

@@ -4,6 +4,7 @@
 //! imports, depend on the generated traits without depending on the store that holds
 //! them.
 
+pub(crate) mod keyvalue;
 pub(crate) mod v0_1;
 pub(crate) mod v0_2;
 pub(crate) mod v0_3;

@@ -1,0 +1,76 @@
+//! `kv-probe`: a test plugin that uses plugin state (`wasi:keyvalue`) the way a
+//! demanding or careless plugin might: any bucket name (granted or not), values of any
+//! size, counters, and long series of writes. The state tests check isolation, quotas
+//! and durability through it; every error is passed through as the tool's error text.
+
+use berth_plugin_sdk::kv;
+use berth_plugin_sdk::prelude::*;
+
+/// Stores `value` (text) at `key` in `bucket`.
+#[tool]
+pub fn set(bucket: String, key: String, value: String) -> Result<String, ToolError> {
+    kv::open(&bucket)?.set_bytes(&key, value.as_bytes())?;
+    Ok(format!("stored {key}"))
+}
+
+/// The text at `key` in `bucket`, or `(none)`.
+#[tool(read_only)]
+pub fn get(bucket: String, key: String) -> Result<String, ToolError> {
+    let value = kv::open(&bucket)?.get_bytes(&key)?;
+    Ok(value.map_or_else(
+        || "(none)".to_string(),
+        |v| String::from_utf8_lossy(&v).into_owned(),
+    ))
+}
+
+/// Adds `delta` to the counter at `key` in `bucket`; returns the new value.
+#[tool]
+pub fn increment(bucket: String, key: String, delta: u64) -> Result<u64, ToolError> {
+    Ok(kv::open(&bucket)?.increment(&key, delta)?)
+}
+
+/// Every key in `bucket`, one per line.
+#[tool(read_only)]
+pub fn keys(bucket: String) -> Result<String, ToolError> {
+    Ok(kv::open(&bucket)?.keys()?.join("\n"))
+}
+
+/// Stores a value of `bytes` bytes at `key` in `bucket`.
+#[tool]
+pub fn fill(bucket: String, key: String, bytes: u64) -> Result<String, ToolError> {
+    kv::open(&bucket)?.set_bytes(&key, &vec![b'x'; bytes as usize])?;
+    Ok(format!("stored {bytes} bytes at {key}"))
+}
+
+/// Writes `count` keys `{prefix}0000`… one after another (each write durable before the
+/// next starts); returns how many were written.
+#[tool]
+pub fn burst(bucket: String, prefix: String, count: u32) -> Result<u32, ToolError> {
+    let bucket = kv::open(&bucket)?;
+    for i in 0..count {
+        bucket.set_bytes(&format!("{prefix}{i:04}"), b"1")?;
+    }
+    Ok(count)
+}
+
+berth_plugin_sdk::export!(
+    name: "kv-probe",
+    tools: [set, get, increment, keys, fill, burst],
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tools_round_trip_through_the_native_store() {
+        berth_plugin().validate().unwrap();
+        kv::clear_for_test();
+        set("b".into(), "k".into(), "v".into()).unwrap();
+        assert_eq!(get("b".into(), "k".into()).unwrap(), "v");
+        assert_eq!(get("c".into(), "k".into()).unwrap(), "(none)");
+        assert_eq!(increment("b".into(), "n".into(), 3).unwrap(), 3);
+        assert_eq!(burst("b".into(), "p".into(), 2).unwrap(), 2);
+        assert_eq!(keys("b".into()).unwrap(), "k\nn\np0000\np0001");
+    }
+}
