@@ -18,6 +18,8 @@ use crate::shutdown::Shutdown;
 use crate::state::Served;
 use crate::transport::{http, stdio};
 use crate::watch;
+use berth_state::cache::ResultCache;
+use tokio::sync::broadcast;
 
 /// What `berth serve` needs to start.
 #[derive(Debug, Clone)]
@@ -75,7 +77,8 @@ pub enum Error {
     /// The HTTP transport could not start.
     #[error(transparent)]
     Http(#[from] http::HttpError),
-    /// `[state]` names a store that cannot be used (a Redis URL variable not set).
+    /// `[state]` or `[cache]` names a store that cannot be used (a Redis URL variable
+    /// not set).
     #[error("plugin state: {0}")]
     State(String),
     /// The metrics recorder could not be installed.
@@ -108,16 +111,21 @@ async fn prepare_with(
         crate::plugin_state::store(&config, options.config_file.as_deref())
             .map_err(Error::State)?,
     );
-    // A plugin's "this resource changed" becomes a bus fact; each session decides
-    // whether it subscribed and whether that plugin serves the URI.
+    let cache = result_cache(&config, bus)?;
+    // A plugin's "this resource changed" drops the cached reads of it, and becomes a bus
+    // fact; each session decides whether it subscribed and whether that plugin serves
+    // the URI.
     let changes = bus.clone();
+    let stale = Arc::clone(&cache);
     runtime.on_resource_changed(Arc::new(move |plugin: &str, uri: &str| {
+        stale.invalidate(plugin, uri);
         changes.publish(Event::ResourceChanged {
             plugin: plugin.to_string(),
             uri: uri.to_string(),
         });
     }));
     let served = Arc::new(Served::new(Registry::default(), config.protocol.page_size));
+    served.set_cache(cache);
     let lifecycle = Arc::new(Lifecycle::new(
         runtime,
         config.clone(),
@@ -137,6 +145,35 @@ async fn prepare_with(
         "ready"
     );
     Ok(lifecycle)
+}
+
+/// The result cache `[cache]` describes. Its memory is freed as plugins are reloaded,
+/// unloaded or reconfigured (their old answers are unreachable then: keys carry each
+/// plugin's build and settings), by a task that follows the bus for as long as it runs.
+fn result_cache(config: &Config, bus: &Bus) -> Result<Arc<ResultCache>, Error> {
+    let url = config.cache.redis_url().map_err(Error::State)?;
+    let timeout = Duration::from_millis(config.cache.timeout_ms);
+    let cache = ResultCache::new(url.as_deref().map(|url| (url, timeout)))
+        .map_err(|e| Error::State(e.to_string()))?;
+    let mut facts = bus.subscribe_facts();
+    let weak = Arc::downgrade(&cache);
+    tokio::spawn(async move {
+        loop {
+            let fact = facts.recv().await;
+            let Some(cache) = weak.upgrade() else { break };
+            match fact {
+                Ok(Event::PluginReloaded { plugin, .. } | Event::PluginUnloaded { plugin, .. }) => {
+                    cache.forget_plugin(&plugin);
+                }
+                Ok(Event::ConfigApplied) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                    cache.forget_all();
+                }
+                Ok(_) => {}
+                Err(broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    });
+    Ok(cache)
 }
 
 /// Runs `on_change` after every tick from `ticks` until shutdown, one at a time (a

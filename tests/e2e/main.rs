@@ -23,6 +23,7 @@ mod http_hardening;
 mod interop;
 mod process;
 mod protocol;
+mod result_cache;
 mod sandbox;
 mod state;
 mod support;

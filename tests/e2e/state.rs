@@ -308,14 +308,14 @@ fn acknowledged_writes_survive_kill_9() {
 
 /// A real `redis-server` (Debian's package, installed by `scripts/test`) on a loopback
 /// port, appending every write to its log so a restart finds the data again.
-struct Redis {
+pub(crate) struct Redis {
     child: std::process::Child,
     dir: std::path::PathBuf,
     port: u16,
 }
 
 impl Redis {
-    fn start(dir: &Path) -> Redis {
+    pub(crate) fn start(dir: &Path) -> Redis {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -324,7 +324,7 @@ impl Redis {
         Redis::start_on(dir, port)
     }
 
-    fn start_on(dir: &Path, port: u16) -> Redis {
+    pub(crate) fn start_on(dir: &Path, port: u16) -> Redis {
         let child = std::process::Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args([
@@ -352,12 +352,12 @@ impl Redis {
         }
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
     /// Stops the server (SIGTERM: it finishes its log) and waits for it.
-    fn stop(mut self) -> (std::path::PathBuf, u16) {
+    pub(crate) fn stop(mut self) -> (std::path::PathBuf, u16) {
         // SAFETY: kill(2) with a child pid we own and a valid signal number.
         unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
         let _ = self.child.wait();

@@ -87,6 +87,9 @@ pub struct Config {
     /// Where plugins' `wasi:keyvalue` state is kept.
     #[serde(default)]
     pub state: StateConfig,
+    /// The result cache's shared tier.
+    #[serde(default)]
+    pub cache: CacheConfig,
 }
 
 /// `[state]`: the backend plugin state (`wasi:keyvalue`) lives in. Read at start-up.
@@ -135,12 +138,9 @@ impl StateConfig {
         if self.backend != StateBackendKind::Redis {
             return Ok(None);
         }
-        match (&self.url, &self.url_env) {
-            (Some(url), _) => Ok(Some(url.clone())),
-            (None, Some(var)) => std::env::var(var)
-                .map(Some)
-                .map_err(|_| format!("`[state] url_env` names {var}, which is not set")),
-            (None, None) => Err("`[state] backend = \"redis\"` needs `url` or `url_env`".into()),
+        match redis_url(&self.url, &self.url_env, "state")? {
+            Some(url) => Ok(Some(url)),
+            None => Err("`[state] backend = \"redis\"` needs `url` or `url_env`".into()),
         }
     }
 
@@ -157,8 +157,8 @@ impl StateConfig {
                     ));
                 }
             }
-            StateBackendKind::Redis => match (&self.url, &self.url_env) {
-                (None, None) => {
+            StateBackendKind::Redis => {
+                if self.url.is_none() && self.url_env.is_none() {
                     return Some((
                         "url".into(),
                         "is needed with `backend = \"redis\"` (or `url_env`, naming the \
@@ -166,24 +166,8 @@ impl StateConfig {
                             .into(),
                     ));
                 }
-                (Some(_), Some(_)) => {
-                    return Some(("url_env".into(), "and `url` are exclusive; set one".into()));
-                }
-                (Some(url), None) => {
-                    let Some(rest) = url.strip_prefix("redis://") else {
-                        return Some(("url".into(), format!("`{url}` is not a redis:// URL")));
-                    };
-                    if rest.split('/').next().unwrap_or_default().contains('@') {
-                        return Some((
-                            "url".into(),
-                            "carries credentials; keep secrets out of the config file: put \
-                             the whole URL in an environment variable and name it in `url_env`"
-                                .into(),
-                        ));
-                    }
-                }
-                (None, Some(_)) => {}
-            },
+                return redis_url_problem(&self.url, &self.url_env);
+            }
         }
         None
     }
@@ -631,6 +615,131 @@ pub struct PluginConfig {
     /// covered by a folder or network grant.
     #[serde(default)]
     pub resource_uris: Vec<String>,
+    /// Caching of its read-only, idempotent tools' answers and of its resource reads;
+    /// off unless set.
+    #[serde(default)]
+    pub cache: Option<PluginCacheConfig>,
+}
+
+/// `[plugins.NAME.cache]`: how long one plugin's cacheable answers are kept, and how
+/// much of them this process keeps in memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginCacheConfig {
+    /// How long an answer may be served after it was computed, in seconds.
+    pub ttl_secs: u64,
+    /// Most bytes of this plugin's answers kept in memory, in MiB.
+    #[serde(default = "PluginCacheConfig::default_max_mb")]
+    pub max_mb: u64,
+}
+
+impl PluginCacheConfig {
+    fn default_max_mb() -> u64 {
+        64
+    }
+
+    fn problem(&self) -> Option<(String, String)> {
+        if !(1..=86_400 * 30).contains(&self.ttl_secs) {
+            return Some((
+                "ttl_secs".into(),
+                "must be between 1 and 2592000 (30 days)".into(),
+            ));
+        }
+        if !(1..=65_536).contains(&self.max_mb) {
+            return Some(("max_mb".into(), "must be between 1 and 65536".into()));
+        }
+        None
+    }
+
+    /// The policy the cache applies.
+    pub fn policy(&self) -> berth_state::cache::CachePolicy {
+        berth_state::cache::CachePolicy {
+            ttl: std::time::Duration::from_secs(self.ttl_secs),
+            max_bytes: self.max_mb << 20,
+        }
+    }
+}
+
+/// `[cache]`: the result cache's shared tier. Read at start-up.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheConfig {
+    /// A Redis server shared by every replica, `redis://host:port[/db]`, without a
+    /// password (use `url_env`); unset: memory only.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// The environment variable holding the whole Redis URL.
+    #[serde(default)]
+    pub url_env: Option<String>,
+    /// Longest a Redis connect or command may take, in ms; past it the answer comes from
+    /// the plugin.
+    #[serde(default = "CacheConfig::default_timeout_ms")]
+    pub timeout_ms: u64,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            url_env: None,
+            timeout_ms: Self::default_timeout_ms(),
+        }
+    }
+}
+
+impl CacheConfig {
+    fn default_timeout_ms() -> u64 {
+        500
+    }
+
+    /// The shared tier's URL, if any: `url`, or the value of `url_env` now.
+    pub fn redis_url(&self) -> Result<Option<String>, String> {
+        redis_url(&self.url, &self.url_env, "cache")
+    }
+
+    fn problem(&self) -> Option<(String, String)> {
+        if !(1..=600_000).contains(&self.timeout_ms) {
+            return Some(("timeout_ms".into(), "must be between 1 and 600000".into()));
+        }
+        redis_url_problem(&self.url, &self.url_env)
+    }
+}
+
+/// The URL from `url` or from the variable `url_env` names (`section` labels errors).
+fn redis_url(
+    url: &Option<String>,
+    url_env: &Option<String>,
+    section: &str,
+) -> Result<Option<String>, String> {
+    match (url, url_env) {
+        (Some(url), _) => Ok(Some(url.clone())),
+        (None, Some(var)) => std::env::var(var)
+            .map(Some)
+            .map_err(|_| format!("`[{section}] url_env` names {var}, which is not set")),
+        (None, None) => Ok(None),
+    }
+}
+
+/// What is wrong with a `url`/`url_env` pair, as (key, problem).
+fn redis_url_problem(url: &Option<String>, url_env: &Option<String>) -> Option<(String, String)> {
+    match (url, url_env) {
+        (Some(_), Some(_)) => Some(("url_env".into(), "and `url` are exclusive; set one".into())),
+        (Some(url), None) => {
+            let Some(rest) = url.strip_prefix("redis://") else {
+                return Some(("url".into(), format!("`{url}` is not a redis:// URL")));
+            };
+            if rest.split('/').next().unwrap_or_default().contains('@') {
+                return Some((
+                    "url".into(),
+                    "carries credentials; keep secrets out of the config file: put the whole \
+                     URL in an environment variable and name it in `url_env`"
+                        .into(),
+                ));
+            }
+            None
+        }
+        _ => None,
+    }
 }
 
 /// `[plugins.NAME.grants]`: folders, environment variables and network destinations
@@ -974,6 +1083,7 @@ impl Default for PluginConfig {
             warm_instances: 0,
             preferred: false,
             resource_uris: Vec::new(),
+            cache: None,
         }
     }
 }
@@ -1286,6 +1396,9 @@ impl Config {
             if let Some((key, problem)) = plugin.grants.problem() {
                 return Err(invalid(&format!("plugins.{name}.grants.{key}"), &problem));
             }
+            if let Some((key, problem)) = plugin.cache.as_ref().and_then(|c| c.problem()) {
+                return Err(invalid(&format!("plugins.{name}.cache.{key}"), &problem));
+            }
             if let Some(prefix) = &plugin.tool_prefix
                 && (prefix.len() > berth_model::manifest::MAX_PLUGIN_NAME_LEN + 1
                     || !prefix
@@ -1313,10 +1426,24 @@ impl Config {
         if let Some((key, problem)) = self.state.problem() {
             return Err(invalid(&format!("state.{key}"), &problem));
         }
+        if let Some((key, problem)) = self.cache.problem() {
+            return Err(invalid(&format!("cache.{key}"), &problem));
+        }
         if let Some((key, problem)) = crate::access::roles_problem(&self.roles) {
             return Err(invalid(&format!("roles.{key}"), &problem));
         }
         Ok(())
+    }
+
+    /// Every `[plugins.NAME.cache]`, as the cache applies them.
+    pub fn cache_policies(
+        &self,
+    ) -> std::collections::HashMap<String, berth_state::cache::CachePolicy> {
+        self.plugins
+            .iter()
+            .filter(|(_, plugin)| plugin.enabled)
+            .filter_map(|(name, plugin)| Some((name.clone(), plugin.cache?.policy())))
+            .collect()
     }
 
     /// The limits plugin `name` runs under: its `[plugins.NAME.limits]` over `[runtime]`.

@@ -125,6 +125,7 @@ impl Lifecycle {
         bus: Bus,
     ) -> Self {
         served.set_access(crate::access::Access::new(&config.roles));
+        served.set_cache_policies(config.cache_policies());
         Self {
             runtime,
             config: arc_swap::ArcSwap::from_pointee(config),
@@ -290,6 +291,7 @@ impl Lifecycle {
             self.served.set_page_size(config.protocol.page_size);
             self.served
                 .set_access(crate::access::Access::new(&config.roles));
+            self.served.set_cache_policies(config.cache_policies());
             if config.http.restart_only() != self.config.load().http.restart_only() {
                 tracing::warn!(
                     "the [http] settings changed; all but `auth` and `rate_limit` take effect at the next start"

@@ -148,6 +148,9 @@ fn install_recorder() -> Result<PrometheusHandle, MetricsError> {
     counter!(HTTP_SESSIONS_OPENED).increment(0);
     counter!(RATE_LIMITED).increment(0);
     counter!(EVENTS_MISSED).increment(0);
+    counter!(berth_state::cache::CACHE_MISSES).increment(0);
+    counter!(berth_state::cache::CACHE_EVICTIONS).increment(0);
+    gauge!(berth_state::cache::CACHE_MEMORY_BYTES).set(0.0);
     tracing::debug!("prometheus metrics recorder installed");
     Ok(handle)
 }
@@ -168,6 +171,28 @@ fn describe() {
         "Tool calls and resource reads running right now."
     );
     describe_gauge!(HTTP_SESSIONS, "Open Streamable HTTP sessions.");
+    describe_counter!(
+        berth_state::cache::CACHE_HITS,
+        "Tool calls and resource reads answered from the result cache, by tier (memory, redis)."
+    );
+    describe_counter!(
+        berth_state::cache::CACHE_MISSES,
+        "Cacheable tool calls and resource reads no cache tier could answer."
+    );
+    describe_counter!(
+        berth_state::cache::CACHE_EVICTIONS,
+        "Answers the memory tier dropped to stay within a plugin's cache max_mb."
+    );
+    describe_gauge!(
+        berth_state::cache::CACHE_MEMORY_BYTES,
+        Unit::Bytes,
+        "Bytes of answers held in the result cache's memory tier."
+    );
+    describe_counter!(
+        berth_state::cache::CACHE_REDIS_BYTES_WRITTEN,
+        Unit::Bytes,
+        "Bytes of answers written to the result cache's Redis tier."
+    );
     describe_counter!(HTTP_SESSIONS_OPENED, "Streamable HTTP sessions opened.");
     describe_counter!(
         AUTH_FAILURES,

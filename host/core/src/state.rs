@@ -1,16 +1,20 @@
 //! What is being served right now: the current registry snapshot, swapped atomically,
-//! the settings of it that the config changes live (list page size, who may use what),
-//! and the count of calls running, which graceful shutdown waits on.
+//! the settings of it that the config changes live (list page size, who may use what,
+//! which plugins' answers are cached), the result cache, and the count of calls running,
+//! which graceful shutdown waits on.
 //!
 //! Readers take an `Arc` to the snapshot and keep it for as long as their request runs;
 //! a writer publishes a whole new snapshot. No lock is ever held across a plugin call.
 
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use tokio::sync::Notify;
+
+use berth_state::cache::{CachePolicy, ResultCache};
 
 use crate::access::Access;
 use crate::registry::Registry;
@@ -21,6 +25,9 @@ pub struct Served {
     page_size: AtomicUsize,
     access: ArcSwap<Access>,
     calls: CallTracker,
+    cache: OnceLock<Arc<ResultCache>>,
+    /// `[plugins.NAME.cache]` of every plugin that has one.
+    cache_policies: ArcSwap<HashMap<String, CachePolicy>>,
 }
 
 impl Served {
@@ -31,6 +38,8 @@ impl Served {
             page_size: AtomicUsize::new(page_size),
             access: ArcSwap::from_pointee(Access::new(&Default::default())),
             calls: CallTracker::default(),
+            cache: OnceLock::new(),
+            cache_policies: ArcSwap::default(),
         }
     }
 
@@ -63,6 +72,28 @@ impl Served {
     /// Puts new roles in force for requests that start from now on.
     pub fn set_access(&self, access: Access) {
         self.access.store(Arc::new(access));
+    }
+
+    /// Installs the result cache (once, at start-up; a second one is ignored).
+    pub fn set_cache(&self, cache: Arc<ResultCache>) {
+        let _ = self.cache.set(cache);
+    }
+
+    /// The result cache, if one is installed.
+    pub fn cache(&self) -> Option<&Arc<ResultCache>> {
+        self.cache.get()
+    }
+
+    /// Puts the plugins' cache settings in force for requests that start from now on.
+    pub fn set_cache_policies(&self, policies: HashMap<String, CachePolicy>) {
+        self.cache_policies.store(Arc::new(policies));
+    }
+
+    /// The result cache and `plugin`'s policy, when its answers are cached.
+    pub fn cache_for(&self, plugin: &str) -> Option<(Arc<ResultCache>, CachePolicy)> {
+        let cache = self.cache.get()?;
+        let policy = *self.cache_policies.load().get(plugin)?;
+        Some((Arc::clone(cache), policy))
     }
 
     /// The tool calls and resource reads running now.

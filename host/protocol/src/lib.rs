@@ -8,6 +8,7 @@
 //! [`Caller`]: lists show an authenticated caller only what its roles grant, and
 //! anything else it asks for is refused.
 
+mod cache;
 pub mod checks;
 pub mod convert;
 mod notices;
@@ -621,6 +622,14 @@ impl ServerHandler for BerthServer {
             self.call_finished(&registry, tool, outcome, std::time::Duration::ZERO);
             return Ok(convert::error_result(message).into());
         }
+        let cacheable =
+            cache::Cacheable::tool(&self.served, &tool.plugin, &tool.spec, &arguments, &caller);
+        if let Some(cacheable) = &cacheable
+            && let Some((result, tier)) = cacheable.find::<rmcp::model::CallToolResult>().await
+        {
+            tracing::debug!(tool = %tool.qualified_name, ?tier, "tool answered from the cache");
+            return Ok(result.into());
+        }
         let _running = self.served.calls().begin();
         let started = Instant::now();
         let (ctx, forwarder) =
@@ -663,6 +672,9 @@ impl ServerHandler for BerthServer {
                 (convert::call_error(&tool.qualified_name, error), outcome)
             }
         };
+        if let (Some(cacheable), CallOutcome::Success) = (&cacheable, &outcome) {
+            cacheable.keep(&result).await;
+        }
         self.call_finished(&registry, tool, outcome, duration);
         Ok(result.into())
     }
@@ -743,6 +755,13 @@ impl ServerHandler for BerthServer {
             let unknown = convert::not_found(&request.uri);
             return Err(self.refuse(&caller, Kind::Resource, owner.name(), &request.uri, unknown));
         }
+        let cacheable = cache::Cacheable::resource(&self.served, owner, &request.uri, &caller);
+        if let Some(cacheable) = &cacheable
+            && let Some((result, tier)) = cacheable.find::<rmcp::model::ReadResourceResult>().await
+        {
+            tracing::debug!(plugin = %owner.name(), uri = %request.uri, ?tier, "resource answered from the cache");
+            return Ok(result.into());
+        }
         let _running = self.served.calls().begin();
         let (ctx, forwarder) = notices::call_context(&context, owner.name(), self.log_threshold());
         let read = owner
@@ -751,7 +770,13 @@ impl ServerHandler for BerthServer {
             .await;
         notices::notices_delivered(ctx, forwarder).await;
         match read {
-            Ok(items) => Ok(convert::read_result(items).into()),
+            Ok(items) => {
+                let result = convert::read_result(items);
+                if let Some(cacheable) = &cacheable {
+                    cacheable.keep(&result).await;
+                }
+                Ok(result.into())
+            }
             Err(error) => {
                 tracing::warn!(plugin = %owner.name(), uri = %request.uri, %error, "resource read failed");
                 Err(convert::read_error(&request.uri, error))

@@ -351,7 +351,7 @@ fn hash(file: &mut std::fs::File) -> std::io::Result<String> {
 }
 
 /// Lower-case hexadecimal.
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

@@ -351,6 +351,11 @@ pub(crate) struct PluginInner {
     /// Idle instances for the next calls; empty and unused unless the operator set
     /// `warm_instances`. Per handle, so a settings change starts with none.
     warm: warm::WarmPool,
+    /// SHA-256 of the component, hex.
+    digest: Arc<str>,
+    /// What the plugin's answers depend on besides the request (see
+    /// [`LoadedPlugin::identity`]).
+    identity: Arc<str>,
 }
 
 /// A compiled, pre-instantiated plugin; cheap to clone; every call gets a fresh Store
@@ -375,6 +380,19 @@ impl LoadedPlugin {
     /// The manifest the plugin returned from `describe` (not yet validated by this layer).
     pub fn manifest(&self) -> &Manifest {
         &self.inner.manifest
+    }
+
+    /// SHA-256 of the component's bytes, hex: which build this is.
+    pub fn digest(&self) -> &str {
+        &self.inner.digest
+    }
+
+    /// A hash of the build and of the settings its answers can depend on (config values
+    /// and grants; not limits): two handles with the same identity answer a request the
+    /// same way, on any server with the same plugin and config. The result cache keys
+    /// answers by it, so a reload or config change never serves an old answer.
+    pub fn identity(&self) -> &str {
+        &self.inner.identity
     }
 
     /// The `berth:plugin` contract version the component exports.
@@ -422,6 +440,8 @@ impl LoadedPlugin {
     /// known after `describe`.
     pub fn with_settings(&self, settings: PluginSettings) -> LoadedPlugin {
         let inner = &*self.inner;
+        let config = ConfigState::new(Arc::new(settings.config));
+        let identity = loader::identity(&inner.digest, &config, &settings.grants);
         LoadedPlugin {
             inner: Arc::new(PluginInner {
                 runtime: Arc::clone(&inner.runtime),
@@ -431,13 +451,15 @@ impl LoadedPlugin {
                 callable: Arc::clone(&inner.callable),
                 interests: inner.interests.clone(),
                 needs: inner.needs.clone(),
-                config: ConfigState::new(Arc::new(settings.config)),
+                config: config.clone(),
                 limits: settings.limits,
                 gate: Arc::clone(&inner.gate),
                 grants: settings.grants,
                 label: inner.label.clone(),
                 log_name: Arc::clone(&inner.log_name),
                 warm: warm::WarmPool::new(settings.warm_instances),
+                identity,
+                digest: Arc::clone(&inner.digest),
             }),
         }
     }

@@ -130,6 +130,8 @@ pub struct Compiled {
     /// Whether the component imports `wasi:keyvalue`: then it needs a state grant,
     /// whatever its contract lets it declare.
     uses_keyvalue: bool,
+    /// SHA-256 of the component's bytes, hex.
+    digest: Arc<str>,
     start: Instant,
 }
 
@@ -186,6 +188,10 @@ pub(crate) async fn compile_and_link(
         }
         Some(Header::Component) => {}
     }
+    let digest: Arc<str> = {
+        use sha2::Digest as _;
+        Arc::from(super::cache::hex(&sha2::Sha256::digest(&bytes)))
+    };
 
     let component = compile(&runtime, origin, bytes).await?;
     let component_type = component.component_type();
@@ -225,6 +231,7 @@ pub(crate) async fn compile_and_link(
         contract,
         callable,
         uses_keyvalue,
+        digest,
         start,
     })
 }
@@ -237,6 +244,7 @@ async fn describe(compiled: Compiled, settings: PluginSettings) -> Result<Loaded
         contract,
         callable,
         uses_keyvalue,
+        digest,
         start,
     } = compiled;
     let origin = origin.as_str();
@@ -360,6 +368,7 @@ async fn describe(compiled: Compiled, settings: PluginSettings) -> Result<Loaded
         "plugin described"
     );
     let gate = runtime.gate(&log_name);
+    let identity = identity(&digest, &config, &grants);
     Ok(LoadedPlugin {
         inner: Arc::new(PluginInner {
             runtime,
@@ -375,9 +384,34 @@ async fn describe(compiled: Compiled, settings: PluginSettings) -> Result<Loaded
             limits,
             label,
             log_name,
+            identity,
+            digest,
             warm: WarmPool::new(warm_instances),
         }),
     })
+}
+
+/// The identity of a plugin handle: the component's digest, its config values and its
+/// grants, hashed together (each part length-prefixed so parts cannot run together).
+/// Grants are hashed in their `Debug` form, which lists every field in a fixed order.
+pub(crate) fn identity(
+    digest: &str,
+    config: &ConfigState,
+    grants: &berth_model::policy::Grants,
+) -> Arc<str> {
+    use sha2::Digest as _;
+    let mut hash = sha2::Sha256::new();
+    let mut part = |bytes: &[u8]| {
+        hash.update((bytes.len() as u64).to_le_bytes());
+        hash.update(bytes);
+    };
+    part(digest.as_bytes());
+    for (key, value) in config.values() {
+        part(key.as_bytes());
+        part(value.as_bytes());
+    }
+    part(format!("{grants:?}").as_bytes());
+    Arc::from(super::cache::hex(&hash.finalize()))
 }
 
 /// What a call made while loading needs: every one runs like a tool call (fresh store,

@@ -8,6 +8,7 @@
 //! runtime owns the guest-facing interface and the grant checks; this crate owns only
 //! keeping bytes and counting them against quotas.
 
+pub mod cache;
 mod embedded;
 mod lazy;
 mod redis;

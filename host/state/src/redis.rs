@@ -403,7 +403,7 @@ impl StateStore for RedisStore {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::sync::Arc;
 

@@ -27,6 +27,11 @@ impl ConfigState {
     pub(crate) fn new(values: Arc<BTreeMap<String, String>>) -> Self {
         Self { values }
     }
+
+    /// The values, sorted by key.
+    pub(crate) fn values(&self) -> &BTreeMap<String, String> {
+        &self.values
+    }
 }
 
 impl config_v0_1::Host for ConfigState {

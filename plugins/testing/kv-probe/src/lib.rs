@@ -2,6 +2,11 @@
 //! demanding or careless plugin might: any bucket name (granted or not), values of any
 //! size, counters, and long series of writes. The state tests check isolation, quotas
 //! and durability through it; every error is passed through as the tool's error text.
+//!
+//! For the result-cache tests, `tick` and `tick_error` claim to be read-only and
+//! idempotent while counting every call in the `ticks` bucket — so a cached answer shows
+//! as a count that did not move — and `probe://ticks` serves the count, which `bump`
+//! moves and announces as changed.
 
 use berth_plugin_sdk::kv;
 use berth_plugin_sdk::prelude::*;
@@ -53,9 +58,40 @@ pub fn burst(bucket: String, prefix: String, count: u32) -> Result<u32, ToolErro
     Ok(count)
 }
 
+/// Counts this call and returns the count (`label` makes calls differ). Claims to be
+/// read-only and idempotent, which it is not: that is what shows caching.
+#[tool(read_only, idempotent)]
+pub fn tick(label: String) -> Result<u64, ToolError> {
+    let _ = label;
+    Ok(kv::open("ticks")?.increment("ticks", 1)?)
+}
+
+/// Counts this call, then fails: an error that must never be cached.
+#[tool(read_only, idempotent)]
+pub fn tick_error() -> Result<u64, ToolError> {
+    let count = kv::open("ticks")?.increment("ticks", 1)?;
+    Err(ToolError::result(format!("failed on purpose at {count}")))
+}
+
+/// Moves the count and says `probe://ticks` changed.
+#[tool]
+pub fn bump() -> Result<u64, ToolError> {
+    let count = kv::open("ticks")?.increment("ticks", 1)?;
+    resources::changed("probe://ticks");
+    Ok(count)
+}
+
+/// The count `tick`, `tick_error` and `bump` keep.
+#[resource(uri = "probe://ticks", mime_type = "text/plain")]
+pub fn ticks() -> Result<String, ResourceError> {
+    let count: Option<u64> = kv::get("ticks", "ticks").map_err(ResourceError::failed)?;
+    Ok(count.unwrap_or(0).to_string())
+}
+
 berth_plugin_sdk::export!(
     name: "kv-probe",
-    tools: [set, get, increment, keys, fill, burst],
+    tools: [set, get, increment, keys, fill, burst, tick, tick_error, bump],
+    resources: [ticks],
 );
 
 #[cfg(test)]
@@ -72,5 +108,13 @@ mod tests {
         assert_eq!(increment("b".into(), "n".into(), 3).unwrap(), 3);
         assert_eq!(burst("b".into(), "p".into(), 2).unwrap(), 2);
         assert_eq!(keys("b".into()).unwrap(), "k\nn\np0000\np0001");
+        assert_eq!(tick("a".into()).unwrap(), 1);
+        assert!(tick_error().is_err());
+        assert_eq!(bump().unwrap(), 3);
+        assert_eq!(
+            berth_plugin_sdk::resources::take_changed_for_test(),
+            ["probe://ticks"]
+        );
+        assert_eq!(ticks().unwrap(), "3");
     }
 }
