@@ -160,9 +160,7 @@ async fn callers_with_other_roles_never_share_an_answer() {
 #[test]
 fn a_redis_tier_is_shared_and_its_outage_is_a_miss() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("redis");
-    std::fs::create_dir_all(&data).unwrap();
-    let redis = crate::state::Redis::start(&data);
+    let redis = berth_test_services::Redis::start(berth_test_services::Persistence::None);
     let plugins = probe_dir(dir.path());
     // The count lives in Redis too, so both servers count together.
     let shared = format!(

@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use berth_test_services::{Persistence, Redis};
+
 use crate::support::{Server, berth, component, config_file, install, stdout_of, text};
 
 /// The text of a tool call's result, and whether it is an error result.
@@ -306,81 +308,13 @@ fn acknowledged_writes_survive_kill_9() {
     assert!(server.close().success());
 }
 
-/// A real `redis-server` (Debian's package, installed by `scripts/test`) on a loopback
-/// port, appending every write to its log so a restart finds the data again.
-pub(crate) struct Redis {
-    child: std::process::Child,
-    dir: std::path::PathBuf,
-    port: u16,
-}
-
-impl Redis {
-    pub(crate) fn start(dir: &Path) -> Redis {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        Redis::start_on(dir, port)
-    }
-
-    pub(crate) fn start_on(dir: &Path, port: u16) -> Redis {
-        let child = std::process::Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args([
-                "--save",
-                "",
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-            ])
-            .arg("--dir")
-            .arg(dir)
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("redis-server runs (scripts/test installs Debian's redis-server)");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Redis {
-            child,
-            dir: dir.to_path_buf(),
-            port,
-        }
-    }
-
-    pub(crate) fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    /// Stops the server (SIGTERM: it finishes its log) and waits for it.
-    pub(crate) fn stop(mut self) -> (std::path::PathBuf, u16) {
-        // SAFETY: kill(2) with a child pid we own and a valid signal number.
-        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
-        let _ = self.child.wait();
-        (self.dir.clone(), self.port)
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Two servers share state through one Redis; with Redis stopped, a state call fails at
 /// once with a clear error (and the host serves on); when Redis is back, the servers
 /// reconnect by themselves and find everything kept before.
 #[test]
 fn redis_state_is_shared_and_survives_a_redis_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("redis");
-    std::fs::create_dir_all(&data).unwrap();
-    let redis = Redis::start(&data);
+    let redis = Redis::start(Persistence::EveryWrite);
     let plugins = plugins(dir.path());
     let config = config_file(
         dir.path(),
@@ -412,7 +346,8 @@ fn redis_state_is_shared_and_survives_a_redis_restart() {
     );
     assert!(err.contains("max_value_kb"), "{err}");
 
-    let (data, port) = redis.stop();
+    let stopped = redis.stop();
+    let port = stopped.port();
     let started = Instant::now();
     let err = failure(
         &mut one,
@@ -432,7 +367,7 @@ fn redis_state_is_shared_and_survives_a_redis_restart() {
     let err = failure(&mut one, "kv-probe_keys", json!({ "bucket": "nope" }));
     assert!(err.contains("`nope` is not granted"), "{err}");
 
-    let _redis = Redis::start_on(&data, port);
+    let _redis = stopped.restart();
     let deadline = Instant::now() + Duration::from_secs(20);
     let id = loop {
         let (text, is_error) = outcome(

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use berth_model::state::{Bucket, StateQuota, StateStore};
 use berth_state::cache::{CacheKey, CachePolicy, ResultCache};
 use berth_state::{EmbeddedStore, RedisStore};
+use berth_test_services::{Persistence, Redis};
 
 const SEQUENTIAL: usize = 2000;
 const WRITERS: usize = 64;
@@ -120,50 +121,6 @@ async fn cache(name: &str, cache: &ResultCache, through_redis: bool) {
     show(&format!("{name}: hit (1 KiB answer)"), &mut samples);
 }
 
-/// The server, the folder it keeps its log in (removed when dropped), and its port.
-struct RedisServer(
-    std::process::Child,
-    #[allow(dead_code)] tempfile::TempDir,
-    u16,
-);
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// A `redis-server` as an operator would run it for state: every write appended and
-/// fsynced (`appendfsync always`), like the embedded store's durable commit.
-fn redis_server() -> RedisServer {
-    let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = std::process::Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-        ])
-        .args(["--appendonly", "yes", "--appendfsync", "always"])
-        .arg("--dir")
-        .arg(dir.path())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("redis-server (Debian's package; scripts/test installs it)");
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    RedisServer(child, dir, port)
-}
-
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -174,8 +131,10 @@ fn main() {
         let embedded = EmbeddedStore::open(&dir.path().join("state.redb")).unwrap();
         backend("embedded (redb, fsync per commit)", Arc::new(embedded)).await;
 
-        let server = redis_server();
-        let url = format!("redis://127.0.0.1:{}", server.2);
+        // As an operator would run it for state: every write flushed before it is
+        // answered, like the embedded store's durable commit.
+        let server = Redis::start(Persistence::EveryWrite);
+        let url = server.url();
         let redis = RedisStore::new(&url, Duration::from_secs(2)).unwrap();
         backend("redis (appendfsync always)", Arc::new(redis)).await;
 

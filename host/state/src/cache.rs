@@ -461,12 +461,13 @@ mod tests {
 
     #[tokio::test]
     async fn redis_is_the_shared_tier_and_its_trouble_is_a_miss() {
-        let server = crate::redis::tests::RedisServer::start();
-        let cache = ResultCache::new(Some((&server.url, Duration::from_secs(1)))).unwrap();
+        let server = berth_test_services::Redis::start(berth_test_services::Persistence::None);
+        let url = server.url();
+        let cache = ResultCache::new(Some((&url, Duration::from_secs(1)))).unwrap();
         assert!(cache.is_shared());
         tiers_behave(&cache, true).await;
         // A second process sees what the first cached, and the first one's invalidation.
-        let other = ResultCache::new(Some((&server.url, Duration::from_secs(1)))).unwrap();
+        let other = ResultCache::new(Some((&url, Duration::from_secs(1)))).unwrap();
         let k = key("build-1", None, "tool a {}");
         assert_eq!(other.get(&k, policy(1 << 20)).await.unwrap().1, Tier::Redis);
         let r = key("build-1", Some("u"), "read u");
@@ -475,7 +476,7 @@ mod tests {
         // Another process learns of it once Redis has the new generation (a process
         // that had the answer in memory keeps it until its time to live ends).
         let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        let fresh = || ResultCache::new(Some((&server.url, Duration::from_secs(1)))).unwrap();
+        let fresh = || ResultCache::new(Some((&url, Duration::from_secs(1)))).unwrap();
         while fresh().get(&r, policy(1 << 20)).await.is_some() {
             assert!(
                 std::time::Instant::now() < deadline,

@@ -403,82 +403,39 @@ impl StateStore for RedisStore {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
     use std::sync::Arc;
 
-    /// A real `redis-server` (Debian's package, installed by `scripts/test`) on a free
-    /// loopback port, with nothing persisted, stopped when dropped.
-    pub(crate) struct RedisServer {
-        child: std::process::Child,
-        _dir: tempfile::TempDir,
-        pub(crate) url: String,
-    }
+    use berth_test_services::{Persistence, Redis};
 
-    impl RedisServer {
-        pub(crate) fn start() -> Self {
-            let dir = tempfile::tempdir().unwrap();
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port();
-            let child = std::process::Command::new("redis-server")
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-                .args(["--save", "", "--appendonly", "no"])
-                .arg("--dir")
-                .arg(dir.path())
-                .stdout(std::process::Stdio::null())
-                .spawn()
-                .expect("redis-server runs (scripts/test installs Debian's redis-server)");
-            let deadline = std::time::Instant::now() + Duration::from_secs(10);
-            while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-                assert!(
-                    std::time::Instant::now() < deadline,
-                    "redis-server did not start"
-                );
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            Self {
-                child,
-                _dir: dir,
-                url: format!("redis://127.0.0.1:{port}"),
-            }
-        }
-
-        fn store(&self) -> RedisStore {
-            RedisStore::new(&self.url, Duration::from_secs(2)).unwrap()
-        }
-    }
-
-    impl Drop for RedisServer {
-        fn drop(&mut self) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
+    fn store(server: &Redis) -> RedisStore {
+        RedisStore::new(&server.url(), Duration::from_secs(2)).unwrap()
     }
 
     #[tokio::test]
     async fn the_shared_suite_holds_on_redis() {
-        let server = RedisServer::start();
-        crate::suite::buckets_are_per_plugin(&server.store()).await;
-        crate::suite::counters_are_exact(&server.store()).await;
-        crate::suite::quotas_refuse_the_whole_write(&server.store()).await;
-        crate::suite::long_buckets_are_listed_in_pages(&RedisServer::start().store()).await;
-        crate::suite::concurrent_writes_all_land(Arc::new(RedisServer::start().store())).await;
+        let server = Redis::start(Persistence::None);
+        crate::suite::buckets_are_per_plugin(&store(&server)).await;
+        crate::suite::counters_are_exact(&store(&server)).await;
+        crate::suite::quotas_refuse_the_whole_write(&store(&server)).await;
+        let fresh = Redis::start(Persistence::None);
+        crate::suite::long_buckets_are_listed_in_pages(&store(&fresh)).await;
+        let fresh = Redis::start(Persistence::None);
+        crate::suite::concurrent_writes_all_land(Arc::new(store(&fresh))).await;
     }
 
     #[tokio::test]
     async fn a_stopped_server_fails_calls_quickly_naming_it() {
-        let server = RedisServer::start();
-        let store = server.store();
+        let server = Redis::start(Persistence::None);
+        let store = store(&server);
         let bucket = Bucket::new("p", "b");
         let entry = || vec![("k".to_string(), b"v".to_vec())];
         store
             .set_many(&bucket, StateQuota::default(), entry())
             .await
             .unwrap();
-        let url = server.url.clone();
+        let url = server.url();
         drop(server);
         let started = std::time::Instant::now();
         let err = store.usage("p").await.unwrap_err();

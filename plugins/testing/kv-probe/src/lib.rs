@@ -10,6 +10,8 @@
 
 use berth_plugin_sdk::kv;
 use berth_plugin_sdk::prelude::*;
+#[cfg(test)]
+use berth_plugin_sdk::serde_json;
 
 /// Stores `value` (text) at `key` in `bucket`.
 #[tool]
@@ -88,9 +90,43 @@ pub fn ticks() -> Result<String, ResourceError> {
     Ok(count.unwrap_or(0).to_string())
 }
 
+/// Times `ops` sets and then `ops` gets of 100-byte values in `bucket`, each measured
+/// from inside the call; returns p50 and p99 of each, in microseconds, as JSON.
+#[tool]
+pub fn timed(bucket: String, ops: u32) -> Result<String, ToolError> {
+    let bucket = kv::open(&bucket)?;
+    let value = [b'v'; 100];
+    let mut sets = Vec::with_capacity(ops as usize);
+    for i in 0..ops {
+        let started = std::time::Instant::now();
+        bucket.set_bytes(&format!("t{i}"), &value)?;
+        sets.push(started.elapsed().as_secs_f64() * 1e6);
+    }
+    let mut gets = Vec::with_capacity(ops as usize);
+    for i in 0..ops {
+        let started = std::time::Instant::now();
+        bucket.get_bytes(&format!("t{i}"))?;
+        gets.push(started.elapsed().as_secs_f64() * 1e6);
+    }
+    let pct = |samples: &mut Vec<f64>, p: f64| {
+        samples.sort_by(f64::total_cmp);
+        samples
+            .get(((samples.len().max(1) - 1) as f64 * p) as usize)
+            .copied()
+            .unwrap_or(0.0)
+    };
+    Ok(format!(
+        r#"{{"set_p50_us":{:.1},"set_p99_us":{:.1},"get_p50_us":{:.1},"get_p99_us":{:.1}}}"#,
+        pct(&mut sets, 0.5),
+        pct(&mut sets, 0.99),
+        pct(&mut gets, 0.5),
+        pct(&mut gets, 0.99)
+    ))
+}
+
 berth_plugin_sdk::export!(
     name: "kv-probe",
-    tools: [set, get, increment, keys, fill, burst, tick, tick_error, bump],
+    tools: [set, get, increment, keys, fill, burst, tick, tick_error, bump, timed],
     resources: [ticks],
 );
 
@@ -116,5 +152,8 @@ mod tests {
             ["probe://ticks"]
         );
         assert_eq!(ticks().unwrap(), "3");
+        let timed: serde_json::Value =
+            serde_json::from_str(&timed("b".into(), 10).unwrap()).unwrap();
+        assert!(timed["get_p99_us"].as_f64().unwrap() >= timed["get_p50_us"].as_f64().unwrap());
     }
 }

@@ -1,0 +1,148 @@
+//! Real services for Berth's tests and benchmarks, started on loopback from Debian's
+//! packages (which `scripts/test` installs): today a `redis-server`. Never a mock: the
+//! tests that need a service run against the real one.
+//!
+//! ```no_run
+//! let redis = berth_test_services::Redis::start(berth_test_services::Persistence::None);
+//! let url = redis.url(); // redis://127.0.0.1:PORT
+//! # let _ = url;
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// What a Redis server keeps on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Persistence {
+    /// Nothing: its data ends with it.
+    None,
+    /// Every write appended to its log and flushed before it is answered
+    /// (`appendfsync always`), so a restart in the same folder finds everything.
+    EveryWrite,
+}
+
+/// A `redis-server` on a loopback port, stopped when dropped.
+pub struct Redis {
+    child: Child,
+    dir: PathBuf,
+    port: u16,
+    persistence: Persistence,
+    /// The folder it keeps its files in, when it chose one (removed when dropped).
+    _own_dir: Option<tempfile::TempDir>,
+}
+
+impl Redis {
+    /// Starts a server in a folder of its own, on a free port.
+    pub fn start(persistence: Persistence) -> Redis {
+        let dir = tempfile::tempdir().expect("a temporary folder for redis-server");
+        let mut redis = Redis::start_in(dir.path(), free_port(), persistence);
+        redis._own_dir = Some(dir);
+        redis
+    }
+
+    /// Starts a server keeping its files in `dir`, on `port` (a restart on the same port
+    /// and folder is the same server to its clients).
+    pub fn start_in(dir: &Path, port: u16, persistence: Persistence) -> Redis {
+        let mut command = Command::new("redis-server");
+        command
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+            ])
+            .arg("--dir")
+            .arg(dir)
+            .stdout(Stdio::null());
+        match persistence {
+            Persistence::None => command.args(["--appendonly", "no"]),
+            Persistence::EveryWrite => {
+                command.args(["--appendonly", "yes", "--appendfsync", "always"])
+            }
+        };
+        let child = command.spawn().expect(
+            "redis-server runs (Debian's package; scripts/test installs it: \
+             apt-get install redis-server)",
+        );
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "redis-server did not start on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Redis {
+            child,
+            dir: dir.to_path_buf(),
+            port,
+            persistence,
+            _own_dir: None,
+        }
+    }
+
+    /// `redis://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Its port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Stops it as an operator would (SIGTERM: it finishes its log first), waits for it,
+    /// and returns what [`Redis::restart`] needs to bring the same server back.
+    pub fn stop(mut self) -> Stopped {
+        // SAFETY: kill(2) with a child pid we own and a valid signal number.
+        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
+        let _ = self.child.wait();
+        Stopped {
+            dir: self.dir.clone(),
+            port: self.port,
+            persistence: self.persistence,
+            own_dir: self._own_dir.take(),
+        }
+    }
+}
+
+/// A stopped server, ready to start again with its data.
+pub struct Stopped {
+    dir: PathBuf,
+    port: u16,
+    persistence: Persistence,
+    own_dir: Option<tempfile::TempDir>,
+}
+
+impl Stopped {
+    /// Its port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Starts it again on the same port and folder.
+    pub fn restart(self) -> Redis {
+        let mut redis = Redis::start_in(&self.dir, self.port, self.persistence);
+        redis._own_dir = self.own_dir;
+        redis
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A port free on loopback now. The server binds it a moment later; another process
+/// could take it in between, which would fail the start loudly (not seen here).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free loopback port")
+        .port()
+}
