@@ -8,6 +8,7 @@ mod baseline;
 mod cache;
 mod claims;
 mod cli;
+mod cluster;
 mod config;
 mod conformance;
 mod distribution;

@@ -90,6 +90,55 @@ pub struct Config {
     /// The result cache's shared tier.
     #[serde(default)]
     pub cache: CacheConfig,
+    /// What replicas of one deployment share.
+    #[serde(default)]
+    pub cluster: ClusterConfig,
+}
+
+/// `[cluster]`: the Redis that replicas serving one deployment share for their rate
+/// limits (and `/ready` reports on). Read at start-up.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// `redis://host:port[/db]`, without a password (use `redis_url_env`).
+    #[serde(default)]
+    pub redis_url: Option<String>,
+    /// The environment variable holding the whole Redis URL.
+    #[serde(default)]
+    pub redis_url_env: Option<String>,
+    /// Longest a Redis connect or command may take, in ms; past it a replica limits
+    /// callers on its own.
+    #[serde(default = "ClusterConfig::default_timeout_ms")]
+    pub timeout_ms: u64,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        Self {
+            redis_url: None,
+            redis_url_env: None,
+            timeout_ms: Self::default_timeout_ms(),
+        }
+    }
+}
+
+impl ClusterConfig {
+    fn default_timeout_ms() -> u64 {
+        200
+    }
+
+    /// The shared Redis URL, if any: `redis_url`, or the value of `redis_url_env` now.
+    pub fn redis_url(&self) -> Result<Option<String>, String> {
+        redis_url(&self.redis_url, &self.redis_url_env, "cluster")
+    }
+
+    fn problem(&self) -> Option<(String, String)> {
+        if !(1..=600_000).contains(&self.timeout_ms) {
+            return Some(("timeout_ms".into(), "must be between 1 and 600000".into()));
+        }
+        redis_url_problem(&self.redis_url, &self.redis_url_env)
+            .map(|(key, problem)| (format!("redis_{key}"), problem))
+    }
 }
 
 /// `[state]`: the backend plugin state (`wasi:keyvalue`) lives in. Read at start-up.
@@ -723,7 +772,10 @@ fn redis_url(
 /// What is wrong with a `url`/`url_env` pair, as (key, problem).
 fn redis_url_problem(url: &Option<String>, url_env: &Option<String>) -> Option<(String, String)> {
     match (url, url_env) {
-        (Some(_), Some(_)) => Some(("url_env".into(), "and `url` are exclusive; set one".into())),
+        (Some(_), Some(_)) => Some((
+            "url_env".into(),
+            "and the URL itself are exclusive; set one".into(),
+        )),
         (Some(url), None) => {
             let Some(rest) = url.strip_prefix("redis://") else {
                 return Some(("url".into(), format!("`{url}` is not a redis:// URL")));
@@ -732,7 +784,8 @@ fn redis_url_problem(url: &Option<String>, url_env: &Option<String>) -> Option<(
                 return Some((
                     "url".into(),
                     "carries credentials; keep secrets out of the config file: put the whole \
-                     URL in an environment variable and name it in `url_env`"
+                     URL in an environment variable and name it in the `…url_env` key beside \
+                     this one"
                         .into(),
                 ));
             }
@@ -1429,6 +1482,9 @@ impl Config {
         if let Some((key, problem)) = self.cache.problem() {
             return Err(invalid(&format!("cache.{key}"), &problem));
         }
+        if let Some((key, problem)) = self.cluster.problem() {
+            return Err(invalid(&format!("cluster.{key}"), &problem));
+        }
         if let Some((key, problem)) = crate::access::roles_problem(&self.roles) {
             return Err(invalid(&format!("roles.{key}"), &problem));
         }
@@ -1619,6 +1675,16 @@ mod tests {
                 "redis://",
             ),
             ("[state]\nurl = \"redis://h\"\n", "state.url", "embedded"),
+            (
+                "[cluster]\nredis_url = \"redis://:pw@h:6379\"\n",
+                "cluster.redis_url",
+                "url_env",
+            ),
+            (
+                "[cache]\nurl = \"redis://h\"\nurl_env = \"X\"\n",
+                "cache.url_env",
+                "exclusive",
+            ),
             ("[state]\ntimeout_ms = 0\n", "state.timeout_ms", "between"),
             (
                 "[plugins.n.grants]\nkeyvalue = { buckets = [] }\n",

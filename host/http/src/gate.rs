@@ -39,7 +39,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::{AuthConfig, Authenticator};
-use crate::ratelimit::{RateLimitConfig, RateLimiter};
+use crate::ratelimit::{RateLimitConfig, RateLimiter, SharedLimits};
 use crate::sessions::Sessions;
 use berth_core::config::HttpConfig;
 use berth_core::lifecycle::Lifecycle;
@@ -97,10 +97,13 @@ struct Inner {
     loopback_only: bool,
     metrics: Metrics,
     requests: HttpSeries,
+    /// Rate limits shared with the other replicas (`[cluster]`), if configured.
+    shared: Option<SharedLimits>,
 }
 
 impl Gate {
     /// A gate for `http`'s settings in front of `sessions`, serving on `addr`.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         addr: SocketAddr,
         served: Arc<Served>,
@@ -108,6 +111,7 @@ impl Gate {
         guards: Guards,
         http: &HttpConfig,
         metrics: Metrics,
+        shared: Option<SharedLimits>,
         shutdown: &Shutdown,
     ) -> Self {
         Self {
@@ -130,8 +134,14 @@ impl Gate {
                 loopback_only: addr.ip().is_loopback(),
                 metrics,
                 requests: HttpSeries::default(),
+                shared,
             }),
         }
+    }
+
+    /// The rate limits shared with other replicas, if configured.
+    pub fn shared_limits(&self) -> Option<&SharedLimits> {
+        self.inner.shared.as_ref()
     }
 
     /// What is served.
@@ -342,7 +352,8 @@ pub async fn guard_mcp(State(gate): State<Gate>, mut request: Request, next: Nex
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0);
-    if let Some(limiter) = &inner.guards.load().limiter {
+    let guards = inner.guards.load_full();
+    if let Some(limiter) = &guards.limiter {
         let key = match (&caller, peer) {
             (Caller::Authenticated(identity), _) => {
                 format!("{}:{}", identity.method.as_str(), identity.subject)
@@ -350,7 +361,17 @@ pub async fn guard_mcp(State(gate): State<Gate>, mut request: Request, next: Nex
             (_, Some(peer)) => format!("ip:{}", peer.ip()),
             (_, None) => "ip:unknown".to_string(),
         };
-        if let Err(retry) = limiter.check(&key) {
+        let verdict = match &inner.shared {
+            Some(shared) => match shared.check(&key, &guards.rate_config).await {
+                Ok(verdict) => verdict,
+                Err(error) => {
+                    shared.warn_unshared(&error);
+                    limiter.check(&key)
+                }
+            },
+            None => limiter.check(&key),
+        };
+        if let Err(retry) = verdict {
             berth_core::metrics::rate_limited();
             tracing::info!(%key, retry_after_ms = retry.0.as_millis() as u64, "rate limited");
             let mut response = refusal(

@@ -1,6 +1,8 @@
 //! Per-identity rate limiting for HTTP requests: owns the `[http.rate_limit]` settings,
-//! and the token buckets (one per caller identity), which it forgets once idle.
-//! Deciding who a caller is, and answering 429, is the HTTP layer's job.
+//! and the token buckets (one per caller identity), which it forgets once idle — in this
+//! process, or in Redis for every replica of a deployment (`[cluster]`,
+//! [`SharedLimits`]). Deciding who a caller is, and answering 429, is the HTTP layer's
+//! job.
 //!
 //! A keyed limiter (governor's, one GCRA state per key) is the right tool rather than one
 //! shared bucket or a bucket per connection: each identity ("token:ci", "ip:127.0.0.1")
@@ -76,6 +78,116 @@ impl<C: Clock> RateLimiter<C> {
     }
 }
 
+/// Rate limits every replica shares: the same GCRA as the local buckets, with each
+/// identity's state (its theoretical arrival time) kept in Redis and updated by one Lua
+/// script, so replicas behind a load balancer share one budget per identity and a caller
+/// cannot get N times its quota by spreading requests. Time is Redis's own (`TIME`), so
+/// replicas whose clocks disagree still agree on the limit. Written by hand because the
+/// maintained GCRA crates (governor) keep state in process; the script is the whole of it.
+pub struct SharedLimits {
+    connection: redis::aio::ConnectionManager,
+    shown: String,
+    script: redis::Script,
+    /// When a Redis failure was last logged (ms since the Unix epoch), so an outage
+    /// logs a line every ten seconds rather than one per request.
+    last_warned: std::sync::atomic::AtomicU64,
+}
+
+/// KEYS: the identity's state. ARGV: the emission interval (µs per request) and the
+/// tolerance (µs a burst may run ahead). Answers 0 when the request passes, otherwise the
+/// µs until one would.
+const GCRA: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval = tonumber(ARGV[1])
+local tolerance = tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+if tat - now > tolerance then
+  return tat - now - tolerance
+end
+local next_tat = tat + interval
+redis.call('SET', KEYS[1], string.format('%.0f', next_tat), 'PX', math.ceil((next_tat - now) / 1000) + 1000)
+return 0
+";
+
+impl SharedLimits {
+    /// Limits kept on the Redis server at `url`; nothing connects until the first
+    /// request. `timeout` bounds connecting and each check.
+    pub fn new(url: &str, timeout: Duration) -> Result<Self, String> {
+        let shown = berth_state::redacted_url(url);
+        let client = redis::Client::open(url).map_err(|e| format!("{shown}: {e}"))?;
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(timeout))
+            .set_response_timeout(Some(timeout))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_secs(2));
+        let connection = redis::aio::ConnectionManager::new_lazy_with_config(client, config)
+            .map_err(|e| format!("{shown}: {e}"))?;
+        Ok(Self {
+            connection,
+            shown,
+            script: redis::Script::new(GCRA),
+            last_warned: std::sync::atomic::AtomicU64::new(0),
+        })
+    }
+
+    /// Takes one request from `key`'s shared budget under `config` (always passes when
+    /// limiting is off); an error when Redis could not answer, and the caller then
+    /// limits on its own.
+    pub async fn check(
+        &self,
+        key: &str,
+        config: &RateLimitConfig,
+    ) -> Result<Result<(), RetryAfter>, String> {
+        let Some(quota) = quota(config) else {
+            return Ok(Ok(()));
+        };
+        let interval = quota.replenish_interval().as_micros() as u64;
+        let tolerance = interval * u64::from(quota.burst_size().get() - 1);
+        let mut connection = self.connection.clone();
+        let wait: u64 = self
+            .script
+            .key(format!("berth:rate:{key}"))
+            .arg(interval)
+            .arg(tolerance)
+            .invoke_async(&mut connection)
+            .await
+            .map_err(|e| format!("redis {}: {e}", self.shown))?;
+        Ok(match wait {
+            0 => Ok(()),
+            micros => Err(RetryAfter(Duration::from_micros(micros))),
+        })
+    }
+
+    /// Logs that a shared check failed (at most every ten seconds).
+    pub fn warn_unshared(&self, error: &str) {
+        use std::sync::atomic::Ordering;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        let last = self.last_warned.load(Ordering::Relaxed);
+        if now.saturating_sub(last) >= 10_000
+            && self
+                .last_warned
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            tracing::warn!(%error, "shared rate limits unavailable; this replica limits callers on its own until Redis answers");
+        }
+    }
+
+    /// Whether Redis answers now, for `/ready`.
+    pub async fn ping(&self) -> Result<(), String> {
+        let mut connection = self.connection.clone();
+        redis::cmd("PING")
+            .query_async::<String>(&mut connection)
+            .await
+            .map(drop)
+            .map_err(|e| format!("redis {}: {e}", self.shown))
+    }
+}
+
 /// How long a refused caller should wait before its next request can pass.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryAfter(pub Duration);
@@ -133,6 +245,35 @@ mod tests {
         clock.advance(Duration::from_millis(600));
         assert_eq!(limiter.check("token:ci"), Ok(()));
         assert!(limiter.check("token:ci").is_err());
+    }
+
+    #[tokio::test]
+    async fn replicas_share_one_budget_per_identity_through_redis() {
+        let redis = berth_test_services::Redis::start(berth_test_services::Persistence::None);
+        let one = SharedLimits::new(&redis.url(), Duration::from_secs(1)).unwrap();
+        let two = SharedLimits::new(&redis.url(), Duration::from_secs(1)).unwrap();
+        let limits = config(60, 3);
+        // Three requests, spread over both replicas, use up the burst…
+        assert_eq!(one.check("token:ci", &limits).await, Ok(Ok(())));
+        assert_eq!(two.check("token:ci", &limits).await, Ok(Ok(())));
+        assert_eq!(one.check("token:ci", &limits).await, Ok(Ok(())));
+        // …so the fourth is refused on either, with the wait until one refills.
+        let Ok(Err(RetryAfter(wait))) = two.check("token:ci", &limits).await else {
+            panic!("the fourth request passed");
+        };
+        assert!(
+            wait > Duration::from_millis(900) && wait <= Duration::from_secs(1),
+            "{wait:?}"
+        );
+        // Another identity has its own budget.
+        assert_eq!(two.check("token:other", &limits).await, Ok(Ok(())));
+        assert_eq!(two.ping().await, Ok(()));
+        // Limiting off: everything passes, Redis untouched.
+        assert_eq!(one.check("token:ci", &config(0, 3)).await, Ok(Ok(())));
+        drop(redis);
+        let error = one.check("token:ci", &limits).await.unwrap_err();
+        assert!(error.contains("127.0.0.1"), "{error}");
+        assert!(one.ping().await.is_err());
     }
 
     #[test]

@@ -21,6 +21,7 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use tokio::net::TcpListener;
 
 use crate::gate::{self, Gate, Guards};
+use crate::ratelimit::SharedLimits;
 use crate::sessions::Sessions;
 use berth_core::config::{Config, HttpConfig};
 use berth_core::lifecycle::Lifecycle;
@@ -57,6 +58,9 @@ pub enum HttpError {
     /// Key material named by the auth config could not be read.
     #[error(transparent)]
     AuthSetup(#[from] crate::auth::AuthSetupError),
+    /// `[cluster]` names a Redis that cannot be used.
+    #[error("[cluster]: {0}")]
+    Cluster(String),
 }
 
 /// A running HTTP transport.
@@ -118,6 +122,13 @@ pub async fn start(
         rmcp_config,
     );
 
+    let shared = match config.cluster.redis_url().map_err(HttpError::Cluster)? {
+        Some(url) => Some(
+            SharedLimits::new(&url, Duration::from_millis(config.cluster.timeout_ms))
+                .map_err(HttpError::Cluster)?,
+        ),
+        None => None,
+    };
     let gate = Gate::new(
         local_addr,
         lifecycle.served().clone(),
@@ -125,6 +136,7 @@ pub async fn start(
         guards,
         http,
         metrics,
+        shared,
         shutdown,
     );
     gate::spawn_refresher(gate.clone(), lifecycle.clone(), shutdown);
@@ -228,10 +240,15 @@ async fn ready(State(gate): State<Gate>) -> Response {
             serde_json::json!({ "status": "draining", "counts": counts }),
         );
     }
-    json(
-        StatusCode::OK,
-        serde_json::json!({ "status": "ready", "counts": counts }),
-    )
+    let mut body = serde_json::json!({ "status": "ready", "counts": counts });
+    // Redis trouble is reported, not fatal: the replica then limits callers on its own.
+    if let Some(shared) = gate.shared_limits() {
+        body["cluster"] = match shared.ping().await {
+            Ok(()) => serde_json::json!({ "redis": "ok" }),
+            Err(error) => serde_json::json!({ "redis": "unreachable", "error": error }),
+        };
+    }
+    json(StatusCode::OK, body)
 }
 
 async fn metrics(State(gate): State<Gate>, headers: HeaderMap) -> Response {

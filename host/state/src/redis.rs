@@ -254,7 +254,7 @@ impl RedisStore {
 }
 
 /// `url` without its password, for messages and logs.
-pub(crate) fn shown(url: &str) -> String {
+pub fn shown(url: &str) -> String {
     match url.split_once("://") {
         Some((scheme, rest)) => match rest.rsplit_once('@') {
             Some((_, host)) => format!("{scheme}://***@{host}"),
@@ -450,6 +450,40 @@ mod tests {
         );
         // A new server on another port is another URL; on the same one, the manager
         // reconnects by itself: the e2e test restarts a server in place.
+    }
+
+    #[tokio::test]
+    async fn a_server_that_is_down_from_the_start_fails_calls_quickly() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap()
+            .port();
+        let store = RedisStore::new(
+            &format!("redis://127.0.0.1:{port}"),
+            Duration::from_millis(500),
+        )
+        .unwrap();
+        let started = std::time::Instant::now();
+        let err = store.usage("p").await.unwrap_err();
+        assert!(
+            matches!(err, StateError::Unavailable(_))
+                && err.to_string().contains(&format!("127.0.0.1:{port}")),
+            "{err}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
+        // Once a server is there, the same store reaches it.
+        let dir = tempfile::tempdir().unwrap();
+        let server = berth_test_services::Redis::start_in(dir.path(), port, Persistence::None);
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while store.usage("p").await.is_err() {
+            assert!(std::time::Instant::now() < deadline, "never connected");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        drop(server);
     }
 
     #[test]
