@@ -54,3 +54,37 @@ async fn replicas_share_each_callers_rate_limit_through_redis() {
     two.process
         .wait_for_log("shared rate limits unavailable; this replica limits callers on its own");
 }
+
+/// A session lives on the replica that opened it. When that replica is gone, the next
+/// replica answers the spec's 404 for the session, and the client's new `initialize`
+/// there works: a lost replica costs a session, never a client.
+#[tokio::test]
+async fn a_session_whose_replica_is_gone_gets_404_and_reinitializes_elsewhere() {
+    let plugins = plugins_dir(&["berth-plugin-echo"]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_file(
+        dir.path(),
+        &format!(
+            "[[http.auth.tokens]]\nname = \"ci\"\nsha256 = \"{}\"\nroles = [\"all\"]\n\
+             [roles.all]\ntools = [\"*\"]\n",
+            berth::auth::token_digest(TOKEN)
+        ),
+    );
+    let one = HttpServer::start(plugins.path(), Some(&config), &[]);
+    let two = HttpServer::start(plugins.path(), Some(&config), &[]);
+    let mut client = one.client(Some(TOKEN));
+    client.initialize().await;
+    let echoed = client.call("echo_echo", json!({ "text": "on one" })).await;
+    assert_eq!(echoed["content"][0]["text"], "on one", "{echoed}");
+
+    // The load balancer now sends the session's requests to the other replica.
+    drop(one);
+    let mut moved = two.client(Some(TOKEN));
+    moved.session = client.session.clone();
+    let (reply, _) = moved.send("tools/list", json!({})).await;
+    assert_eq!(reply.status, 404, "{}", reply.body);
+    moved.session = None;
+    moved.initialize().await;
+    let echoed = moved.call("echo_echo", json!({ "text": "on two" })).await;
+    assert_eq!(echoed["content"][0]["text"], "on two", "{echoed}");
+}

@@ -132,3 +132,37 @@ fn a_tool_prefix_renames_a_plugins_tools_live_and_a_bad_one_is_refused() {
         "kept"
     );
 }
+
+/// A config mounted as Kubernetes mounts a ConfigMap: `berth.toml` links to
+/// `..data/berth.toml`, and an update swaps the `..data` link to a new folder with one
+/// rename. Berth applies the new file.
+#[test]
+fn a_configmap_update_by_symlink_swap_is_applied() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = dir.path().join("plugins");
+    std::fs::create_dir(&plugins).unwrap();
+    install(&plugins, "echo.wasm", &component("berth-plugin-echo"));
+    let mount = dir.path().join("config");
+    let write_version = |name: &str, greeting: &str| {
+        std::fs::create_dir_all(mount.join(name)).unwrap();
+        std::fs::write(
+            mount.join(name).join("berth.toml"),
+            format!("[plugins.echo]\nconfig = {{ greeting = \"{greeting}\" }}\n"),
+        )
+        .unwrap();
+    };
+    write_version("..2026_12_06_first", "first");
+    std::os::unix::fs::symlink("..2026_12_06_first", mount.join("..data")).unwrap();
+    std::os::unix::fs::symlink("..data/berth.toml", mount.join("berth.toml")).unwrap();
+    let mut server = Server::initialized(&plugins, Some(&mount.join("berth.toml")));
+    assert_eq!(greeting(&mut server, "greeting"), "first");
+
+    // What the kubelet does: a new folder, a new link beside the old, one rename over it,
+    // then the old folder goes.
+    write_version("..2026_12_06_second", "second");
+    std::os::unix::fs::symlink("..2026_12_06_second", mount.join("..data_tmp")).unwrap();
+    std::fs::rename(mount.join("..data_tmp"), mount.join("..data")).unwrap();
+    std::fs::remove_dir_all(mount.join("..2026_12_06_first")).unwrap();
+    server.wait_for_log("config applied");
+    assert_eq!(greeting(&mut server, "greeting"), "second");
+}

@@ -44,6 +44,11 @@ pub fn watch_dir(
 /// Starts watching the config file `file`. Its folder is watched, not the file itself,
 /// because editors save by renaming a new file over the old one, which would end a watch
 /// on the old file.
+///
+/// A file that is a symlink into its own folder is also followed through the link's
+/// first step. That is the layout of a Kubernetes ConfigMap volume: `berth.toml` links
+/// to `..data/berth.toml`, and an update swaps the `..data` link to a new folder with one
+/// rename, an event that never names `berth.toml` itself.
 pub fn watch_file(
     file: &Path,
     debounce: Duration,
@@ -52,10 +57,29 @@ pub fn watch_file(
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
         _ => std::path::PathBuf::from("."),
     };
-    let name = file.file_name().map(|n| n.to_os_string());
+    let names = watched_names(file);
     watch_matching(&dir, debounce, move |path: &Path| {
-        path.file_name().map(|n| n.to_os_string()) == name
+        path.file_name()
+            .is_some_and(|n| names.iter().any(|m| m == n))
     })
+}
+
+/// The names in `file`'s folder whose changes can change what `file` reads: its own,
+/// and, when it is a relative symlink, the first step of the link (`..data`).
+fn watched_names(file: &Path) -> Vec<std::ffi::OsString> {
+    let mut names: Vec<_> = file
+        .file_name()
+        .map(|n| n.to_os_string())
+        .into_iter()
+        .collect();
+    if let Ok(target) = std::fs::read_link(file)
+        && target.is_relative()
+        && let Some(std::path::Component::Normal(first)) = target.components().next()
+        && target.components().count() > 1
+    {
+        names.push(first.to_os_string());
+    }
+    names
 }
 
 fn watch_matching(
@@ -142,6 +166,24 @@ mod tests {
         assert!(
             ticks.try_recv().is_ok(),
             "a later change gives another tick"
+        );
+    }
+
+    #[test]
+    fn a_configmap_style_symlink_is_followed_through_its_first_step() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("..2026_a")).unwrap();
+        std::fs::write(dir.path().join("..2026_a/berth.toml"), "").unwrap();
+        std::os::unix::fs::symlink("..2026_a", dir.path().join("..data")).unwrap();
+        std::os::unix::fs::symlink("..data/berth.toml", dir.path().join("berth.toml")).unwrap();
+        std::fs::write(dir.path().join("plain.toml"), "").unwrap();
+        assert_eq!(
+            watched_names(&dir.path().join("berth.toml")),
+            ["berth.toml", "..data"]
+        );
+        assert_eq!(
+            watched_names(&dir.path().join("plain.toml")),
+            ["plain.toml"]
         );
     }
 
