@@ -88,3 +88,91 @@ async fn a_session_whose_replica_is_gone_gets_404_and_reinitializes_elsewhere() 
     let echoed = moved.call("echo_echo", json!({ "text": "on two" })).await;
     assert_eq!(echoed["content"][0]["text"], "on two", "{echoed}");
 }
+
+/// The config of two replicas sharing `redis` as a cluster, with two callers.
+fn cluster_config(dir: &std::path::Path, redis: &berth_test_services::Redis) -> std::path::PathBuf {
+    config_file(
+        dir,
+        &format!(
+            "[cluster]\nredis_url = \"{}\"\n\
+             [[http.auth.tokens]]\nname = \"ci\"\nsha256 = \"{}\"\nroles = [\"all\"]\n\
+             [[http.auth.tokens]]\nname = \"other\"\nsha256 = \"{}\"\nroles = [\"all\"]\n\
+             [roles.all]\ntools = [\"*\"]\n",
+            redis.url(),
+            berth::auth::token_digest(TOKEN),
+            berth::auth::token_digest(OTHER),
+        ),
+    )
+}
+
+const OTHER: &str = "berth_cluster_other_e2e";
+
+/// With a cluster, a session outlives its replica: the next replica restores it from
+/// Redis (its owner only) and answers as if nothing happened; the events of a finished
+/// stream replay there from `Last-Event-ID`.
+#[tokio::test]
+async fn with_a_cluster_a_session_and_its_streams_move_to_another_replica() {
+    let redis = berth_test_services::Redis::start(berth_test_services::Persistence::None);
+    let plugins = plugins_dir(&["berth-plugin-echo"]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = cluster_config(dir.path(), &redis);
+    let one = HttpServer::start(plugins.path(), Some(&config), &[]);
+    let two = HttpServer::start(plugins.path(), Some(&config), &[]);
+    let mut client = one.client(Some(TOKEN));
+    client.initialize().await;
+    // A call answered on an SSE stream: its events carry ids of the cluster's store.
+    let (reply, _) = client
+        .send(
+            "tools/call",
+            json!({ "name": "echo_echo", "arguments": { "text": "on one" } }),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let ids: Vec<&str> = reply
+        .body
+        .lines()
+        .filter_map(|line| line.strip_prefix("id:"))
+        .map(str::trim)
+        .collect();
+    assert!(
+        ids.len() >= 2,
+        "a priming event and the answer: {}",
+        reply.body
+    );
+    let session = client.session.clone().unwrap();
+    drop(one);
+
+    // Another caller cannot take the session over.
+    let mut thief = two.client(Some(OTHER));
+    thief.session = Some(session.clone());
+    let (reply, _) = thief.send("tools/list", json!({})).await;
+    assert_eq!(reply.status, 403, "{}", reply.body);
+
+    // Its owner carries on on the other replica, without a new initialize.
+    let mut moved = client.fork(100);
+    moved.set_url(&two.mcp_url());
+    let echoed = moved.call("echo_echo", json!({ "text": "on two" })).await;
+    assert_eq!(echoed["content"][0]["text"], "on two", "{echoed}");
+    two.process
+        .wait_for_log("session restored from the cluster");
+
+    // The first stream's answer replays on this replica after its priming event.
+    let replay = reqwest::Client::new()
+        .get(two.mcp_url())
+        .bearer_auth(TOKEN)
+        .header("accept", "text/event-stream")
+        .header("mcp-session-id", &session)
+        .header("mcp-protocol-version", "2025-11-25")
+        .header("last-event-id", ids[0])
+        .timeout(std::time::Duration::from_secs(10))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replay.status(), 200);
+    let body = replay.text().await.unwrap();
+    assert!(body.contains("on one"), "{body}");
+    assert!(
+        body.contains(&format!("id: {}", ids[1])) || body.contains(&format!("id:{}", ids[1])),
+        "{body}"
+    );
+}

@@ -149,6 +149,11 @@ impl Client {
         }
     }
 
+    /// Sends this client's requests to `url` from now on (another replica).
+    pub fn set_url(&mut self, url: &str) {
+        self.url = url.to_string();
+    }
+
     /// Another client on the same session, numbering its requests from `first_id` so
     /// they never collide with this one's (ids are per session).
     pub fn fork(&self, first_id: u64) -> Client {

@@ -409,6 +409,20 @@ pub async fn guard_mcp(State(gate): State<Gate>, mut request: Request, next: Nex
         );
     }
 
+    // A session this replica does not have may be restored from the cluster: only by
+    // the identity that opened it.
+    if let (Some(id), Caller::Authenticated(identity)) = (&session, &caller)
+        && !inner.sessions.is_open(id)
+        && !inner.sessions.may_restore(id, identity).await
+    {
+        tracing::warn!(subject = %identity.subject, method = identity.method.as_str(), "refused to restore another identity's session");
+        return refused(
+            StatusCode::FORBIDDEN,
+            "session_owner",
+            "this session was opened by another identity; initialize a session of your own".into(),
+        );
+    }
+
     // rmcp answers a DELETE of a session it does not know with 202 as if it had ended
     // one; the specification's answer for an ended or unknown session is 404, as POST
     // and GET already get.
@@ -478,14 +492,19 @@ pub async fn guard_mcp(State(gate): State<Gate>, mut request: Request, next: Nex
             );
         }
     };
-    if session.is_none()
-        && let Caller::Authenticated(identity) = &caller
-        && let Some(id) = response
-            .headers()
-            .get(SESSION_HEADER)
-            .and_then(|v| v.to_str().ok())
-    {
-        inner.sessions.bind_owner(id, identity);
+    if let Caller::Authenticated(identity) = &caller {
+        // A new session's id is in its answer; a restored one's in the request. Either
+        // way its first caller was checked above and becomes its owner here.
+        let id = match &session {
+            None => response
+                .headers()
+                .get(SESSION_HEADER)
+                .and_then(|v| v.to_str().ok()),
+            Some(id) => Some(id.as_str()),
+        };
+        if let Some(id) = id {
+            inner.sessions.bind_owner(id, identity);
+        }
     }
     match permit {
         Some(permit) => response.map(|body| Watched::holding(body, permit)),

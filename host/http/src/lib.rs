@@ -9,5 +9,6 @@
 pub mod auth;
 pub mod gate;
 pub mod ratelimit;
+pub mod resume;
 pub mod server;
 pub mod sessions;

@@ -22,6 +22,7 @@ use tokio::net::TcpListener;
 
 use crate::gate::{self, Gate, Guards};
 use crate::ratelimit::SharedLimits;
+use crate::resume::{ClusterRedis, RedisSessions};
 use crate::sessions::Sessions;
 use berth_core::config::{Config, HttpConfig};
 use berth_core::lifecycle::Lifecycle;
@@ -101,12 +102,18 @@ pub async fn start(
         .local_addr()
         .map_err(|source| HttpError::Bind { addr, source })?;
 
-    let sessions = Sessions::new(
-        http.max_sessions,
-        Duration::from_secs(http.session_idle_secs),
-    );
+    let idle = Duration::from_secs(http.session_idle_secs);
+    let cluster_url = config.cluster.redis_url().map_err(HttpError::Cluster)?;
+    let cluster_timeout = Duration::from_millis(config.cluster.timeout_ms);
+    let cluster = match &cluster_url {
+        Some(url) => {
+            Some(ClusterRedis::new(url, cluster_timeout, idle).map_err(HttpError::Cluster)?)
+        }
+        None => None,
+    };
+    let sessions = Sessions::new(http.max_sessions, idle, cluster.clone());
     let sessions_token = shutdown.session_token();
-    let rmcp_config = StreamableHttpServerConfig::default()
+    let mut rmcp_config = StreamableHttpServerConfig::default()
         // The gate checks `Host` for every route, the operational ones included.
         .disable_allowed_hosts()
         .with_allowed_origins(http.allowed_origins.clone())
@@ -115,6 +122,11 @@ pub async fn start(
         .enforce_origin_validation()
         .with_max_request_body_bytes(http.max_body_bytes())
         .with_cancellation_token(sessions_token.clone());
+    // With a cluster, every session's `initialize` is kept in Redis, so a replica that
+    // never saw a session can take it over (rmcp replays the handshake).
+    if let Some(redis) = &cluster {
+        rmcp_config.session_store = Some(Arc::new(RedisSessions(redis.clone())));
+    }
     let template = server.clone();
     let service = StreamableHttpService::new(
         move || Ok(template.for_session()),
@@ -122,11 +134,8 @@ pub async fn start(
         rmcp_config,
     );
 
-    let shared = match config.cluster.redis_url().map_err(HttpError::Cluster)? {
-        Some(url) => Some(
-            SharedLimits::new(&url, Duration::from_millis(config.cluster.timeout_ms))
-                .map_err(HttpError::Cluster)?,
-        ),
+    let shared = match &cluster_url {
+        Some(url) => Some(SharedLimits::new(url, cluster_timeout).map_err(HttpError::Cluster)?),
         None => None,
     };
     let gate = Gate::new(

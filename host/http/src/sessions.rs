@@ -20,10 +20,14 @@ use rmcp::transport::streamable_http_server::SessionManager;
 use rmcp::transport::streamable_http_server::session::local::{
     LocalSessionManager, LocalSessionManagerError, LocalSessionWorker,
 };
-use rmcp::transport::streamable_http_server::session::{ServerSseMessage, SessionId};
+use rmcp::transport::streamable_http_server::session::store::EventStore;
+use rmcp::transport::streamable_http_server::session::{
+    RestoreOutcome, ServerSseMessage, SessionId,
+};
 use rmcp::transport::{Transport, WorkerTransport};
 
 use crate::auth::{AuthMethod, Identity};
+use crate::resume::{ClusterRedis, RedisEvents};
 
 /// Why a session operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +61,11 @@ impl Owner {
             subject: identity.subject.clone(),
         }
     }
+
+    /// How the owner is written in the cluster's Redis.
+    fn label(&self) -> String {
+        format!("{}:{}", self.method.as_str(), self.subject)
+    }
 }
 
 /// Open sessions and, for authenticated ones, the identity that may use them; plus the
@@ -73,19 +82,28 @@ pub struct Sessions {
     local: LocalSessionManager,
     max: usize,
     open: Mutex<Open>,
+    /// The cluster's Redis, where each session's owner is kept beside rmcp's session
+    /// state, so a replica restoring a session knows whose it is.
+    cluster: Option<ClusterRedis>,
     /// Handed to each session's guard, which must not keep the manager alive.
     this: Weak<Sessions>,
 }
 
 impl Sessions {
-    /// At most `max` sessions, each closed after `idle` without a request.
-    pub fn new(max: usize, idle: std::time::Duration) -> Arc<Self> {
-        let mut local = LocalSessionManager::default();
+    /// At most `max` sessions, each closed after `idle` without a request; with
+    /// `cluster`, their streams' events are kept there so any replica can replay them.
+    pub fn new(max: usize, idle: std::time::Duration, cluster: Option<ClusterRedis>) -> Arc<Self> {
+        let mut local = match &cluster {
+            Some(redis) => LocalSessionManager::default()
+                .with_event_store(Arc::new(RedisEvents::new(redis.clone()))),
+            None => LocalSessionManager::default(),
+        };
         local.session_config.keep_alive = Some(idle);
         Arc::new_cyclic(|this| Self {
             local,
             max,
             open: Mutex::new(Open::default()),
+            cluster,
             this: this.clone(),
         })
     }
@@ -114,8 +132,38 @@ impl Sessions {
     /// Records that session `id` belongs to `identity` (its method and subject); later
     /// requests on it from anyone else are refused.
     pub fn bind_owner(&self, id: &str, identity: &Identity) {
-        if let Some(owner) = self.open().by_id.get_mut(id) {
-            owner.get_or_insert_with(|| Owner::of(identity));
+        let bound = match self.open().by_id.get_mut(id) {
+            Some(owner @ None) => {
+                *owner = Some(Owner::of(identity));
+                true
+            }
+            _ => false,
+        };
+        if bound && let Some(redis) = &self.cluster {
+            let (redis, id, owner) = (redis.clone(), id.to_string(), Owner::of(identity));
+            tokio::spawn(async move {
+                if let Err(error) = redis.set_owner(&id, &owner.label()).await {
+                    tracing::warn!(%error, "session owner not shared; another replica will refuse to restore it");
+                }
+            });
+        }
+    }
+
+    /// Whether `identity` may take over session `id`, which this replica does not have
+    /// open, from the cluster: only its owner may. Without a cluster, or when Redis does
+    /// not know the session, rmcp answers (404).
+    pub async fn may_restore(&self, id: &str, identity: &Identity) -> bool {
+        let Some(redis) = &self.cluster else {
+            return true;
+        };
+        match redis.owner(id).await {
+            Ok(Some(owner)) => owner == Owner::of(identity).label(),
+            Ok(None) => true,
+            // Unknown owner: refuse rather than hand a session to anyone.
+            Err(error) => {
+                tracing::warn!(%error, "session owner unavailable; refusing to restore");
+                false
+            }
         }
     }
 
@@ -264,5 +312,43 @@ impl SessionManager for Sessions {
         last_event_id: String,
     ) -> Result<impl Stream<Item = ServerSseMessage> + Send + Sync + 'static, Self::Error> {
         Ok(self.local.resume(id, last_event_id).await?)
+    }
+
+    async fn restore_session(
+        &self,
+        id: SessionId,
+    ) -> Result<RestoreOutcome<Self::Transport>, Self::Error> {
+        {
+            let mut open = self.open();
+            if open.by_id.len() + open.reserved >= self.max {
+                return Err(SessionsError::Full { max: self.max });
+            }
+            open.reserved += 1;
+        }
+        let restored = self.local.restore_session(id.clone()).await;
+        let mut open = self.open();
+        open.reserved -= 1;
+        match restored? {
+            RestoreOutcome::Restored(inner) => {
+                open.by_id.insert(id.clone(), None);
+                drop(open);
+                berth_core::metrics::session_opened();
+                tracing::info!(session = %id, "session restored from the cluster");
+                let guard = SessionGuard {
+                    sessions: self.this.clone(),
+                    id,
+                };
+                Ok(RestoreOutcome::Restored(TrackedTransport {
+                    inner,
+                    _guard: guard,
+                }))
+            }
+            RestoreOutcome::AlreadyPresent => Ok(RestoreOutcome::AlreadyPresent),
+            _ => Ok(RestoreOutcome::NotSupported),
+        }
+    }
+
+    fn event_store(&self) -> Option<Arc<dyn EventStore>> {
+        self.local.event_store()
     }
 }

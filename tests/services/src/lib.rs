@@ -1,6 +1,6 @@
 //! Real services for Berth's tests and benchmarks, started on loopback from Debian's
-//! packages (which `scripts/test` installs): today a `redis-server`. Never a mock: the
-//! tests that need a service run against the real one.
+//! packages (which `scripts/test` installs): a `redis-server` and an `haproxy`. Never a
+//! mock: the tests that need a service run against the real one.
 //!
 //! ```no_run
 //! let redis = berth_test_services::Redis::start(berth_test_services::Persistence::None);
@@ -145,4 +145,81 @@ fn free_port() -> u16 {
         .and_then(|listener| listener.local_addr())
         .expect("a free loopback port")
         .port()
+}
+
+/// How [`Haproxy`] picks a backend for a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Routing {
+    /// Round robin, request by request: what a load balancer does without a recipe.
+    RoundRobin,
+    /// Round robin for requests without an `Mcp-Session-Id`; every request carrying one
+    /// goes where the answer that gave it out came from (the affinity recipe in the
+    /// README).
+    SessionAffinity,
+}
+
+/// An `haproxy` (Debian's package) on a loopback port in front of `backends`, stopped
+/// when dropped.
+pub struct Haproxy {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Haproxy {
+    /// Starts it, balancing over `backends` (`host:port`) as `routing` says.
+    pub fn start(backends: &[String], routing: Routing) -> Haproxy {
+        let dir = tempfile::tempdir().expect("a temporary folder for haproxy");
+        let port = free_port();
+        let mut config = format!(
+            "global\n    maxconn 1024\n\
+             defaults\n    mode http\n    timeout connect 5s\n    timeout client 120s\n    timeout server 120s\n\
+             frontend mcp\n    bind 127.0.0.1:{port}\n    default_backend berth\n\
+             backend berth\n    balance roundrobin\n"
+        );
+        if routing == Routing::SessionAffinity {
+            config.push_str(
+                "    stick-table type string len 128 size 100k expire 30m\n\
+                 \x20   stick on req.hdr(mcp-session-id)\n\
+                 \x20   stick store-response res.hdr(mcp-session-id)\n",
+            );
+        }
+        for (i, backend) in backends.iter().enumerate() {
+            config.push_str(&format!("    server replica{i} {backend}\n"));
+        }
+        let file = dir.path().join("haproxy.cfg");
+        std::fs::write(&file, config).expect("writing haproxy.cfg");
+        let child = Command::new("haproxy")
+            .arg("-f")
+            .arg(&file)
+            .arg("-db")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect(
+                "haproxy runs (Debian's package; scripts/test installs it: \
+                 apt-get install haproxy)",
+            );
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "haproxy did not start on {port}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Haproxy {
+            child,
+            port,
+            _dir: dir,
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Haproxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
