@@ -1,7 +1,9 @@
-//! Replicas of one deployment sharing a real `redis-server` (`[cluster]`): one rate-limit
-//! budget per identity across replicas, `/ready` reporting Redis, and a replica that
-//! limits on its own while Redis is down.
+//! Replicas of one deployment: behind a real `haproxy` with the session-affinity recipe,
+//! and sharing a real `redis-server` (`[cluster]`): one rate-limit budget per identity
+//! across replicas, `/ready` reporting Redis, a replica that limits on its own while
+//! Redis is down, and sessions and streams that move to another replica.
 
+use berth_test_services::{Haproxy, Routing};
 use serde_json::json;
 
 use crate::http_client::HttpServer;
@@ -175,4 +177,89 @@ async fn with_a_cluster_a_session_and_its_streams_move_to_another_replica() {
         body.contains(&format!("id: {}", ids[1])) || body.contains(&format!("id:{}", ids[1])),
         "{body}"
     );
+}
+
+/// The README's haproxy recipe: round robin for new sessions, then every request of a
+/// session to the replica that opened it (learned from the `Mcp-Session-Id` in its
+/// answer). Clients through it work on three replicas without a cluster; through plain
+/// round robin, a session's next request reaches a replica that never saw it.
+#[tokio::test]
+async fn haproxy_with_the_affinity_recipe_keeps_each_session_on_its_replica() {
+    let plugins = plugins_dir(&["berth-plugin-echo"]);
+    let dir = tempfile::tempdir().unwrap();
+    // haproxy sends the Host it was given (its own port), which any port of 127.0.0.1
+    // matches.
+    let config = config_file(
+        dir.path(),
+        &format!(
+            "[[http.auth.tokens]]\nname = \"ci\"\nsha256 = \"{}\"\nroles = [\"all\"]\n\
+             [roles.all]\ntools = [\"*\"]\n",
+            berth::auth::token_digest(TOKEN)
+        ),
+    );
+    let replicas: Vec<HttpServer> = (0..3)
+        .map(|_| HttpServer::start(plugins.path(), Some(&config), &[]))
+        .collect();
+    let backends: Vec<String> = replicas
+        .iter()
+        .map(|r| r.base.trim_start_matches("http://").to_string())
+        .collect();
+    let url = |proxy: &Haproxy| format!("{}/mcp", proxy.base());
+
+    let sticky = Haproxy::start(&backends, Routing::SessionAffinity);
+    for client in 0..6 {
+        let mut session = crate::http_client::Client::new(&url(&sticky), Some(TOKEN));
+        session.initialize().await;
+        for call in 0..5 {
+            let text = format!("client {client} call {call}");
+            let echoed = session.call("echo_echo", json!({ "text": text })).await;
+            assert_eq!(echoed["content"][0]["text"], text, "{echoed}");
+        }
+    }
+    let mut spread = Vec::new();
+    for replica in &replicas {
+        let (_, ready) = replica.get("/ready", None).await;
+        spread.push(ready["counts"]["sessions"].as_u64().unwrap());
+    }
+    assert_eq!(spread.iter().sum::<u64>(), 6, "{spread:?}");
+    assert!(
+        spread.iter().all(|&n| n == 2),
+        "round robin for new sessions: {spread:?}"
+    );
+
+    let plain = Haproxy::start(&backends, Routing::RoundRobin);
+    let mut session = crate::http_client::Client::new(&url(&plain), Some(TOKEN));
+    let (reply, _) = session.try_initialize().await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let (reply, _) = session.send("tools/list", json!({})).await;
+    assert_eq!(reply.status, 404, "without affinity: {}", reply.body);
+
+    // Stateless requests (2026-07-28) need no affinity: round robin serves every one.
+    let mut stateless = crate::http_client::Client::new(&url(&plain), Some(TOKEN));
+    for (name, value) in [
+        ("mcp-protocol-version", "2026-07-28"),
+        ("mcp-method", "tools/call"),
+        ("mcp-name", "echo_echo"),
+    ] {
+        stateless.extra.insert(name, value.parse().unwrap());
+    }
+    for id in 0..6 {
+        let body = json!({
+            "jsonrpc": "2.0", "id": id, "method": "tools/call",
+            "params": { "name": "echo_echo", "arguments": { "text": format!("stateless {id}") },
+                "_meta": {
+                    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                    "io.modelcontextprotocol/clientCapabilities": {},
+                    "io.modelcontextprotocol/clientInfo": { "name": "stateless", "version": "1" }
+                } }
+        });
+        let reply = stateless.post_raw(body.to_string()).await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        assert_eq!(
+            reply.response(id)["result"]["content"][0]["text"],
+            format!("stateless {id}"),
+            "{}",
+            reply.body
+        );
+    }
 }
