@@ -306,6 +306,15 @@ pub async fn run(options: ServeOptions, shutdown: Shutdown) -> Result<(), Error>
         watch_lock(file.clone(), lifecycle.clone(), &shutdown)?;
     }
     crate::sources::spawn_poller(lifecycle.clone(), options.config_file.clone(), &shutdown);
+    if let Some(url) = lifecycle
+        .config()
+        .cluster
+        .redis_url()
+        .map_err(Error::State)?
+    {
+        let cache = lifecycle.served().cache().cloned();
+        crate::fanout::spawn(&url, &bus, cache, &shutdown).map_err(Error::State)?;
+    }
     // Held until the end: dropping it removes the socket file.
     let _admin = admin_socket(&options.admin_socket, &lifecycle, &shutdown).await?;
     let server = BerthServer::new(lifecycle.served().clone(), bus);

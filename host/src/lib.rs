@@ -39,6 +39,7 @@ pub mod admin;
 pub mod app;
 pub mod cli;
 pub mod commands;
+pub mod fanout;
 pub mod logging;
 pub mod plugin_state;
 pub mod sources;

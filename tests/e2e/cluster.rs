@@ -263,3 +263,61 @@ async fn haproxy_with_the_affinity_recipe_keeps_each_session_on_its_replica() {
         );
     }
 }
+
+/// A resource a plugin changes on one replica: clients subscribed on another replica hear
+/// of it, and that replica's cached read of it is dropped.
+#[tokio::test]
+async fn a_resource_change_on_one_replica_reaches_subscribers_and_caches_on_another() {
+    let redis = berth_test_services::Redis::start(berth_test_services::Persistence::None);
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = dir.path().join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    crate::support::install(
+        &plugins,
+        "kv-probe.wasm",
+        &crate::support::component("berth-test-kv-probe"),
+    );
+    let config = config_file(
+        dir.path(),
+        &format!(
+            "[cluster]\nredis_url = \"{url}\"\n\
+             [state]\nbackend = \"redis\"\nurl = \"{url}\"\n\
+             [plugins.kv-probe.grants]\nkeyvalue = {{ buckets = [\"ticks\"] }}\n\
+             [plugins.kv-probe.cache]\nttl_secs = 600\n\
+             [[http.auth.tokens]]\nname = \"ci\"\nsha256 = \"{digest}\"\nroles = [\"all\"]\n\
+             [roles.all]\ntools = [\"*\"]\nresources = [\"*\"]\n",
+            url = redis.url(),
+            digest = berth::auth::token_digest(TOKEN),
+        ),
+    );
+    let one = HttpServer::start(&plugins, Some(&config), &[]);
+    let two = HttpServer::start(&plugins, Some(&config), &[]);
+    // Pub/sub reaches those listening: wait until the replica that must hear is.
+    two.process
+        .wait_for_log("hearing other replicas' resource changes");
+
+    let mut watcher = two.client(Some(TOKEN));
+    watcher.initialize().await;
+    watcher
+        .ok("resources/subscribe", json!({ "uri": "probe://ticks" }))
+        .await;
+    let mut stream = watcher.listen().await;
+    let read = |result: serde_json::Value| result["contents"][0]["text"].clone();
+    let first = watcher
+        .ok("resources/read", json!({ "uri": "probe://ticks" }))
+        .await;
+    assert_eq!(read(first), "0");
+
+    let mut changer = one.client(Some(TOKEN));
+    changer.initialize().await;
+    let bumped = changer.call("kv-probe_bump", json!({})).await;
+    assert_eq!(bumped["content"][0]["text"], "1", "{bumped}");
+
+    let updated =
+        crate::http_client::next_notification(&mut stream, "notifications/resources/updated").await;
+    assert_eq!(updated["params"]["uri"], "probe://ticks", "{updated}");
+    let again = watcher
+        .ok("resources/read", json!({ "uri": "probe://ticks" }))
+        .await;
+    assert_eq!(read(again), "1", "replica two's cached read was dropped");
+}

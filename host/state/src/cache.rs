@@ -313,6 +313,16 @@ impl ResultCache {
         }
     }
 
+    /// Drops this process's cached answers that depend on `tag` (a resource of `plugin`),
+    /// leaving Redis alone: another replica said it changed, and bumped Redis itself.
+    pub fn invalidate_here(&self, plugin: &str, tag: &str) {
+        let mut generations = self.generations.lock().unwrap_or_else(|e| e.into_inner());
+        generations
+            .entry((plugin.to_string(), tag.to_string()))
+            .or_default()
+            .local += 1;
+    }
+
     /// Drops every cached answer that depends on `tag` (a resource of `plugin`): here at
     /// once, and in Redis as soon as it answers. Until then this process does not use
     /// Redis for the tag, so nothing it already dropped can come back from there. Called
