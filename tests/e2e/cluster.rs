@@ -321,3 +321,146 @@ async fn a_resource_change_on_one_replica_reaches_subscribers_and_caches_on_anot
         .await;
     assert_eq!(read(again), "1", "replica two's cached read was dropped");
 }
+
+/// What one client of the load test saw.
+#[derive(Debug, Default)]
+struct Seen {
+    calls: u64,
+    /// Calls that needed a second try (the replica answering them died).
+    retried: u64,
+    /// Sessions begun again after a 404.
+    reinitialized: u64,
+    /// Calls that failed twice, or were answered wrongly or twice.
+    failed: Vec<String>,
+}
+
+/// One call's outcome: `Ok` with its answer, or what went wrong.
+fn answer_of(reply: &crate::http_client::Reply, id: u64, text: &str) -> Result<(), String> {
+    if reply.status != 200 {
+        return Err(format!("HTTP {}", reply.status));
+    }
+    let answers: Vec<_> = reply
+        .messages
+        .iter()
+        .filter(|m| m["id"] == id && (m.get("result").is_some() || m.get("error").is_some()))
+        .collect();
+    match answers.as_slice() {
+        [one] if one["result"]["content"][0]["text"] == text => Ok(()),
+        [one] => Err(format!("a wrong answer: {one}")),
+        [] => Err(format!("no answer in: {}", reply.body)),
+        _ => Err(format!("answered {} times", answers.len())),
+    }
+}
+
+/// 16 clients (8 stateless, 8 with sessions) through haproxy on three replicas sharing a
+/// Redis, for 30 s; one replica is killed with SIGKILL a third of the way in. Nothing is
+/// lost: a call whose replica died is tried once more (as clients do on a broken
+/// connection) and succeeds, sessions move to another replica, and no call is answered
+/// twice or wrongly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sixteen_clients_through_haproxy_survive_a_replica_killed_mid_run() {
+    let redis = berth_test_services::Redis::start(berth_test_services::Persistence::None);
+    let plugins = plugins_dir(&["berth-plugin-echo"]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_file(
+        dir.path(),
+        &format!(
+            "[cluster]\nredis_url = \"{}\"\n\
+             [http.rate_limit]\nrequests_per_minute = 0\n\
+             [[http.auth.tokens]]\nname = \"ci\"\nsha256 = \"{}\"\nroles = [\"all\"]\n\
+             [roles.all]\ntools = [\"*\"]\n",
+            redis.url(),
+            berth::auth::token_digest(TOKEN)
+        ),
+    );
+    let replicas: Vec<HttpServer> = (0..3)
+        .map(|_| HttpServer::start(plugins.path(), Some(&config), &[]))
+        .collect();
+    let backends: Vec<String> = replicas
+        .iter()
+        .map(|r| r.base.trim_start_matches("http://").to_string())
+        .collect();
+    let proxy = Haproxy::start(&backends, Routing::SessionAffinity);
+    let url = format!("{}/mcp", proxy.base());
+    let run_for = std::time::Duration::from_secs(30);
+    let end = std::time::Instant::now() + run_for;
+
+    let mut clients = Vec::new();
+    for n in 0..16u64 {
+        let url = url.clone();
+        clients.push(tokio::spawn(async move {
+            let stateless = n % 2 == 0;
+            let mut seen = Seen::default();
+            let mut client = crate::http_client::Client::new(&url, Some(TOKEN));
+            if stateless {
+                for (name, value) in [
+                    ("mcp-protocol-version", "2026-07-28"),
+                    ("mcp-method", "tools/call"),
+                    ("mcp-name", "echo_echo"),
+                ] {
+                    client.extra.insert(name, value.parse().unwrap());
+                }
+            } else {
+                client.initialize().await;
+            }
+            let mut id = 1000;
+            while std::time::Instant::now() < end {
+                id += 1;
+                let text = format!("client {n} call {id}");
+                let mut params = json!({ "name": "echo_echo", "arguments": { "text": text } });
+                if stateless {
+                    params["_meta"] = json!({
+                        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                        "io.modelcontextprotocol/clientCapabilities": {},
+                        "io.modelcontextprotocol/clientInfo": { "name": "load", "version": "1" }
+                    });
+                }
+                let body =
+                    json!({ "jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params })
+                        .to_string();
+                let mut outcome = answer_of(&client.post_raw(body.clone()).await, id, &text);
+                if let Err(first) = &outcome {
+                    seen.retried += 1;
+                    if first == "HTTP 404" && !stateless {
+                        seen.reinitialized += 1;
+                        client.session = None;
+                        client.initialize().await;
+                    }
+                    outcome = answer_of(&client.post_raw(body).await, id, &text);
+                }
+                seen.calls += 1;
+                if let Err(error) = outcome {
+                    seen.failed.push(format!("client {n} call {id}: {error}"));
+                }
+            }
+            seen
+        }));
+    }
+    tokio::time::sleep(run_for / 3).await;
+    // SAFETY: kill(2) with a child pid we own and a valid signal number.
+    unsafe { libc::kill(replicas[0].process.pid() as libc::pid_t, libc::SIGKILL) };
+
+    let mut all = Seen::default();
+    for client in clients {
+        let seen = client.await.unwrap();
+        all.calls += seen.calls;
+        all.retried += seen.retried;
+        all.reinitialized += seen.reinitialized;
+        all.failed.extend(seen.failed);
+    }
+    println!(
+        "{} calls, {} tried twice, {} sessions begun again",
+        all.calls, all.retried, all.reinitialized
+    );
+    assert!(
+        all.failed.is_empty(),
+        "{} failed: {:?}",
+        all.failed.len(),
+        all.failed
+    );
+    assert!(all.calls > 16 * 20, "only {} calls in 30 s", all.calls);
+    assert_eq!(
+        all.reinitialized, 0,
+        "with [cluster], a session moves to another replica without a new initialize"
+    );
+}

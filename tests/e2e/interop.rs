@@ -9,7 +9,8 @@ use std::process::Command;
 
 const MCP_VERSION_SPEC: &str = "mcp==2.3.0";
 
-fn venv_python() -> PathBuf {
+/// The e2e virtualenv's python, made on first use.
+pub(crate) fn venv_python() -> PathBuf {
     // Tests run in parallel; only one may create the virtualenv.
     static MADE: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _one_at_a_time = MADE.lock().unwrap_or_else(|p| p.into_inner());

@@ -175,7 +175,8 @@ impl Haproxy {
             "global\n    maxconn 1024\n\
              defaults\n    mode http\n    timeout connect 5s\n    timeout client 120s\n    timeout server 120s\n\
              frontend mcp\n    bind 127.0.0.1:{port}\n    default_backend berth\n\
-             backend berth\n    balance roundrobin\n"
+             backend berth\n    balance roundrobin\n\
+             \x20   option redispatch\n    retries 3\n    retry-on conn-failure empty-response\n"
         );
         if routing == Routing::SessionAffinity {
             config.push_str(
@@ -185,7 +186,11 @@ impl Haproxy {
             );
         }
         for (i, backend) in backends.iter().enumerate() {
-            config.push_str(&format!("    server replica{i} {backend}\n"));
+            // A replica that stops answering is taken out within a second; a session
+            // stuck to it is sent elsewhere (`redispatch`), where `[cluster]` restores it.
+            config.push_str(&format!(
+                "    server replica{i} {backend} check inter 300ms fall 1 rise 2\n"
+            ));
         }
         let file = dir.path().join("haproxy.cfg");
         std::fs::write(&file, config).expect("writing haproxy.cfg");
