@@ -47,7 +47,8 @@ pub fn conformance() {
     // call quickly; the plugin's tools keep the names the scenarios ask for.
     let config = crate::support::config_file(
         plugins.path(),
-        "[http.auth]\nenabled = false\n\n[http.rate_limit]\nrequests_per_minute = 0\n\n\
+        "[http]\nsse_poll_after_ms = 300\n\n\
+         [http.auth]\nenabled = false\n\n[http.rate_limit]\nrequests_per_minute = 0\n\n\
          [plugins.conformance]\ntool_prefix = \"\"\n",
     );
     let server = crate::http_client::HttpServer::start(plugins.path(), Some(&config), &[]);

@@ -347,6 +347,11 @@ pub struct HttpConfig {
     /// sessions are ended anyway.
     #[serde(default = "HttpConfig::default_grace")]
     pub shutdown_grace_ms: u64,
+    /// Closes a request's SSE stream that has been open this long without its answer
+    /// (SEP-1699 polling): the client reconnects with `Last-Event-ID` and gets the rest.
+    /// Frees connections held by long calls and gets past proxies' idle timeouts; 0: off.
+    #[serde(default)]
+    pub sse_poll_after_ms: u64,
     /// Who may call: bearer tokens and JWTs.
     #[serde(default)]
     pub auth: crate::config::auth::AuthConfig,
@@ -453,6 +458,7 @@ impl HttpConfig {
             })
             .or_else(|| range("request_timeout_ms", self.request_timeout_ms, 1..=3_600_000))
             .or_else(|| range("shutdown_grace_ms", self.shutdown_grace_ms, 0..=3_600_000))
+            .or_else(|| range("sse_poll_after_ms", self.sse_poll_after_ms, 0..=3_600_000))
             .or_else(|| {
                 self.auth
                     .problem()
@@ -493,6 +499,7 @@ impl Default for HttpConfig {
             max_concurrent_requests: Self::default_concurrent(),
             request_timeout_ms: Self::default_request_timeout(),
             shutdown_grace_ms: Self::default_grace(),
+            sse_poll_after_ms: 0,
             auth: Default::default(),
             rate_limit: Default::default(),
         }

@@ -1,6 +1,7 @@
-//! What lets a session outlive its replica (`[cluster]`): its `initialize` parameters
-//! ([`RedisSessions`], rmcp's `SessionStore`) and the SSE events sent on its streams
-//! ([`RedisEvents`], rmcp's `EventStore`), both kept in the shared Redis.
+//! What lets a client resume a stream, and a session outlive its replica: the SSE events
+//! sent on its streams (rmcp's `EventStore`: [`MemoryEvents`] in this process by default,
+//! [`RedisEvents`] with `[cluster]`) and, with `[cluster]`, its `initialize` parameters
+//! ([`RedisSessions`], rmcp's `SessionStore`) in the shared Redis.
 //!
 //! With them, a request for a session this replica never saw is not a 404: rmcp loads
 //! the session's `initialize` from Redis, replays the handshake into a new local
@@ -16,7 +17,9 @@
 //! unknown (404, the client initializes anew). Both are logged, at most every ten
 //! seconds.
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use rmcp::model::ServerJsonRpcMessage;
 use rmcp::transport::streamable_http_server::session::ServerSseMessage;
@@ -24,6 +27,7 @@ use rmcp::transport::streamable_http_server::session::store::{
     EventId, EventStore, EventStoreError, EventStream, SessionState, SessionStore,
     SessionStoreError,
 };
+use tokio::sync::Notify;
 
 /// A connection to the cluster's Redis, shared by the stores.
 #[derive(Clone)]
@@ -281,10 +285,233 @@ impl EventStore for RedisEvents {
     }
 }
 
+/// How long a replay waits for more events of a stream whose answer has not been sent
+/// yet. A client polling a long call reconnects after this, as after any stream end.
+const TAIL: Duration = Duration::from_secs(60);
+
+/// SSE events kept in this process, the default without a cluster: a client that lost a
+/// stream (or whose stream the server closed, `[http] sse_poll_after_ms`) reconnects with
+/// `Last-Event-ID` and gets what it missed. Unlike a finite replay, a replay here goes on
+/// with the stream's new events until the request's answer has been sent (or [`TAIL`]),
+/// so a call still running when the client reconnects is answered on the new stream.
+pub struct MemoryEvents {
+    inner: Arc<Streams>,
+}
+
+/// The streams' logs, and how long each is kept after its last event.
+struct Streams {
+    logs: Mutex<HashMap<String, Log>>,
+    keep: Duration,
+    /// When the logs were last swept for expired streams.
+    swept: Mutex<Instant>,
+}
+
+/// How long an answered stream is kept: a client that lost it reconnects within the
+/// priming event's `retry` (3 s), so this is ample, and a busy server keeps few.
+const ANSWERED_KEEP: Duration = Duration::from_secs(30);
+
+/// How often the logs are swept for expired streams (a sweep looks at every stream).
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
+
+/// One stream's events, oldest first.
+struct Log {
+    events: Vec<(Option<Arc<ServerJsonRpcMessage>>, Option<Duration>)>,
+    touched: Instant,
+    /// Whether a response or error has been sent on it (a request's stream then ends).
+    answered: bool,
+    changed: Arc<Notify>,
+}
+
+impl Streams {
+    fn logs(&self) -> std::sync::MutexGuard<'_, HashMap<String, Log>> {
+        self.logs.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl MemoryEvents {
+    /// A store keeping each stream `keep` after its last event.
+    pub fn new(keep: Duration) -> Self {
+        Self {
+            inner: Arc::new(Streams {
+                logs: Mutex::default(),
+                keep,
+                swept: Mutex::new(Instant::now()),
+            }),
+        }
+    }
+}
+
+/// The event numbered `index` of `stream` as the client is sent it.
+fn replayed(
+    stream: &str,
+    index: usize,
+    message: Option<Arc<ServerJsonRpcMessage>>,
+    retry: Option<Duration>,
+) -> ServerSseMessage {
+    let id = format!("{stream}/{index}");
+    match message {
+        Some(message) => {
+            let mut event = ServerSseMessage::new(id, (*message).clone());
+            event.retry = retry;
+            event
+        }
+        None => ServerSseMessage::priming(id, retry.unwrap_or_default()),
+    }
+}
+
+#[async_trait::async_trait]
+impl EventStore for MemoryEvents {
+    async fn store_event(
+        &self,
+        stream_id: &str,
+        event: &ServerSseMessage,
+    ) -> Result<EventId, EventStoreError> {
+        let now = Instant::now();
+        let keep = self.inner.keep;
+        let sweep = {
+            let mut swept = self.inner.swept.lock().unwrap_or_else(|e| e.into_inner());
+            let due = now.duration_since(*swept) >= SWEEP_EVERY;
+            if due {
+                *swept = now;
+            }
+            due
+        };
+        let mut logs = self.inner.logs();
+        // Writers forget streams past their time (answered ones soon), so memory follows
+        // the streams that may still be resumed.
+        if sweep {
+            logs.retain(|_, log| {
+                let kept = if log.answered { ANSWERED_KEEP } else { keep };
+                now.duration_since(log.touched) < kept
+            });
+        }
+        let log = logs.entry(stream_id.to_string()).or_insert_with(|| Log {
+            events: Vec::new(),
+            touched: now,
+            answered: false,
+            changed: Arc::default(),
+        });
+        log.events.push((event.message.clone(), event.retry));
+        log.touched = now;
+        if let Some(message) = &event.message
+            && matches!(
+                **message,
+                ServerJsonRpcMessage::Response(_) | ServerJsonRpcMessage::Error(_)
+            )
+        {
+            log.answered = true;
+        }
+        log.changed.notify_waiters();
+        Ok(format!("{stream_id}/{}", log.events.len()))
+    }
+
+    async fn replay_events_after(
+        &self,
+        last_event_id: &str,
+    ) -> Result<EventStream, EventStoreError> {
+        let (stream, seen) = last_event_id
+            .rsplit_once('/')
+            .and_then(|(stream, index)| Some((stream.to_string(), index.parse::<usize>().ok()?)))
+            .ok_or_else(|| format!("`{last_event_id}` is not an event id of this server"))?;
+        if !self.inner.logs().contains_key(&stream) {
+            return Err(format!("no stream has the event `{last_event_id}` (any more)").into());
+        }
+        let (sender, receiver) = tokio::sync::mpsc::channel(64);
+        let streams = Arc::clone(&self.inner);
+        tokio::spawn(async move {
+            let give_up = tokio::time::Instant::now() + TAIL;
+            let mut sent = seen;
+            loop {
+                // Subscribed before reading, so an event stored in between still wakes us.
+                let changed = match streams.logs().get(&stream) {
+                    Some(log) => Arc::clone(&log.changed),
+                    None => return,
+                };
+                let notified = changed.notified();
+                tokio::pin!(notified);
+                notified.as_mut().enable();
+                let (batch, answered) = match streams.logs().get(&stream) {
+                    Some(log) => (
+                        log.events.get(sent..).unwrap_or_default().to_vec(),
+                        log.answered,
+                    ),
+                    None => return,
+                };
+                let read_all = batch.is_empty();
+                for (message, retry) in batch {
+                    sent += 1;
+                    if sender
+                        .send(replayed(&stream, sent, message, retry))
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+                if answered {
+                    return;
+                }
+                if !read_all {
+                    continue;
+                }
+                tokio::select! {
+                    _ = &mut notified => {}
+                    _ = tokio::time::sleep_until(give_up) => return,
+                    _ = sender.closed() => return,
+                }
+            }
+        });
+        Ok(Box::pin(Received(receiver)))
+    }
+}
+
+/// A channel's receiving end as the event stream rmcp takes.
+struct Received(tokio::sync::mpsc::Receiver<ServerSseMessage>);
+
+impl futures::Stream for Received {
+    type Item = ServerSseMessage;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<ServerSseMessage>> {
+        self.0.poll_recv(cx)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use futures::StreamExt;
+
+    #[tokio::test]
+    async fn a_memory_replay_waits_for_the_answer_of_a_call_still_running() {
+        let store = MemoryEvents::new(Duration::from_secs(60));
+        let priming = ServerSseMessage::priming("0", Duration::from_secs(3));
+        let first = store.store_event("req-1", &priming).await.unwrap();
+        assert_eq!(first, "req-1/1");
+        let mut replay = store.replay_events_after(&first).await.unwrap();
+        // The answer is stored after the client reconnected: the replay delivers it and
+        // ends there.
+        let answer = ServerJsonRpcMessage::response(
+            rmcp::model::ServerResult::empty(()),
+            rmcp::model::NumberOrString::Number(1),
+        );
+        store
+            .store_event("req-1", &ServerSseMessage::from_message(answer))
+            .await
+            .unwrap();
+        let got = tokio::time::timeout(Duration::from_secs(5), replay.next())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(got.event_id.as_deref(), Some("req-1/2"));
+        assert!(
+            replay.next().await.is_none(),
+            "the stream ends after the answer"
+        );
+        assert!(store.replay_events_after("req-9/1").await.is_err());
+    }
 
     fn redis(server: &berth_test_services::Redis) -> ClusterRedis {
         ClusterRedis::new(

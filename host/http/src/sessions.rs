@@ -25,9 +25,10 @@ use rmcp::transport::streamable_http_server::session::{
     RestoreOutcome, ServerSseMessage, SessionId,
 };
 use rmcp::transport::{Transport, WorkerTransport};
+use std::future::Future as _;
 
 use crate::auth::{AuthMethod, Identity};
-use crate::resume::{ClusterRedis, RedisEvents};
+use crate::resume::{ClusterRedis, MemoryEvents, RedisEvents};
 
 /// Why a session operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -85,25 +86,35 @@ pub struct Sessions {
     /// The cluster's Redis, where each session's owner is kept beside rmcp's session
     /// state, so a replica restoring a session knows whose it is.
     cluster: Option<ClusterRedis>,
+    /// Requests' SSE streams still without an answer are closed after this (SEP-1699).
+    poll_after: Option<std::time::Duration>,
     /// Handed to each session's guard, which must not keep the manager alive.
     this: Weak<Sessions>,
 }
 
 impl Sessions {
-    /// At most `max` sessions, each closed after `idle` without a request; with
-    /// `cluster`, their streams' events are kept there so any replica can replay them.
-    pub fn new(max: usize, idle: std::time::Duration, cluster: Option<ClusterRedis>) -> Arc<Self> {
-        let mut local = match &cluster {
-            Some(redis) => LocalSessionManager::default()
-                .with_event_store(Arc::new(RedisEvents::new(redis.clone()))),
-            None => LocalSessionManager::default(),
+    /// At most `max` sessions, each closed after `idle` without a request. Their
+    /// streams' events are kept (in `cluster`, so any replica can replay them, or in this
+    /// process) for clients that reconnect; a request's stream still without its answer
+    /// after `poll_after` is closed, for the client to reconnect.
+    pub fn new(
+        max: usize,
+        idle: std::time::Duration,
+        cluster: Option<ClusterRedis>,
+        poll_after: Option<std::time::Duration>,
+    ) -> Arc<Self> {
+        let events: Arc<dyn EventStore> = match &cluster {
+            Some(redis) => Arc::new(RedisEvents::new(redis.clone())),
+            None => Arc::new(MemoryEvents::new(idle)),
         };
+        let mut local = LocalSessionManager::default().with_event_store(events);
         local.session_config.keep_alive = Some(idle);
         Arc::new_cyclic(|this| Self {
             local,
             max,
             open: Mutex::new(Open::default()),
             cluster,
+            poll_after,
             this: this.clone(),
         })
     }
@@ -288,7 +299,8 @@ impl SessionManager for Sessions {
         id: &SessionId,
         message: ClientJsonRpcMessage,
     ) -> Result<impl Stream<Item = ServerSseMessage> + Send + Sync + 'static, Self::Error> {
-        Ok(self.local.create_stream(id, message).await?)
+        let stream = self.local.create_stream(id, message).await?;
+        Ok(ClosedAfter::new(stream, self.poll_after))
     }
 
     async fn accept_message(
@@ -350,5 +362,46 @@ impl SessionManager for Sessions {
 
     fn event_store(&self) -> Option<Arc<dyn EventStore>> {
         self.local.event_store()
+    }
+}
+
+/// A request's SSE stream that ends after a while (SEP-1699 polling) if it is still
+/// open then: the request goes on, its events are kept in the event store, and the
+/// client, told by the priming event's `retry` how long to wait, reconnects with
+/// `Last-Event-ID` to get them. Without a limit it is the stream itself.
+struct ClosedAfter<S> {
+    inner: S,
+    deadline: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl<S> ClosedAfter<S> {
+    fn new(inner: S, after: Option<std::time::Duration>) -> Self {
+        Self {
+            inner,
+            deadline: after.map(|after| Box::pin(tokio::time::sleep(after))),
+        }
+    }
+}
+
+impl<S: Stream<Item = ServerSseMessage> + Unpin> Stream for ClosedAfter<S> {
+    type Item = ServerSseMessage;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<ServerSseMessage>> {
+        use std::task::Poll;
+        if let Poll::Ready(item) = std::pin::Pin::new(&mut self.inner).poll_next(cx) {
+            return Poll::Ready(item);
+        }
+        let expired = match self.deadline.as_mut() {
+            Some(deadline) => deadline.as_mut().poll(cx).is_ready(),
+            None => false,
+        };
+        if expired {
+            tracing::debug!("closing a request's SSE stream for the client to poll");
+            return Poll::Ready(None);
+        }
+        Poll::Pending
     }
 }

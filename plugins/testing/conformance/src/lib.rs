@@ -161,6 +161,15 @@ pub fn test_tool_with_logging() -> &'static str {
     "Tool with logging executed successfully"
 }
 
+/// Takes a second, longer than the server keeps a request's stream open in the suite's
+/// config (`[http] sse_poll_after_ms`), so the stream is closed mid-call and the answer
+/// comes on the client's reconnection (scenario `server-sse-polling`, SEP-1699).
+#[tool(read_only, idempotent)]
+pub fn test_reconnection() -> &'static str {
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    "Reconnection test completed"
+}
+
 /// Tool with JSON Schema 2020-12 features
 #[tool(read_only, idempotent)]
 pub fn json_schema_2020_12_tool(#[args] args: SchemaArgs) -> String {
@@ -444,7 +453,7 @@ berth_plugin_sdk::export!(
         test_multiple_content_types, test_error_handling, test_tool_with_logging,
         json_schema_2020_12_tool, test_tool_with_progress, test_sampling, test_elicitation,
         test_elicitation_sep1034_defaults, test_elicitation_sep1330_enums,
-        test_notify_resource_changed, test_cancellable,
+        test_notify_resource_changed, test_cancellable, test_reconnection,
     ],
     resources: [static_text, static_binary],
     templates: [template_data],

@@ -66,6 +66,7 @@ fn manifest_lists_the_scenarios_names() {
             "test_elicitation_sep1330_enums",
             "test_notify_resource_changed",
             "test_cancellable",
+            "test_reconnection",
         ]
     );
     let uris: Vec<&str> = manifest.resources.iter().map(|r| r.uri.as_str()).collect();
