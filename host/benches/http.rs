@@ -66,8 +66,9 @@ fn sign(alg: Algorithm, key: &EncodingKey, jti: u32) -> String {
     encode(&Header::new(alg), &claims, key).unwrap()
 }
 
-/// Starts Berth on a free port; returns the process and the MCP URL.
-fn start(dir: &std::path::Path) -> (Child, String) {
+/// Starts Berth on a free port, with `resumable` streams or not; returns the process and
+/// the MCP URL.
+fn start(dir: &std::path::Path, resumable: bool) -> (Child, String) {
     let config = dir.join("berth.toml");
     std::fs::write(&config, self::config()).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_berth"))
@@ -77,6 +78,7 @@ fn start(dir: &std::path::Path) -> (Child, String) {
         .arg("--config")
         .arg(&config)
         .env("BERTH_LOG", "warn,berth::transport::http=info")
+        .env("BERTH_HTTP__RESUMABLE_STREAMS", resumable.to_string())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -170,14 +172,21 @@ fn main() {
         dir.path().join("plugins/echo.wasm"),
     )
     .unwrap();
-    let (mut server, url) = start(dir.path());
     let runtime = tokio::runtime::Runtime::new().unwrap();
     println!("tools/call echo_echo over Streamable HTTP (each client its own session)");
     println!(
-        "{:<8} {:>8} {:>10} {:>10} {:>10}",
+        "{:<8} {:>8} {:>10} {:>10} {:>10}  streams",
         "auth", "clients", "calls/s", "p50", "p99"
     );
-    for (auth, token) in [("token", STATIC_TOKEN.to_string()), ("jwt", jwt())] {
+    // Resumable streams (the default: every event kept) and live-only streams, side by
+    // side, so what keeping events costs is measured in one run.
+    let rounds = [
+        (true, "token", STATIC_TOKEN.to_string()),
+        (false, "token", STATIC_TOKEN.to_string()),
+        (true, "jwt", jwt()),
+    ];
+    for (resumable, auth, token) in rounds {
+        let (mut server, url) = start(dir.path(), resumable);
         for clients in [1usize, 16, 64] {
             let measure_from = Instant::now() + WARMUP;
             let until = measure_from + MEASURE;
@@ -193,15 +202,16 @@ fn main() {
             });
             samples.sort();
             println!(
-                "{auth:<8} {clients:>8} {:>10.0} {:>10.2?} {:>10.2?}",
+                "{auth:<8} {clients:>8} {:>10.0} {:>10.2?} {:>10.2?}  {}",
                 samples.len() as f64 / MEASURE.as_secs_f64(),
                 percentile(&samples, 0.50),
                 percentile(&samples, 0.99),
+                if resumable { "resumable" } else { "live only" },
             );
         }
+        let _ = server.kill();
+        let _ = server.wait();
     }
-    let _ = server.kill();
-    let _ = server.wait();
 
     // The cost of checking one credential, in process.
     let config: berth::config::Config =

@@ -352,6 +352,11 @@ pub struct HttpConfig {
     /// Frees connections held by long calls and gets past proxies' idle timeouts; 0: off.
     #[serde(default)]
     pub sse_poll_after_ms: u64,
+    /// Keeps every SSE event so a client can resume a stream with `Last-Event-ID`
+    /// (in memory, or in Redis with `[cluster]`). Off saves that memory and work per
+    /// event; streams are then live only.
+    #[serde(default = "yes")]
+    pub resumable_streams: bool,
     /// Who may call: bearer tokens and JWTs.
     #[serde(default)]
     pub auth: crate::config::auth::AuthConfig,
@@ -460,6 +465,16 @@ impl HttpConfig {
             .or_else(|| range("shutdown_grace_ms", self.shutdown_grace_ms, 0..=3_600_000))
             .or_else(|| range("sse_poll_after_ms", self.sse_poll_after_ms, 0..=3_600_000))
             .or_else(|| {
+                (self.sse_poll_after_ms > 0 && !self.resumable_streams).then(|| {
+                    (
+                        "sse_poll_after_ms".to_string(),
+                        "needs `resumable_streams = true`: a closed stream is resumed from the \
+                         kept events"
+                            .to_string(),
+                    )
+                })
+            })
+            .or_else(|| {
                 self.auth
                     .problem()
                     .map(|(key, problem)| (format!("auth.{key}"), problem))
@@ -500,6 +515,7 @@ impl Default for HttpConfig {
             request_timeout_ms: Self::default_request_timeout(),
             shutdown_grace_ms: Self::default_grace(),
             sse_poll_after_ms: 0,
+            resumable_streams: true,
             auth: Default::default(),
             rate_limit: Default::default(),
         }

@@ -113,7 +113,13 @@ pub async fn start(
     };
     let poll_after =
         (http.sse_poll_after_ms > 0).then(|| Duration::from_millis(http.sse_poll_after_ms));
-    let sessions = Sessions::new(http.max_sessions, idle, cluster.clone(), poll_after);
+    let sessions = Sessions::new(
+        http.max_sessions,
+        idle,
+        cluster.clone(),
+        http.resumable_streams,
+        poll_after,
+    );
     let sessions_token = shutdown.session_token();
     let mut rmcp_config = StreamableHttpServerConfig::default()
         // The gate checks `Host` for every route, the operational ones included.

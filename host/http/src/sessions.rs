@@ -93,21 +93,26 @@ pub struct Sessions {
 }
 
 impl Sessions {
-    /// At most `max` sessions, each closed after `idle` without a request. Their
-    /// streams' events are kept (in `cluster`, so any replica can replay them, or in this
-    /// process) for clients that reconnect; a request's stream still without its answer
-    /// after `poll_after` is closed, for the client to reconnect.
+    /// At most `max` sessions, each closed after `idle` without a request. When
+    /// `resumable`, their streams' events are kept (in `cluster`, so any replica can
+    /// replay them, or in this process) for clients that reconnect; a request's stream
+    /// still without its answer after `poll_after` is closed, for the client to reconnect.
     pub fn new(
         max: usize,
         idle: std::time::Duration,
         cluster: Option<ClusterRedis>,
+        resumable: bool,
         poll_after: Option<std::time::Duration>,
     ) -> Arc<Self> {
-        let events: Arc<dyn EventStore> = match &cluster {
-            Some(redis) => Arc::new(RedisEvents::new(redis.clone())),
-            None => Arc::new(MemoryEvents::new(idle)),
+        let events: Option<Arc<dyn EventStore>> = match (&cluster, resumable) {
+            (_, false) => None,
+            (Some(redis), true) => Some(Arc::new(RedisEvents::new(redis.clone()))),
+            (None, true) => Some(Arc::new(MemoryEvents::new(idle))),
         };
-        let mut local = LocalSessionManager::default().with_event_store(events);
+        let mut local = match events {
+            Some(events) => LocalSessionManager::default().with_event_store(events),
+            None => LocalSessionManager::default(),
+        };
         local.session_config.keep_alive = Some(idle);
         Arc::new_cyclic(|this| Self {
             local,
