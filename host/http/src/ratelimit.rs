@@ -88,9 +88,8 @@ pub struct SharedLimits {
     connection: redis::aio::ConnectionManager,
     shown: String,
     script: redis::Script,
-    /// When a Redis failure was last logged (ms since the Unix epoch), so an outage
-    /// logs a line every ten seconds rather than one per request.
-    last_warned: std::sync::atomic::AtomicU64,
+    /// Keeps an outage to a log line every ten seconds.
+    warned: berth_state::Throttle,
 }
 
 /// KEYS: the identity's state. ARGV: the emission interval (µs per request) and the
@@ -115,20 +114,13 @@ impl SharedLimits {
     /// Limits kept on the Redis server at `url`; nothing connects until the first
     /// request. `timeout` bounds connecting and each check.
     pub fn new(url: &str, timeout: Duration) -> Result<Self, String> {
-        let shown = berth_state::redacted_url(url);
-        let client = redis::Client::open(url).map_err(|e| format!("{shown}: {e}"))?;
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(timeout))
-            .set_response_timeout(Some(timeout))
-            .set_number_of_retries(1)
-            .set_max_delay(Duration::from_secs(2));
-        let connection = redis::aio::ConnectionManager::new_lazy_with_config(client, config)
-            .map_err(|e| format!("{shown}: {e}"))?;
+        let (connection, shown) =
+            berth_state::redis_connection(url, timeout).map_err(|e| e.to_string())?;
         Ok(Self {
             connection,
             shown,
             script: redis::Script::new(GCRA),
-            last_warned: std::sync::atomic::AtomicU64::new(0),
+            warned: berth_state::Throttle::default(),
         })
     }
 
@@ -162,17 +154,7 @@ impl SharedLimits {
 
     /// Logs that a shared check failed (at most every ten seconds).
     pub fn warn_unshared(&self, error: &str) {
-        use std::sync::atomic::Ordering;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64);
-        let last = self.last_warned.load(Ordering::Relaxed);
-        if now.saturating_sub(last) >= 10_000
-            && self
-                .last_warned
-                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok()
-        {
+        if self.warned.ready() {
             tracing::warn!(%error, "shared rate limits unavailable; this replica limits callers on its own until Redis answers");
         }
     }

@@ -40,29 +40,22 @@ pub struct ClusterRedis {
     /// How long a stream's events are kept after its last event: the session idle
     /// time, past which nobody could resume it anyway.
     keep_events: Duration,
-    /// When trouble was last logged (ms since the Unix epoch), shared by the clones.
-    last_warned: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Keeps an outage to a log line every ten seconds, across the clones.
+    warned: Arc<berth_state::Throttle>,
 }
 
 impl ClusterRedis {
     /// The Redis at `url`, connected on first use; `timeout` bounds each command and
     /// `keep_events` how long a stream's events stay after its last one.
     pub fn new(url: &str, timeout: Duration, keep_events: Duration) -> Result<Self, String> {
-        let shown = berth_state::redacted_url(url);
-        let client = redis::Client::open(url).map_err(|e| format!("{shown}: {e}"))?;
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(timeout))
-            .set_response_timeout(Some(timeout))
-            .set_number_of_retries(1)
-            .set_max_delay(Duration::from_secs(2));
-        let connection = redis::aio::ConnectionManager::new_lazy_with_config(client, config)
-            .map_err(|e| format!("{shown}: {e}"))?;
+        let (connection, shown) =
+            berth_state::redis_connection(url, timeout).map_err(|e| e.to_string())?;
         Ok(Self {
             connection,
             shown,
             keep: Duration::from_secs(24 * 3600),
             keep_events,
-            last_warned: Default::default(),
+            warned: Default::default(),
         })
     }
 
@@ -76,17 +69,7 @@ impl ClusterRedis {
 
     /// Logs that Redis could not be used for `what` (at most every ten seconds).
     fn degraded(&self, what: &str, error: &dyn std::fmt::Display) {
-        use std::sync::atomic::Ordering;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64);
-        let last = self.last_warned.load(Ordering::Relaxed);
-        if now.saturating_sub(last) >= 10_000
-            && self
-                .last_warned
-                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok()
-        {
+        if self.warned.ready() {
             tracing::warn!(%error, "cluster redis unavailable: {what}");
         }
     }

@@ -19,7 +19,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManager;
 use sha2::{Digest, Sha256};
 
 /// Cache lookups answered from a tier, by tier (`memory`, `redis`).
@@ -138,19 +138,7 @@ impl ResultCache {
         let shared = match redis {
             None => None,
             Some((url, timeout)) => {
-                let shown = crate::redis::shown(url);
-                let failed = |e: redis::RedisError| crate::OpenError::Redis {
-                    url: shown.clone(),
-                    reason: e.to_string(),
-                };
-                let client = redis::Client::open(url).map_err(failed)?;
-                let config = ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(timeout))
-                    .set_response_timeout(Some(timeout))
-                    .set_number_of_retries(1)
-                    .set_max_delay(Duration::from_secs(2));
-                let connection =
-                    ConnectionManager::new_lazy_with_config(client, config).map_err(failed)?;
+                let (connection, shown) = crate::redis::connect(url, timeout)?;
                 Some(Shared {
                     connection,
                     shown,

@@ -22,7 +22,7 @@ use std::time::Duration;
 pub use berth_model::state::{SharedStateStore, StateStore};
 pub use embedded::EmbeddedStore;
 pub use lazy::Lazy;
-pub use redis::{RedisStore, shown as redacted_url};
+pub use redis::{RedisStore, Throttle, connect as redis_connection, shown as redacted_url};
 
 /// Which backend to open, from `[state]`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -147,24 +147,7 @@ impl RedisStore {
     /// A store on the server at `url`; nothing is connected until first use. `timeout`
     /// bounds connecting and each command.
     pub fn new(url: &str, timeout: Duration) -> Result<Self, crate::OpenError> {
-        let shown = shown(url);
-        let client = redis::Client::open(url).map_err(|e| crate::OpenError::Redis {
-            url: shown.clone(),
-            reason: e.to_string(),
-        })?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(timeout))
-            .set_response_timeout(Some(timeout))
-            // Reconnection happens in the background between calls; a call that meets a
-            // broken connection fails at once rather than retrying past its deadline.
-            .set_number_of_retries(1)
-            .set_max_delay(Duration::from_secs(2));
-        let connection = ConnectionManager::new_lazy_with_config(client, config).map_err(|e| {
-            crate::OpenError::Redis {
-                url: shown.clone(),
-                reason: e.to_string(),
-            }
-        })?;
+        let (connection, shown) = connect(url, timeout)?;
         let script = |body: &str| redis::Script::new(&format!("{USAGE_PRELUDE}{body}"));
         Ok(Self {
             connection,
@@ -250,6 +233,51 @@ impl RedisStore {
                 self.shown
             ))),
         }
+    }
+}
+
+/// A connection to the Redis at `url` as every Berth use of Redis wants it: opened on
+/// first use, re-opened in the background after a failure, each connect and command
+/// bounded by `timeout`. Returns it with the URL as messages may show it (no password).
+pub fn connect(
+    url: &str,
+    timeout: Duration,
+) -> Result<(ConnectionManager, String), crate::OpenError> {
+    let shown = shown(url);
+    let refused = |e: redis::RedisError| crate::OpenError::Redis {
+        url: shown.clone(),
+        reason: e.to_string(),
+    };
+    let client = redis::Client::open(url).map_err(refused)?;
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(timeout))
+        .set_response_timeout(Some(timeout))
+        // Reconnection happens in the background between calls; a call that meets a
+        // broken connection fails at once rather than retrying past its deadline.
+        .set_number_of_retries(1)
+        .set_max_delay(Duration::from_secs(2));
+    let connection = ConnectionManager::new_lazy_with_config(client, config).map_err(refused)?;
+    Ok((connection, shown))
+}
+
+/// Lets a warning about Redis through at most every ten seconds, so an outage logs a
+/// line now and then rather than one per request.
+#[derive(Debug, Default)]
+pub struct Throttle(std::sync::atomic::AtomicU64);
+
+impl Throttle {
+    /// Whether a warning may be logged now.
+    pub fn ready(&self) -> bool {
+        use std::sync::atomic::Ordering;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        let last = self.0.load(Ordering::Relaxed);
+        now.saturating_sub(last) >= 10_000
+            && self
+                .0
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
     }
 }
 
