@@ -107,6 +107,29 @@ pub enum Command {
     },
     /// Print the embedded default configuration.
     DefaultConfig,
+    /// Start a plugin project: a manifest, one tool with a test, and a README with the
+    /// build and try-it commands.
+    New {
+        /// The plugin's name (also the folder's).
+        name: String,
+        /// The language of the project.
+        #[arg(long, value_enum, default_value_t = Lang::Rust)]
+        lang: Lang,
+        /// The folder to make it in.
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        dir: PathBuf,
+        /// The `plugin-sdk` folder of a Berth checkout (default: the one this binary was
+        /// built from).
+        #[arg(long, value_name = "DIR")]
+        sdk: Option<PathBuf>,
+    },
+}
+
+/// Languages `berth new` writes projects in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Lang {
+    /// Rust, with `berth-plugin-sdk`.
+    Rust,
 }
 
 /// `berth plugins …`.

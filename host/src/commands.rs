@@ -1,5 +1,6 @@
-//! The one-shot commands for plugin authors: `berth inspect` prints what a plugin offers,
-//! `berth call` runs one tool without a client. Both use the same loader and rules as
+//! The one-shot commands for plugin authors: `berth new` starts a plugin project,
+//! `berth inspect` prints what a plugin offers, `berth call` runs one tool without a
+//! client. Both use the same loader and rules as
 //! the server, so a plugin that passes here loads there.
 
 use std::collections::BTreeMap;
@@ -14,7 +15,9 @@ use crate::plugins::{self, PluginError};
 use crate::protocol::convert;
 use crate::runtime::Runtime;
 
+mod new;
 mod registry;
+pub use new::new_plugin;
 pub use registry::{keygen, pull, push, sign, update};
 
 /// Why a one-shot command failed.
@@ -55,6 +58,12 @@ pub enum CommandError {
     #[error("{} exists; move it away first (a key is never overwritten)", path.display())]
     Exists {
         /// The file.
+        path: std::path::PathBuf,
+    },
+    /// `berth new` would write into a folder that exists.
+    #[error("{} exists; pick another name or folder (nothing was written)", path.display())]
+    ProjectExists {
+        /// The folder.
         path: std::path::PathBuf,
     },
     /// A file could not be written.

@@ -232,5 +232,18 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
             print!("{}", berth::config::DEFAULT_CONFIG);
             Ok(ExitCode::SUCCESS)
         }
+        Command::New {
+            name,
+            lang: berth::cli::Lang::Rust,
+            dir,
+            sdk,
+        } => {
+            let project = berth::commands::new_plugin(&name, &dir, sdk.as_deref())?;
+            eprintln!(
+                "wrote {}; see its README.md for the build command",
+                project.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }

@@ -125,3 +125,57 @@ fn token_new_prints_a_token_and_a_config_entry_that_accepts_it() {
     let again = berth().args(["token", "new"]).output().unwrap();
     assert!(!String::from_utf8(again.stdout).unwrap().contains(token));
 }
+
+/// `berth new` writes a project that builds with the README's command and whose tool
+/// `berth call` runs, as a newcomer would do it.
+#[test]
+fn new_writes_a_plugin_that_builds_and_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = berth()
+        .args(["new", "hello", "--dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let project = dir.path().join("hello");
+    let readme = std::fs::read_to_string(project.join("README.md")).unwrap();
+    assert!(
+        readme.contains("cargo build --release --target wasm32-wasip2"),
+        "{readme}"
+    );
+    // Built as the README says; the target folder is kept under this workspace's, so
+    // later runs reuse the dependencies.
+    let target = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/new-plugin");
+    let built = std::process::Command::new(env!("CARGO"))
+        .args(["build", "--release", "--target", "wasm32-wasip2", "--quiet"])
+        .current_dir(&project)
+        .env("CARGO_TARGET_DIR", &target)
+        .output()
+        .unwrap();
+    assert!(
+        built.status.success(),
+        "the new project does not build:\n{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let wasm = target.join("wasm32-wasip2/release/hello.wasm");
+    let out = stdout_of(berth().arg("call").arg(&wasm).args([
+        "hello_greet",
+        "--args",
+        r#"{"name":"x"}"#,
+    ]));
+    let result: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(result["content"][0]["text"], "Hello, x!", "{result}");
+
+    // A second project of the same name is refused, and nothing is overwritten.
+    let again = berth()
+        .args(["new", "hello", "--dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists"));
+}
