@@ -49,15 +49,8 @@ pub enum Command {
             default_value = "auto"
         )]
         admin_socket: String,
-        /// Where compiled plugins are kept between runs: `auto`
-        /// ($XDG_CACHE_HOME/berth/compiled or ~/.cache/berth/compiled), `off`, or a folder.
-        #[arg(
-            long,
-            value_name = "auto|off|DIR",
-            env = "BERTH_COMPILE_CACHE",
-            default_value = "auto"
-        )]
-        compile_cache: String,
+        #[command(flatten)]
+        compile_cache: CompileCache,
         /// Serve MCP over Streamable HTTP on this address: `IP:PORT`, or a bare port for
         /// loopback (`8080` is `127.0.0.1:8080`); wins over `[http] listen`. Stdio is
         /// then off unless `--stdio` is given.
@@ -88,6 +81,8 @@ pub enum Command {
         /// Print JSON instead of a summary.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        compile_cache: CompileCache,
     },
     /// Run one tool of a plugin without a client and print the MCP result.
     Call {
@@ -104,6 +99,8 @@ pub enum Command {
         /// A config value for the plugin (repeatable; wins over the config file's).
         #[arg(long = "config-value", value_name = "KEY=VALUE", value_parser = parse_key_value)]
         config_values: Vec<(String, String)>,
+        #[command(flatten)]
+        compile_cache: CompileCache,
     },
     /// Print the embedded default configuration.
     DefaultConfig,
@@ -125,11 +122,42 @@ pub enum Command {
     },
 }
 
+/// `--compile-cache`, for every command that loads plugins.
+#[derive(Debug, clap::Args)]
+pub struct CompileCache {
+    /// Where compiled plugins are kept between runs: `auto`
+    /// ($XDG_CACHE_HOME/berth/compiled or ~/.cache/berth/compiled), `off`, or a folder.
+    /// Python and JavaScript plugins take seconds to compile, Rust ones a fraction of one.
+    #[arg(
+        long = "compile-cache",
+        value_name = "auto|off|DIR",
+        env = "BERTH_COMPILE_CACHE",
+        default_value = "auto"
+    )]
+    pub value: String,
+}
+
+impl CompileCache {
+    /// The folder the value names: `auto` is the user's cache folder (none when it cannot
+    /// be found), `off` none.
+    pub fn dir(&self) -> Option<PathBuf> {
+        match self.value.as_str() {
+            "auto" => crate::runtime::cache::default_dir(),
+            "off" => None,
+            dir => Some(dir.into()),
+        }
+    }
+}
+
 /// Languages `berth new` writes projects in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Lang {
     /// Rust, with `berth-plugin-sdk`.
     Rust,
+    /// Python, with the Python `berth-plugin-sdk` on componentize-py.
+    Python,
+    /// TypeScript, with `@berth/plugin-sdk` on componentize-js.
+    Js,
 }
 
 /// `berth plugins …`.

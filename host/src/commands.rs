@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use tokio_util::sync::CancellationToken;
 
@@ -60,6 +60,9 @@ pub enum CommandError {
         /// The file.
         path: std::path::PathBuf,
     },
+    /// `berth new` was given a name or SDK folder it cannot use: says which and why.
+    #[error("berth new: {0}")]
+    NewProject(String),
     /// `berth new` would write into a folder that exists.
     #[error("{} exists; pick another name or folder (nothing was written)", path.display())]
     ProjectExists {
@@ -84,9 +87,25 @@ pub enum CommandError {
     },
 }
 
+/// The runtime of a command that loads one plugin and exits: compiled code comes from
+/// the same cache `serve` uses, because a Python or JavaScript component takes seconds to
+/// compile and a second `berth call` should not pay that again. No instance pool: one
+/// call does not need its reserved address space.
+fn one_shot_runtime(compile_cache: Option<PathBuf>) -> Result<Runtime, CommandError> {
+    Ok(Runtime::new(crate::runtime::RuntimeOptions {
+        compile_cache,
+        max_instances: None,
+        ..Default::default()
+    })?)
+}
+
 /// `berth inspect`: the plugin's manifest as pretty JSON (`json`) or as a readable
 /// summary with every schema. `file` may also be an `oci://` reference.
-pub async fn inspect(file: &Path, json: bool) -> Result<String, CommandError> {
+pub async fn inspect(
+    file: &Path,
+    json: bool,
+    compile_cache: Option<PathBuf>,
+) -> Result<String, CommandError> {
     // `oci://…` is fetched into the store the embedded defaults name first, so a plugin
     // can be looked at before it is deployed.
     let fetched;
@@ -101,7 +120,7 @@ pub async fn inspect(file: &Path, json: bool) -> Result<String, CommandError> {
         }
         None => file,
     };
-    let runtime = Runtime::new(Default::default())?;
+    let runtime = one_shot_runtime(compile_cache)?;
     let plugin = plugins::load_checked(&runtime, file, Default::default())
         .await?
         .plugin;
@@ -316,6 +335,7 @@ pub async fn call(
     args: &str,
     config: Option<&Path>,
     config_values: BTreeMap<String, String>,
+    compile_cache: Option<PathBuf>,
 ) -> Result<(String, bool), CommandError> {
     let arguments: serde_json::Value =
         serde_json::from_str(args).map_err(|e| CommandError::Arguments(e.to_string()))?;
@@ -324,7 +344,7 @@ pub async fn call(
     }
     let config_file = config;
     let config = Config::load(config_file, &[])?;
-    let runtime = Runtime::new(Default::default())?;
+    let runtime = one_shot_runtime(compile_cache)?;
     runtime.use_state_store(
         crate::plugin_state::store(&config, config_file).map_err(CommandError::State)?,
     );

@@ -89,11 +89,7 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
                     "off" => AdminSocketPlace::Off,
                     path => AdminSocketPlace::Path(path.into()),
                 },
-                compile_cache: match compile_cache.as_str() {
-                    "auto" => berth::runtime::cache::default_dir(),
-                    "off" => None,
-                    dir => Some(dir.into()),
-                },
+                compile_cache: compile_cache.dir(),
                 http,
                 stdio,
             };
@@ -104,8 +100,12 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
             // avoids waiting on it once the session is over and stdout is flushed.
             std::process::exit(0);
         }
-        Command::Inspect { file, json } => {
-            let text = berth::commands::inspect(&file, json).await?;
+        Command::Inspect {
+            file,
+            json,
+            compile_cache,
+        } => {
+            let text = berth::commands::inspect(&file, json, compile_cache.dir()).await?;
             println!("{text}");
             Ok(ExitCode::SUCCESS)
         }
@@ -115,6 +115,7 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
             args,
             config,
             config_values,
+            compile_cache,
         } => {
             let (text, is_error) = berth::commands::call(
                 &file,
@@ -122,6 +123,7 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
                 &args,
                 config.as_deref(),
                 config_values.into_iter().collect(),
+                compile_cache.dir(),
             )
             .await?;
             println!("{text}");
@@ -234,11 +236,11 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::New {
             name,
-            lang: berth::cli::Lang::Rust,
+            lang,
             dir,
             sdk,
         } => {
-            let project = berth::commands::new_plugin(&name, &dir, sdk.as_deref())?;
+            let project = berth::commands::new_plugin(&name, lang, &dir, sdk.as_deref())?;
             eprintln!(
                 "wrote {}; see its README.md for the build command",
                 project.display()

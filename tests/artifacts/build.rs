@@ -61,13 +61,8 @@ fn run() -> Result<()> {
         .canonicalize()
         .context("finding the workspace root")?;
 
-    // Directories are scanned recursively by cargo. Only sources are listed: the nested build's
-    // own outputs change during this script's run, and listing them would rerun it every time.
-    for input in ["plugins", "plugin-sdk", "wit", "Cargo.toml", "Cargo.lock"] {
-        println!("cargo::rerun-if-changed={}", root.join(input).display());
-    }
-
     let plugins = discover(&root.join("plugins"))?;
+    watch_sources(&root, &plugins)?;
     let target_dir = root.join("target").join("wasm-plugins");
     let components = if plugins.is_empty() {
         BTreeMap::new()
@@ -101,6 +96,40 @@ fn run() -> Result<()> {
     let code = generate(&root, &plugins, &components, &examples_dir)?;
     let generated = out_dir.join("plugins.rs");
     fs::write(&generated, code).with_context(|| format!("writing {}", generated.display()))?;
+    Ok(())
+}
+
+/// Tells cargo which sources this script's output depends on.
+///
+/// Directories are scanned recursively by cargo, so only the Rust sources of the crates
+/// built here are listed, never `plugins/` or `plugin-sdk/` as a whole: the Python and
+/// JavaScript plugins and SDKs beside them get virtualenvs, `node_modules` and built
+/// components written into their folders, and each such write would otherwise rerun this
+/// script and relink every test. A new plugin crate changes `Cargo.lock`, which is listed.
+fn watch_sources(root: &Path, plugins: &[Plugin]) -> Result<()> {
+    let mut inputs: Vec<PathBuf> = ["wit", "Cargo.toml", "Cargo.lock", "plugins/.cargo"]
+        .iter()
+        .chain(&[
+            "plugin-sdk/Cargo.toml",
+            "plugin-sdk/src",
+            "plugin-sdk/macros",
+        ])
+        .chain(&["plugin-sdk/uri-template"])
+        .map(|input| root.join(input))
+        .collect();
+    for plugin in plugins {
+        inputs.extend(plugin.manifest.parent().map(Path::to_path_buf));
+    }
+    // Guest sources shared by several test plugins (`#[path]` modules).
+    for entry in fs::read_dir(root.join("plugins").join(TESTING_DIR))? {
+        let path = entry?.path();
+        if path.extension() == Some(OsStr::new("rs")) {
+            inputs.push(path);
+        }
+    }
+    for input in inputs {
+        println!("cargo::rerun-if-changed={}", input.display());
+    }
     Ok(())
 }
 

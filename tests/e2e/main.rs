@@ -23,6 +23,7 @@ mod http_auth;
 mod http_client;
 mod http_hardening;
 mod interop;
+mod languages;
 mod process;
 mod protocol;
 mod result_cache;

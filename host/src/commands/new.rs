@@ -1,38 +1,118 @@
-//! `berth new NAME`: writes a plugin project that builds and runs as it is: a manifest,
-//! one tool with a test, and a README with the build and try-it commands.
+//! `berth new NAME --lang rust|python|js`: writes a plugin project that builds and runs as
+//! it is: a manifest, one tool with a test, and a README with the build and try-it
+//! commands.
 //!
-//! Only Rust today. The SDK is not on crates.io yet, so the project depends on the SDK of
-//! the Berth checkout this binary was built from (or `--sdk PATH`).
+//! The SDKs are not published to crates.io, PyPI or npm yet, so a project depends on the
+//! SDK of the Berth checkout this binary was built from (or `--sdk PATH`) by path. The
+//! Python and JavaScript projects are the templates under `plugin-sdk/python/template`
+//! and `plugin-sdk/js/template`, compiled into the binary, with `__NAME__` and `__SDK__`
+//! filled in; the Rust one is written below.
 
 use std::path::{Path, PathBuf};
 
 use super::CommandError;
+use crate::cli::Lang;
 
-/// Where this binary's checkout keeps the SDK.
+/// Where this binary's checkout keeps the SDKs.
 const BUILT_SDK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../plugin-sdk");
 
-/// Writes the project for plugin `name` into `parent/name`; returns its folder.
-pub fn new_plugin(name: &str, parent: &Path, sdk: Option<&Path>) -> Result<PathBuf, CommandError> {
+/// The Python project: (path in the project, template text).
+const PYTHON: &[(&str, &str)] = &[
+    (
+        "pyproject.toml",
+        include_str!("../../../plugin-sdk/python/template/pyproject.toml"),
+    ),
+    (
+        "app.py",
+        include_str!("../../../plugin-sdk/python/template/app.py"),
+    ),
+    (
+        "tests/test_app.py",
+        include_str!("../../../plugin-sdk/python/template/tests/test_app.py"),
+    ),
+    (
+        "README.md",
+        include_str!("../../../plugin-sdk/python/template/README.md"),
+    ),
+    // Stored without its dot so that it does not apply to the template folder itself.
+    (
+        ".gitignore",
+        include_str!("../../../plugin-sdk/python/template/gitignore"),
+    ),
+];
+
+/// The TypeScript project: (path in the project, template text).
+const JS: &[(&str, &str)] = &[
+    (
+        "package.json",
+        include_str!("../../../plugin-sdk/js/template/package.json"),
+    ),
+    (
+        "tsconfig.json",
+        include_str!("../../../plugin-sdk/js/template/tsconfig.json"),
+    ),
+    (
+        "src/index.ts",
+        include_str!("../../../plugin-sdk/js/template/src/index.ts"),
+    ),
+    (
+        "test/plugin.test.js",
+        include_str!("../../../plugin-sdk/js/template/test/plugin.test.js"),
+    ),
+    (
+        "README.md",
+        include_str!("../../../plugin-sdk/js/template/README.md"),
+    ),
+    (
+        ".gitignore",
+        include_str!("../../../plugin-sdk/js/template/.gitignore"),
+    ),
+];
+
+/// Writes the `lang` project for plugin `name` into `parent/name`; returns its folder.
+/// `sdk` is the `plugin-sdk` folder of a Berth checkout (default: this binary's).
+pub fn new_plugin(
+    name: &str,
+    lang: Lang,
+    parent: &Path,
+    sdk: Option<&Path>,
+) -> Result<PathBuf, CommandError> {
     if !crate::manifest::is_valid_name(name, crate::manifest::MAX_PLUGIN_NAME_LEN) {
-        return Err(CommandError::Arguments(format!(
+        return Err(CommandError::NewProject(format!(
             "`{name}` is not a plugin name: use 1 to 32 characters from [a-zA-Z0-9_-]"
         )));
     }
-    let sdk = match sdk {
+    // The JS plugin's name is its npm package name, which npm wants lowercase and not
+    // starting with `_` or `-`.
+    if lang == Lang::Js
+        && (name.chars().any(|c| c.is_ascii_uppercase()) || name.starts_with(['_', '-']))
+    {
+        return Err(CommandError::NewProject(format!(
+            "`{name}` cannot name a JavaScript plugin: its npm package name must be lowercase \
+             and start with a letter or digit (try `{}`)",
+            name.to_ascii_lowercase().trim_start_matches(['_', '-'])
+        )));
+    }
+    let root = match sdk {
         Some(sdk) => sdk.to_path_buf(),
         None => PathBuf::from(BUILT_SDK),
     };
-    let sdk = sdk.canonicalize().map_err(|_| {
-        CommandError::Arguments(format!(
+    let (subfolder, marker) = match lang {
+        Lang::Rust => ("", "Cargo.toml"),
+        Lang::Python => ("python", "pyproject.toml"),
+        Lang::Js => ("js", "package.json"),
+    };
+    let sdk = root.join(subfolder).canonicalize().map_err(|_| {
+        CommandError::NewProject(format!(
             "the plugin SDK is not at {}; pass --sdk with the `plugin-sdk` folder of a Berth \
              checkout",
-            sdk.display()
+            root.join(subfolder).display()
         ))
     })?;
-    if !sdk.join("Cargo.toml").is_file() {
-        return Err(CommandError::Arguments(format!(
-            "{} is not the plugin SDK (no Cargo.toml); pass the `plugin-sdk` folder of a \
-             Berth checkout",
+    if !sdk.join(marker).is_file() {
+        return Err(CommandError::NewProject(format!(
+            "{} is not the plugin SDK (no {marker}); pass --sdk with the `plugin-sdk` folder \
+             of a Berth checkout",
             sdk.display()
         )));
     }
@@ -40,13 +120,19 @@ pub fn new_plugin(name: &str, parent: &Path, sdk: Option<&Path>) -> Result<PathB
     if dir.exists() {
         return Err(CommandError::ProjectExists { path: dir });
     }
-    let wasm = name.replace('-', "_");
-    let files = [
-        ("Cargo.toml", cargo_toml(name, &sdk)),
-        ("src/lib.rs", lib_rs(name)),
-        ("README.md", readme(name, &wasm)),
-        (".gitignore", "/target\n".to_string()),
-    ];
+    let files: Vec<(&str, String)> = match lang {
+        Lang::Rust => {
+            let wasm = name.replace('-', "_");
+            vec![
+                ("Cargo.toml", cargo_toml(name, &sdk)),
+                ("src/lib.rs", lib_rs(name)),
+                ("README.md", readme(name, &wasm)),
+                (".gitignore", "/target\n".to_string()),
+            ]
+        }
+        Lang::Python => fill(PYTHON, name, &sdk),
+        Lang::Js => fill(JS, name, &sdk),
+    };
     for (file, text) in files {
         let path = dir.join(file);
         let written = path
@@ -56,6 +142,20 @@ pub fn new_plugin(name: &str, parent: &Path, sdk: Option<&Path>) -> Result<PathB
         written.map_err(|source| CommandError::Write { path, source })?;
     }
     Ok(dir)
+}
+
+/// The template's files with the plugin's name and the SDK's absolute path filled in.
+fn fill(template: &[(&'static str, &str)], name: &str, sdk: &Path) -> Vec<(&'static str, String)> {
+    let sdk = sdk.display().to_string();
+    template
+        .iter()
+        .map(|(file, text)| {
+            (
+                *file,
+                text.replace("__NAME__", name).replace("__SDK__", &sdk),
+            )
+        })
+        .collect()
 }
 
 fn cargo_toml(name: &str, sdk: &Path) -> String {
@@ -149,7 +249,7 @@ mod tests {
     #[test]
     fn a_project_is_written_once_and_names_are_checked() {
         let parent = tempfile::tempdir().unwrap();
-        let dir = new_plugin("hello-world", parent.path(), None).unwrap();
+        let dir = new_plugin("hello-world", Lang::Rust, parent.path(), None).unwrap();
         let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
         assert!(manifest.contains("name = \"hello-world\""), "{manifest}");
         assert!(manifest.contains("plugin-sdk"), "{manifest}");
@@ -159,16 +259,57 @@ mod tests {
             "{readme}"
         );
         assert!(matches!(
-            new_plugin("hello-world", parent.path(), None),
+            new_plugin("hello-world", Lang::Rust, parent.path(), None),
             Err(CommandError::ProjectExists { .. })
         ));
         assert!(matches!(
-            new_plugin("no spaces", parent.path(), None),
-            Err(CommandError::Arguments(_))
+            new_plugin("no spaces", Lang::Rust, parent.path(), None),
+            Err(CommandError::NewProject(_))
         ));
         assert!(matches!(
-            new_plugin("x", parent.path(), Some(parent.path())),
-            Err(CommandError::Arguments(_))
+            new_plugin("x", Lang::Rust, parent.path(), Some(parent.path())),
+            Err(CommandError::NewProject(_))
         ));
+    }
+
+    #[test]
+    fn python_and_js_projects_are_the_templates_filled_in() {
+        let parent = tempfile::tempdir().unwrap();
+        let sdk = Path::new(BUILT_SDK).canonicalize().unwrap();
+        for (lang, manifest, sdk_line) in [
+            (
+                Lang::Python,
+                "pyproject.toml",
+                format!("berth-plugin-sdk @ file://{}", sdk.join("python").display()),
+            ),
+            (
+                Lang::Js,
+                "package.json",
+                format!("\"file:{}\"", sdk.join("js").display()),
+            ),
+        ] {
+            let folder = parent.path().join(format!("{lang:?}"));
+            let dir = new_plugin("hello", lang, &folder, None).unwrap();
+            let text = std::fs::read_to_string(dir.join(manifest)).unwrap();
+            assert!(text.contains(&sdk_line), "{lang:?}: {text}");
+            assert!(
+                !text.contains("__"),
+                "{lang:?}: a placeholder is left: {text}"
+            );
+            let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
+            assert!(
+                readme.contains("berth call hello.wasm hello_greet"),
+                "{readme}"
+            );
+            assert!(dir.join(".gitignore").is_file(), "{lang:?}");
+        }
+        // npm refuses upper-case package names, so the JS project does too, and says
+        // what would work.
+        let Err(CommandError::NewProject(message)) =
+            new_plugin("Hello", Lang::Js, parent.path(), None)
+        else {
+            panic!("an upper-case JS name was accepted");
+        };
+        assert!(message.contains("try `hello`"), "{message}");
     }
 }

@@ -38,6 +38,8 @@ use std::path::{Path, PathBuf};
 include!(concat!(env!("OUT_DIR"), "/plugins.rs"));
 include!("outer_env.rs");
 
+pub mod languages;
+
 /// The example plugins that load with no grants: every example but `files`, which needs a
 /// folder. What benches serve when they want "the examples".
 pub const EXAMPLES_WITHOUT_GRANTS: [&str; 5] = [
