@@ -43,3 +43,4 @@ pub mod fanout;
 pub mod logging;
 pub mod plugin_state;
 pub mod sources;
+pub mod telemetry;

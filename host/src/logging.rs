@@ -92,22 +92,59 @@ pub fn translate_filter(spec: &str) -> String {
     out.join(",")
 }
 
-/// The filter `spec` asks for, old module paths included ([`translate_filter`]).
+/// The filter `spec` asks for, old module paths included ([`translate_filter`]). The
+/// spans recorded for traces ([`crate::telemetry::TARGET`]) are never logged, whatever
+/// `spec` says: they are for the exporter, and their fields would otherwise prefix every
+/// log line written during a call.
 pub fn filter(spec: &str) -> tracing_subscriber::EnvFilter {
-    tracing_subscriber::EnvFilter::new(translate_filter(spec))
+    let spec = translate_filter(spec);
+    let off = format!("{}=off", crate::telemetry::TARGET);
+    let spec = match spec.is_empty() {
+        true => off,
+        false => format!("{spec},{off}"),
+    };
+    tracing_subscriber::EnvFilter::new(spec)
 }
 
 /// Installs the process-wide subscriber: `filter` (tracing's `EnvFilter` syntax) over
-/// `format`, written to stderr (stdout may be the MCP channel) without colours.
-pub fn init(filter: tracing_subscriber::EnvFilter, format: LogFormat) {
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+/// `format`, written to stderr (stdout may be the MCP channel) without colours, and, with
+/// `tracer`, the OpenTelemetry layer that exports the trace spans.
+///
+/// Each layer has its own filter, so the log's level does not decide which spans are
+/// exported and the trace spans stay out of the log. Callsites neither layer wants stay
+/// disabled (cranelift's and wasmtime's `trace!`s cost nothing).
+pub fn init(
+    filter: tracing_subscriber::EnvFilter,
+    format: LogFormat,
+    tracer: Option<opentelemetry_sdk::trace::SdkTracer>,
+) {
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+
+    let log = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(false);
-    match format {
-        LogFormat::Text => builder.fmt_fields(SafeFields).init(),
-        LogFormat::Json => builder.json().init(),
-    }
+    let log = match format {
+        LogFormat::Text => log.fmt_fields(SafeFields).boxed(),
+        LogFormat::Json => log.json().boxed(),
+    };
+    let traces = tracer.map(|tracer| {
+        tracing_opentelemetry::layer()
+            .with_tracer(tracer)
+            // Berth's spans say what they mean in their fields; the code location and
+            // thread add nothing for an operator reading a trace.
+            .with_location(false)
+            .with_threads(false)
+            .with_filter(
+                tracing_subscriber::filter::Targets::new()
+                    .with_target(crate::telemetry::TARGET, tracing::Level::TRACE),
+            )
+    });
+    tracing_subscriber::registry()
+        .with(log.with_filter(filter))
+        .with(traces)
+        .init();
 }
 
 /// tracing's default text field format with untrusted characters escaped (see the

@@ -46,26 +46,52 @@ pub static malloc_conf: Option<&'static std::ffi::c_char> =
         &*c"background_thread:true,dirty_decay_ms:100,muzzy_decay_ms:0,tcache_max:262144".as_ptr()
     });
 
-fn init_logging(cli: &Cli) {
+fn init_logging(cli: &Cli, tracer: Option<opentelemetry_sdk::trace::SdkTracer>) {
     let spec = match &cli.log_level {
         Some(level) => level.clone(),
         None => std::env::var("BERTH_LOG").unwrap_or_else(|_| "info".to_string()),
     };
     let filter = berth::logging::filter(&spec);
-    berth::logging::init(filter, cli.log_format);
+    berth::logging::init(filter, cli.log_format, tracer);
+}
+
+/// The trace exporter `serve`'s config asks for. It is read here, before the log is set
+/// up, because the exporter is a layer of the process's one subscriber; a config that
+/// does not load is reported by `serve` itself a moment later, so it only means no
+/// exporter here.
+fn start_telemetry(cli: &Cli) -> anyhow::Result<Option<opentelemetry_sdk::trace::SdkTracer>> {
+    let Command::Serve { config, .. } = &cli.command else {
+        return Ok(None);
+    };
+    let Ok(env) = berth::config::EnvOverride::from_process() else {
+        return Ok(None);
+    };
+    match berth::config::Config::load(config.as_deref(), &env) {
+        Ok(config) => Ok(berth::telemetry::start(&config.telemetry)?),
+        Err(_) => Ok(None),
+    }
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(&cli);
-    match execute(cli.command).await {
+    let tracer = match start_telemetry(&cli) {
+        Ok(tracer) => tracer,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    init_logging(&cli, tracer);
+    let code = match execute(cli.command).await {
         Ok(code) => code,
         Err(error) => {
             eprintln!("error: {error:#}");
             ExitCode::FAILURE
         }
-    }
+    };
+    berth::telemetry::shutdown();
+    code
 }
 
 async fn execute(command: Command) -> anyhow::Result<ExitCode> {
@@ -97,7 +123,9 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
                 .await
                 .context("berth serve failed")?;
             // Tokio's stdin read blocks a thread that cannot be interrupted; exiting here
-            // avoids waiting on it once the session is over and stdout is flushed.
+            // avoids waiting on it once the session is over and stdout is flushed. The
+            // spans of the last requests go out first.
+            berth::telemetry::shutdown();
             std::process::exit(0);
         }
         Command::Inspect {

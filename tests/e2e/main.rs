@@ -30,6 +30,7 @@ mod result_cache;
 mod sandbox;
 mod state;
 mod support;
+mod telemetry;
 
 /// Where `has_test!` looks for each test plugin's test.
 mod plugin_tests {

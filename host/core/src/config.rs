@@ -93,6 +93,83 @@ pub struct Config {
     /// What replicas of one deployment share.
     #[serde(default)]
     pub cluster: ClusterConfig,
+    /// Where traces go.
+    #[serde(default)]
+    pub telemetry: TelemetryConfig,
+}
+
+/// `[telemetry]`: OpenTelemetry traces (a span per MCP request and per plugin call),
+/// exported over OTLP/HTTP. Read at start-up.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetryConfig {
+    /// The collector's OTLP/HTTP base URL, e.g. `http://127.0.0.1:4318` (spans are posted
+    /// to `/v1/traces` below it); unset, no spans are recorded.
+    #[serde(default)]
+    pub otlp_endpoint: Option<String>,
+    /// Extra headers for the collector (e.g. an API key), by name.
+    #[serde(default)]
+    pub otlp_headers: BTreeMap<String, String>,
+    /// `service.name` of the exported spans.
+    #[serde(default = "TelemetryConfig::default_service_name")]
+    pub service_name: String,
+    /// How often finished spans are sent, in ms.
+    #[serde(default = "TelemetryConfig::default_export_interval_ms")]
+    pub export_interval_ms: u64,
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        Self {
+            otlp_endpoint: None,
+            otlp_headers: BTreeMap::new(),
+            service_name: Self::default_service_name(),
+            export_interval_ms: Self::default_export_interval_ms(),
+        }
+    }
+}
+
+impl TelemetryConfig {
+    fn default_service_name() -> String {
+        "berth".into()
+    }
+
+    fn default_export_interval_ms() -> u64 {
+        5000
+    }
+
+    /// Where spans are posted: `otlp_endpoint` + `/v1/traces`, if set.
+    pub fn traces_url(&self) -> Option<String> {
+        let base = self.otlp_endpoint.as_deref()?;
+        Some(format!("{}/v1/traces", base.trim_end_matches('/')))
+    }
+
+    fn problem(&self) -> Option<(String, String)> {
+        if let Some(endpoint) = &self.otlp_endpoint {
+            let scheme_ok = ["http://", "https://"]
+                .iter()
+                .any(|scheme| endpoint.starts_with(scheme) && endpoint.len() > scheme.len());
+            if !scheme_ok {
+                return Some((
+                    "otlp_endpoint".into(),
+                    format!(
+                        "`{endpoint}` is not an OTLP/HTTP base URL: use http:// or https:// and \
+                         the collector's address, e.g. http://127.0.0.1:4318"
+                    ),
+                ));
+            }
+        }
+        if self.service_name.trim().is_empty() {
+            return Some(("service_name".into(), "must not be empty".into()));
+        }
+        if !(10..=600_000).contains(&self.export_interval_ms) {
+            return Some((
+                "export_interval_ms".into(),
+                "must be between 10 and 600000".into(),
+            ));
+        }
+        None
+    }
 }
 
 /// `[cluster]`: the Redis that replicas serving one deployment share for their rate
@@ -1507,6 +1584,9 @@ impl Config {
         }
         if let Some((key, problem)) = self.cluster.problem() {
             return Err(invalid(&format!("cluster.{key}"), &problem));
+        }
+        if let Some((key, problem)) = self.telemetry.problem() {
+            return Err(invalid(&format!("telemetry.{key}"), &problem));
         }
         if let Some((key, problem)) = crate::access::roles_problem(&self.roles) {
             return Err(invalid(&format!("roles.{key}"), &problem));

@@ -14,6 +14,7 @@ pub mod convert;
 mod notices;
 mod prompts;
 pub mod stdio;
+pub mod trace;
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -526,13 +527,17 @@ impl ServerHandler for BerthServer {
     async fn set_level(
         &self,
         request: rmcp::model::SetLevelRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
-        let rank = notices::level_rank(request.level);
-        self.session
-            .log_level
-            .store(rank, std::sync::atomic::Ordering::Relaxed);
-        Ok(())
+        let span = trace::request_span("logging/setLevel", None, &context);
+        trace::traced(span, async move {
+            let rank = notices::level_rank(request.level);
+            self.session
+                .log_level
+                .store(rank, std::sync::atomic::Ordering::Relaxed);
+            Ok(())
+        })
+        .await
     }
 
     async fn subscribe(
@@ -540,32 +545,44 @@ impl ServerHandler for BerthServer {
         request: rmcp::model::SubscribeRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
-        // A URI nothing serves yet may be subscribed to: a plugin may serve it later.
-        let owner = self
-            .served
-            .registry()
-            .resource_owner(&request.uri)
-            .map(|o| o.name().to_string());
-        if let Some(plugin) = &owner {
-            let caller = caller(&context.extensions);
-            if !self.allows(&caller, Kind::Resource, plugin, &request.uri) {
-                // Answered as for a URI nothing serves (accepted), but not recorded: the
-                // caller hears nothing of a resource its roles hide.
-                self.record_denial(&caller, Kind::Resource, plugin, &request.uri);
-                return Ok(());
+        let span = trace::request_span("resources/subscribe", Some(request.uri.as_str()), &context);
+        trace::traced(span, async move {
+            // A URI nothing serves yet may be subscribed to: a plugin may serve it later.
+            let owner = self
+                .served
+                .registry()
+                .resource_owner(&request.uri)
+                .map(|o| o.name().to_string());
+            if let Some(plugin) = &owner {
+                let caller = caller(&context.extensions);
+                if !self.allows(&caller, Kind::Resource, plugin, &request.uri) {
+                    // Answered as for a URI nothing serves (accepted), but not recorded: the
+                    // caller hears nothing of a resource its roles hide.
+                    self.record_denial(&caller, Kind::Resource, plugin, &request.uri);
+                    return Ok(());
+                }
             }
-        }
-        self.session.subscriptions().insert(request.uri, owner);
-        Ok(())
+            self.session.subscriptions().insert(request.uri, owner);
+            Ok(())
+        })
+        .await
     }
 
     async fn unsubscribe(
         &self,
         request: rmcp::model::UnsubscribeRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
-        self.session.subscriptions().remove(&request.uri);
-        Ok(())
+        let span = trace::request_span(
+            "resources/unsubscribe",
+            Some(request.uri.as_str()),
+            &context,
+        );
+        trace::traced(span, async move {
+            self.session.subscriptions().remove(&request.uri);
+            Ok(())
+        })
+        .await
     }
 
     async fn list_tools(
@@ -573,18 +590,22 @@ impl ServerHandler for BerthServer {
         request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        let registry = self.served.registry();
-        let (tools, next) = self.visible_page(
-            registry.tools(),
-            &request,
-            &caller(&context.extensions),
-            Kind::Tool,
-            |t| (t.plugin.name(), &t.spec.name),
-            convert::tool,
-        )?;
-        let mut result = ListToolsResult::with_all_items(tools);
-        result.next_cursor = next;
-        Ok(result)
+        let span = trace::request_span("tools/list", None, &context);
+        trace::traced(span, async move {
+            let registry = self.served.registry();
+            let (tools, next) = self.visible_page(
+                registry.tools(),
+                &request,
+                &caller(&context.extensions),
+                Kind::Tool,
+                |t| (t.plugin.name(), &t.spec.name),
+                convert::tool,
+            )?;
+            let mut result = ListToolsResult::with_all_items(tools);
+            result.next_cursor = next;
+            Ok(result)
+        })
+        .await
     }
 
     async fn call_tool(
@@ -592,91 +613,97 @@ impl ServerHandler for BerthServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        // The snapshot is held for the whole call: a swap during the call does not
-        // affect it.
-        let registry = self.served.registry();
-        let unknown = || {
-            ErrorData::invalid_params(
-                format!("Unknown tool: {}", request.name),
-                Some(serde_json::json!({ "tool": request.name })),
-            )
-        };
-        let Some(tool) = registry.tool(&request.name) else {
-            return Err(unknown());
-        };
-        let caller = caller(&context.extensions);
-        if !self.allows(&caller, Kind::Tool, tool.plugin.name(), &tool.spec.name) {
-            let (plugin, name) = (tool.plugin.name(), &tool.spec.name);
-            return Err(self.refuse(&caller, Kind::Tool, plugin, name, unknown()));
-        }
-        let arguments = Arc::new(serde_json::Value::Object(
-            request.arguments.unwrap_or_default(),
-        ));
-        let limit = tool.plugin.plugin.call_timeout();
-        let deadline = tokio::time::Instant::now() + limit;
-        if let Err(refused) =
-            checks::check(&tool.input, &arguments, ARGUMENTS, deadline, limit).await
-        {
-            let (message, outcome) = arguments_refused(&tool.qualified_name, refused);
-            tracing::info!(tool = %tool.qualified_name, problems = %message, "arguments refused by the input schema");
-            self.call_finished(&registry, tool, outcome, std::time::Duration::ZERO);
-            return Ok(convert::error_result(message).into());
-        }
-        let cacheable =
-            cache::Cacheable::tool(&self.served, &tool.plugin, &tool.spec, &arguments, &caller);
-        if let Some(cacheable) = &cacheable
-            && let Some((result, tier)) = cacheable.find::<rmcp::model::CallToolResult>().await
-        {
-            tracing::debug!(tool = %tool.qualified_name, ?tier, "tool answered from the cache");
-            return Ok(result.into());
-        }
-        let _running = self.served.calls().begin();
-        let started = Instant::now();
-        let (ctx, forwarder) =
-            notices::call_context(&context, tool.plugin.name(), self.log_threshold());
-        let outcome = tool
-            .plugin
-            .plugin
-            .call_tool(&tool.spec.name, &arguments.to_string(), &ctx, &context.ct)
-            .await;
-        let duration = started.elapsed();
-        notices::notices_delivered(ctx, forwarder).await;
-        let elapsed_ms = duration.as_secs_f64() * 1000.0;
-        let (result, outcome) = match outcome {
-            Ok(output) => {
-                let is_error = output.is_error;
-                // The result's check shares the call's deadline (and whatever the guest
-                // left of it), so a costly schema cannot stretch the call past its limit.
-                let deadline = deadline.max(tokio::time::Instant::now());
-                match convert::checked_tool_output(output, tool.output.as_ref(), deadline, limit)
-                    .await
-                {
-                    Err(problem) => {
-                        tracing::warn!(tool = %tool.qualified_name, elapsed_ms, %problem, "tool result refused");
-                        let message = convert::invalid_result(&tool.qualified_name, &problem);
-                        (convert::error_result(message), CallOutcome::ToolError)
-                    }
-                    Ok(result) => {
-                        tracing::debug!(tool = %tool.qualified_name, elapsed_ms, is_error, "tool called");
-                        let outcome = match is_error {
-                            true => CallOutcome::ToolError,
-                            false => CallOutcome::Success,
-                        };
-                        (result, outcome)
+        let span = trace::request_span("tools/call", Some(request.name.as_ref()), &context);
+        trace::traced(span, async move {
+            // The snapshot is held for the whole call: a swap during the call does not
+            // affect it.
+            let registry = self.served.registry();
+            let unknown = || {
+                ErrorData::invalid_params(
+                    format!("Unknown tool: {}", request.name),
+                    Some(serde_json::json!({ "tool": request.name })),
+                )
+            };
+            let Some(tool) = registry.tool(&request.name) else {
+                return Err(unknown());
+            };
+            let caller = caller(&context.extensions);
+            if !self.allows(&caller, Kind::Tool, tool.plugin.name(), &tool.spec.name) {
+                let (plugin, name) = (tool.plugin.name(), &tool.spec.name);
+                return Err(self.refuse(&caller, Kind::Tool, plugin, name, unknown()));
+            }
+            let arguments = Arc::new(serde_json::Value::Object(
+                request.arguments.unwrap_or_default(),
+            ));
+            let limit = tool.plugin.plugin.call_timeout();
+            let deadline = tokio::time::Instant::now() + limit;
+            if let Err(refused) =
+                checks::check(&tool.input, &arguments, ARGUMENTS, deadline, limit).await
+            {
+                let (message, outcome) = arguments_refused(&tool.qualified_name, refused);
+                tracing::info!(tool = %tool.qualified_name, problems = %message, "arguments refused by the input schema");
+                trace::tool_answered(true);
+                self.call_finished(&registry, tool, outcome, std::time::Duration::ZERO);
+                return Ok(convert::error_result(message).into());
+            }
+            let cacheable =
+                cache::Cacheable::tool(&self.served, &tool.plugin, &tool.spec, &arguments, &caller);
+            if let Some(cacheable) = &cacheable
+                && let Some((result, tier)) = cacheable.find::<rmcp::model::CallToolResult>().await
+            {
+                tracing::debug!(tool = %tool.qualified_name, ?tier, "tool answered from the cache");
+                return Ok(result.into());
+            }
+            let _running = self.served.calls().begin();
+            let started = Instant::now();
+            let (ctx, forwarder) =
+                notices::call_context(&context, tool.plugin.name(), self.log_threshold());
+            let outcome = tool
+                .plugin
+                .plugin
+                .call_tool(&tool.spec.name, &arguments.to_string(), &ctx, &context.ct)
+                .await;
+            let duration = started.elapsed();
+            notices::notices_delivered(ctx, forwarder).await;
+            let elapsed_ms = duration.as_secs_f64() * 1000.0;
+            let (result, outcome) = match outcome {
+                Ok(output) => {
+                    let is_error = output.is_error;
+                    // The result's check shares the call's deadline (and whatever the guest
+                    // left of it), so a costly schema cannot stretch the call past its limit.
+                    let deadline = deadline.max(tokio::time::Instant::now());
+                    match convert::checked_tool_output(output, tool.output.as_ref(), deadline, limit)
+                        .await
+                    {
+                        Err(problem) => {
+                            tracing::warn!(tool = %tool.qualified_name, elapsed_ms, %problem, "tool result refused");
+                            let message = convert::invalid_result(&tool.qualified_name, &problem);
+                            (convert::error_result(message), CallOutcome::ToolError)
+                        }
+                        Ok(result) => {
+                            tracing::debug!(tool = %tool.qualified_name, elapsed_ms, is_error, "tool called");
+                            let outcome = match is_error {
+                                true => CallOutcome::ToolError,
+                                false => CallOutcome::Success,
+                            };
+                            (result, outcome)
+                        }
                     }
                 }
+                Err(error) => {
+                    tracing::warn!(tool = %tool.qualified_name, elapsed_ms, %error, "tool call failed");
+                    let outcome = call_outcome(&error);
+                    (convert::call_error(&tool.qualified_name, error), outcome)
+                }
+            };
+            if let (Some(cacheable), CallOutcome::Success) = (&cacheable, &outcome) {
+                cacheable.keep(&result).await;
             }
-            Err(error) => {
-                tracing::warn!(tool = %tool.qualified_name, elapsed_ms, %error, "tool call failed");
-                let outcome = call_outcome(&error);
-                (convert::call_error(&tool.qualified_name, error), outcome)
-            }
-        };
-        if let (Some(cacheable), CallOutcome::Success) = (&cacheable, &outcome) {
-            cacheable.keep(&result).await;
-        }
-        self.call_finished(&registry, tool, outcome, duration);
-        Ok(result.into())
+            trace::tool_answered(!matches!(outcome, CallOutcome::Success));
+            self.call_finished(&registry, tool, outcome, duration);
+            Ok(result.into())
+        })
+        .await
     }
 
     async fn list_prompts(
@@ -684,7 +711,8 @@ impl ServerHandler for BerthServer {
         request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::ListPromptsResult, ErrorData> {
-        self.prompt_page(&request, &context)
+        let span = trace::request_span("prompts/list", None, &context);
+        trace::traced(span, async move { self.prompt_page(&request, &context) }).await
     }
 
     async fn get_prompt(
@@ -692,7 +720,11 @@ impl ServerHandler for BerthServer {
         request: rmcp::model::GetPromptRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::GetPromptResponse, ErrorData> {
-        Ok(self.fill_prompt(request, &context).await?.into())
+        let span = trace::request_span("prompts/get", Some(request.name.as_str()), &context);
+        trace::traced(span, async move {
+            Ok(self.fill_prompt(request, &context).await?.into())
+        })
+        .await
     }
 
     async fn complete(
@@ -700,7 +732,8 @@ impl ServerHandler for BerthServer {
         request: rmcp::model::CompleteRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::CompleteResult, ErrorData> {
-        self.suggest(request, &context).await
+        let span = trace::request_span("completion/complete", None, &context);
+        trace::traced(span, async move { self.suggest(request, &context).await }).await
     }
 
     async fn list_resources(
@@ -708,18 +741,22 @@ impl ServerHandler for BerthServer {
         request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, ErrorData> {
-        let registry = self.served.registry();
-        let (resources, next) = self.visible_page(
-            registry.resources(),
-            &request,
-            &caller(&context.extensions),
-            Kind::Resource,
-            |r| (r.plugin.name(), &r.spec.uri),
-            convert::resource,
-        )?;
-        let mut result = ListResourcesResult::with_all_items(resources);
-        result.next_cursor = next;
-        Ok(result)
+        let span = trace::request_span("resources/list", None, &context);
+        trace::traced(span, async move {
+            let registry = self.served.registry();
+            let (resources, next) = self.visible_page(
+                registry.resources(),
+                &request,
+                &caller(&context.extensions),
+                Kind::Resource,
+                |r| (r.plugin.name(), &r.spec.uri),
+                convert::resource,
+            )?;
+            let mut result = ListResourcesResult::with_all_items(resources);
+            result.next_cursor = next;
+            Ok(result)
+        })
+        .await
     }
 
     async fn list_resource_templates(
@@ -727,18 +764,22 @@ impl ServerHandler for BerthServer {
         request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, ErrorData> {
-        let registry = self.served.registry();
-        let (templates, next) = self.visible_page(
-            registry.templates(),
-            &request,
-            &caller(&context.extensions),
-            Kind::Resource,
-            |t| (t.plugin.name(), &t.spec.uri_template),
-            convert::template,
-        )?;
-        let mut result = ListResourceTemplatesResult::with_all_items(templates);
-        result.next_cursor = next;
-        Ok(result)
+        let span = trace::request_span("resources/templates/list", None, &context);
+        trace::traced(span, async move {
+            let registry = self.served.registry();
+            let (templates, next) = self.visible_page(
+                registry.templates(),
+                &request,
+                &caller(&context.extensions),
+                Kind::Resource,
+                |t| (t.plugin.name(), &t.spec.uri_template),
+                convert::template,
+            )?;
+            let mut result = ListResourceTemplatesResult::with_all_items(templates);
+            result.next_cursor = next;
+            Ok(result)
+        })
+        .await
     }
 
     async fn read_resource(
@@ -746,42 +787,46 @@ impl ServerHandler for BerthServer {
         request: ReadResourceRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
-        let registry = self.served.registry();
-        let Some(owner) = registry.resource_owner(&request.uri) else {
-            return Err(convert::not_found(&request.uri));
-        };
-        let caller = caller(&context.extensions);
-        if !self.allows(&caller, Kind::Resource, owner.name(), &request.uri) {
-            let unknown = convert::not_found(&request.uri);
-            return Err(self.refuse(&caller, Kind::Resource, owner.name(), &request.uri, unknown));
-        }
-        let cacheable = cache::Cacheable::resource(&self.served, owner, &request.uri, &caller);
-        if let Some(cacheable) = &cacheable
-            && let Some((result, tier)) = cacheable.find::<rmcp::model::ReadResourceResult>().await
-        {
-            tracing::debug!(plugin = %owner.name(), uri = %request.uri, ?tier, "resource answered from the cache");
-            return Ok(result.into());
-        }
-        let _running = self.served.calls().begin();
-        let (ctx, forwarder) = notices::call_context(&context, owner.name(), self.log_threshold());
-        let read = owner
-            .plugin
-            .read_resource(&request.uri, &ctx, &context.ct)
-            .await;
-        notices::notices_delivered(ctx, forwarder).await;
-        match read {
-            Ok(items) => {
-                let result = convert::read_result(items);
-                if let Some(cacheable) = &cacheable {
-                    cacheable.keep(&result).await;
+        let span = trace::request_span("resources/read", Some(request.uri.as_str()), &context);
+        trace::traced(span, async move {
+            let registry = self.served.registry();
+            let Some(owner) = registry.resource_owner(&request.uri) else {
+                return Err(convert::not_found(&request.uri));
+            };
+            let caller = caller(&context.extensions);
+            if !self.allows(&caller, Kind::Resource, owner.name(), &request.uri) {
+                let unknown = convert::not_found(&request.uri);
+                return Err(self.refuse(&caller, Kind::Resource, owner.name(), &request.uri, unknown));
+            }
+            let cacheable = cache::Cacheable::resource(&self.served, owner, &request.uri, &caller);
+            if let Some(cacheable) = &cacheable
+                && let Some((result, tier)) = cacheable.find::<rmcp::model::ReadResourceResult>().await
+            {
+                tracing::debug!(plugin = %owner.name(), uri = %request.uri, ?tier, "resource answered from the cache");
+                return Ok(result.into());
+            }
+            let _running = self.served.calls().begin();
+            let (ctx, forwarder) = notices::call_context(&context, owner.name(), self.log_threshold());
+            let read = owner
+                .plugin
+                .read_resource(&request.uri, &ctx, &context.ct)
+                .await;
+            notices::notices_delivered(ctx, forwarder).await;
+            match read {
+                Ok(items) => {
+                    let result = convert::read_result(items);
+                    if let Some(cacheable) = &cacheable {
+                        cacheable.keep(&result).await;
+                    }
+                    Ok(result.into())
                 }
-                Ok(result.into())
+                Err(error) => {
+                    tracing::warn!(plugin = %owner.name(), uri = %request.uri, %error, "resource read failed");
+                    Err(convert::read_error(&request.uri, error))
+                }
             }
-            Err(error) => {
-                tracing::warn!(plugin = %owner.name(), uri = %request.uri, %error, "resource read failed");
-                Err(convert::read_error(&request.uri, error))
-            }
-        }
+        })
+        .await
     }
 }
 

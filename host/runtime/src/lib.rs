@@ -48,6 +48,7 @@ use std::fmt;
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
+use tracing::Instrument as _;
 
 use tokio_util::sync::CancellationToken;
 use wasmtime::Engine;
@@ -476,11 +477,34 @@ impl LoadedPlugin {
         cancel: &CancellationToken,
     ) -> Result<ToolOutput, CallError> {
         let start = Instant::now();
+        let span = self.trace_span("tool", tool);
         let result = self
             .call_tool_limited(tool, arguments_json, ctx, cancel)
+            .instrument(span.clone())
             .await;
+        trace_outcome(&span, &result, |output| output.is_error);
         self.log_outcome("tool call", Some(tool), None, start, &result);
         result
+    }
+
+    /// The trace span of one call of the plugin (`operation` `name`), exported when
+    /// `[telemetry]` is on (the target is `berth::otel`; see the binary's `telemetry`);
+    /// disabled, and free, otherwise. `begin` records the queue wait and whether the
+    /// instance was fresh or warm, [`trace_outcome`] how the call ended.
+    fn trace_span(&self, operation: &'static str, name: &str) -> tracing::Span {
+        tracing::info_span!(
+            target: "berth::otel",
+            "plugin.call",
+            otel.name = format_args!("plugin.call {}/{name}", self.inner.log_name),
+            berth.plugin = %self.inner.log_name,
+            berth.operation = operation,
+            berth.name = name,
+            berth.instance = "fresh",
+            berth.queue_wait_us = tracing::field::Empty,
+            berth.outcome = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+            otel.status_description = tracing::field::Empty,
+        )
     }
 
     async fn call_tool_limited(
@@ -511,7 +535,12 @@ impl LoadedPlugin {
         cancel: &CancellationToken,
     ) -> Result<(PerCall, tokio::time::Instant, Option<Slot>), CallError> {
         let deadline = self.deadline();
+        let arrived = Instant::now();
         let slot = self.enter(deadline, cancel).await?;
+        tracing::Span::current().record(
+            "berth.queue_wait_us",
+            u64::try_from(arrived.elapsed().as_micros()).unwrap_or(u64::MAX),
+        );
         // Stores still waiting to be dropped go first, so they never pile up (with their
         // memory and pool slots) while calls keep every worker busy.
         self.inner.runtime.teardown.finish();
@@ -542,7 +571,12 @@ impl LoadedPlugin {
         cancel: &CancellationToken,
     ) -> Result<Vec<ResourceContents>, CallError> {
         let start = Instant::now();
-        let result = self.read_resource_limited(uri, ctx, cancel).await;
+        let span = self.trace_span("resource", uri);
+        let result = self
+            .read_resource_limited(uri, ctx, cancel)
+            .instrument(span.clone())
+            .await;
+        trace_outcome(&span, &result, |_| false);
         self.log_outcome("resource read", None, Some(uri), start, &result);
         result
     }
@@ -571,6 +605,7 @@ impl LoadedPlugin {
         cancel: &CancellationToken,
     ) -> Result<PromptOutput, CallError> {
         let start = Instant::now();
+        let span = self.trace_span("prompt", name);
         let result = async {
             let (mut call, deadline, _slot) = self.begin(ctx, cancel).await?;
             let running = self
@@ -582,7 +617,9 @@ impl LoadedPlugin {
             self.check_result_size(limits::prompt_output_size(&output))?;
             Ok(output)
         }
+        .instrument(span.clone())
         .await;
+        trace_outcome(&span, &result, |_| false);
         self.log_outcome("prompt", Some(name), None, start, &result);
         result
     }
@@ -855,6 +892,38 @@ impl LoadedPlugin {
             }
         }
     }
+}
+
+/// Records how a call ended on its trace span: `berth.outcome` (`success`,
+/// `tool_error` when `is_error` says the result is one, or the kind of failure) and the
+/// OpenTelemetry status.
+fn trace_outcome<T>(
+    span: &tracing::Span,
+    result: &Result<T, CallError>,
+    is_error: impl Fn(&T) -> bool,
+) {
+    if span.is_disabled() {
+        return;
+    }
+    let outcome = match result {
+        Ok(output) if is_error(output) => "tool_error",
+        Ok(_) => "success",
+        Err(CallError::Guest(_)) => "guest_error",
+        Err(CallError::Trap { .. }) => "trap",
+        Err(CallError::Timeout { .. }) => "timeout",
+        Err(CallError::Cancelled { .. }) => "cancelled",
+        Err(CallError::LimitExceeded { .. }) => "limit_exceeded",
+        Err(_) => "failed",
+    };
+    span.record("berth.outcome", outcome);
+    match result {
+        Ok(_) if outcome == "success" => span.record("otel.status_code", "OK"),
+        Ok(_) => span.record("otel.status_code", "ERROR"),
+        Err(error) => {
+            span.record("otel.status_code", "ERROR");
+            span.record("otel.status_description", error.to_string())
+        }
+    };
 }
 
 #[cfg(test)]

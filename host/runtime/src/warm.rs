@@ -55,6 +55,8 @@ impl WarmPool {
         match idle {
             Some(mut call) => {
                 call.rearm(runtime);
+                // For the call's trace span (if one is recorded): no instantiation.
+                tracing::Span::current().record("berth.instance", "warm");
                 call
             }
             None => PerCall::warm(runtime, target),
