@@ -11,6 +11,7 @@ mod cli;
 mod cluster;
 mod config;
 mod conformance;
+mod console;
 mod deploy;
 mod distribution;
 mod events;

@@ -58,6 +58,30 @@ pub struct RoleConfig {
     /// Prompts granted, as `plugin/prompt` globs.
     #[serde(default)]
     pub prompts: Vec<String>,
+    /// What the role may do in the operator console (`/console`): nothing by default.
+    #[serde(default)]
+    pub console: Option<ConsoleAccess>,
+}
+
+/// What a role may do in the operator console.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConsoleAccess {
+    /// See plugins, tools, sessions and events.
+    Read,
+    /// Also enable and disable plugins.
+    Admin,
+}
+
+/// The most a caller with `roles` may do in the console, under `config`'s roles.
+pub fn console_access(
+    roles: &std::collections::BTreeMap<String, RoleConfig>,
+    caller_roles: &BTreeSet<String>,
+) -> Option<ConsoleAccess> {
+    caller_roles
+        .iter()
+        .filter_map(|role| roles.get(role)?.console)
+        .max()
 }
 
 impl RoleConfig {
@@ -188,6 +212,7 @@ impl Access {
                     tools: keep(&config.tools),
                     resources: keep(&config.resources),
                     prompts: keep(&config.prompts),
+                    console: config.console,
                 };
                 (name.clone(), config)
             })
@@ -295,6 +320,7 @@ mod tests {
                     tools: strings(&["*"]),
                     resources: strings(&["*"]),
                     prompts: strings(&["*"]),
+                    console: Some(ConsoleAccess::Admin),
                 },
             ),
             (
@@ -303,6 +329,7 @@ mod tests {
                     tools: strings(&["files/read", "text/*"]),
                     resources: strings(&["files/file:///workspace/*"]),
                     prompts: strings(&["docs/*"]),
+                    console: Some(ConsoleAccess::Read),
                 },
             ),
             (
@@ -537,5 +564,20 @@ mod tests {
         let (key, problem) = problem_of("two words", RoleConfig::default()).unwrap();
         assert_eq!(key, "\"two words\"");
         assert!(problem.contains("whitespace"), "{problem}");
+    }
+
+    #[test]
+    fn the_console_access_is_the_most_any_role_gives() {
+        let roles = roles();
+        let set = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<BTreeSet<_>>();
+        assert_eq!(
+            console_access(&roles, &set(&["reader"])),
+            Some(ConsoleAccess::Read)
+        );
+        assert_eq!(
+            console_access(&roles, &set(&["reader", "admin"])),
+            Some(ConsoleAccess::Admin)
+        );
+        assert_eq!(console_access(&roles, &set(&["nobody"])), None);
     }
 }

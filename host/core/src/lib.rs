@@ -17,5 +17,6 @@ pub mod metrics;
 pub mod registry;
 pub mod shutdown;
 pub mod state;
+pub mod window;
 
 pub use lifecycle::{plugins, watch};

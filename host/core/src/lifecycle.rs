@@ -102,6 +102,12 @@ pub struct Lifecycle {
     sourced: std::sync::Mutex<std::collections::BTreeMap<PathBuf, String>>,
     /// Notes on files, by path; entries go when their file goes or loads cleanly.
     notes: std::sync::Mutex<HashMap<PathBuf, FileNote>>,
+    /// The configuration as the operator's file (or the embedded defaults) gives it,
+    /// before [`Self::overrides`]: what a console action re-applies.
+    base: arc_swap::ArcSwap<Config>,
+    /// Plugins an operator enabled or disabled from the console, by name; layered over
+    /// every configuration applied (a later file edit keeps them) until the process ends.
+    overrides: std::sync::Mutex<std::collections::BTreeMap<String, bool>>,
 }
 
 /// Counts from one rescan, for the start-up summary.
@@ -128,7 +134,9 @@ impl Lifecycle {
         served.set_cache_policies(config.cache_policies());
         Self {
             runtime,
+            base: arc_swap::ArcSwap::from_pointee(config.clone()),
             config: arc_swap::ArcSwap::from_pointee(config),
+            overrides: std::sync::Mutex::new(Default::default()),
             dir,
             served,
             bus,
@@ -217,6 +225,8 @@ impl Lifecycle {
         self: &Arc<Self>,
         config: Config,
     ) -> Result<RescanSummary, PluginError> {
+        self.base.store(Arc::new(config.clone()));
+        let config = self.with_overrides(config);
         {
             let mut seen = self.seen.lock().await;
             let current = self.served.registry();
@@ -315,6 +325,38 @@ impl Lifecycle {
             self.bus.publish(Event::ConfigApplied);
         }
         self.rescan().await
+    }
+
+    /// Enables or disables plugin `name` as an operator's action (the console's), through
+    /// the same path as a config file edit: the override is layered over the operator's
+    /// configuration and the result applied, so the plugin's tools, resources and prompts
+    /// leave (or come back to) every client's lists, with the same events and checks.
+    pub async fn set_enabled(
+        self: &Arc<Self>,
+        name: &str,
+        enabled: bool,
+    ) -> Result<RescanSummary, PluginError> {
+        self.overrides
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name.to_string(), enabled);
+        let base = (*self.base.load_full()).clone();
+        self.apply_config(base).await
+    }
+
+    /// The operator's overrides, by plugin name (`true`: enabled).
+    pub fn overrides(&self) -> std::collections::BTreeMap<String, bool> {
+        self.overrides
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn with_overrides(&self, mut config: Config) -> Config {
+        for (name, enabled) in self.overrides() {
+            config.plugins.entry(name).or_default().enabled = enabled;
+        }
+        config
     }
 
     /// Brings the served registry in line with the folder. Returns what changed by the

@@ -249,6 +249,8 @@ pub struct ToolSeries {
     /// happened appear in the exposition, as before the handles were kept.
     calls: [OnceLock<Counter>; CallOutcome::ALL.len()],
     duration: OnceLock<Histogram>,
+    /// The last minutes of the same calls, for the console.
+    window: std::sync::Arc<crate::window::Window>,
 }
 
 impl ToolSeries {
@@ -259,11 +261,14 @@ impl ToolSeries {
             tool: tool.to_owned(),
             calls: Default::default(),
             duration: OnceLock::new(),
+            window: crate::window::window(plugin, tool),
         }
     }
 
     /// Records one finished call: its outcome count and, when a guest ran, its latency.
     pub fn record(&self, outcome: CallOutcome, duration: Duration) {
+        self.window
+            .record(outcome, duration, std::time::Instant::now());
         self.calls[outcome as usize]
             .get_or_init(|| {
                 counter!(

@@ -188,7 +188,7 @@ impl Gate {
             Ok(identity) => Ok(Caller::Authenticated(Arc::new(identity))),
             Err(failure) => {
                 berth_core::metrics::auth_failed(failure.reason());
-                tracing::info!(reason = failure.reason(), %failure, "authentication failed");
+                tracing::info!(target: "berth::audit", reason = failure.reason(), %failure, "authentication failed");
                 let resource = self.resource(&guards.auth_config, headers);
                 let challenge = failure.www_authenticate(&metadata_url(&resource));
                 let mut response = refusal(

@@ -157,7 +157,8 @@ pub async fn start(
         shutdown,
     );
     gate::spawn_refresher(gate.clone(), lifecycle.clone(), shutdown);
-    let app = router(&http.path, service, gate.clone());
+    let console = crate::console::Console::new(gate.clone(), lifecycle.clone(), shutdown);
+    let app = router(&http.path, service, gate.clone(), console);
 
     // At the trigger the listener closes and idle connections with it; responses being
     // streamed continue, and requests on connections still open get the gate's 503.
@@ -212,7 +213,12 @@ fn warn_if_auth_off(http: &HttpConfig, addr: SocketAddr) {
     }
 }
 
-fn router(path: &str, service: StreamableHttpService<BerthServer, Sessions>, gate: Gate) -> Router {
+fn router(
+    path: &str,
+    service: StreamableHttpService<BerthServer, Sessions>,
+    gate: Gate,
+    console: crate::console::Console,
+) -> Router {
     let metadata_path = format!("/.well-known/oauth-protected-resource{path}");
     let mcp = Router::new().route_service(path, service).route_layer(
         axum::middleware::from_fn_with_state(gate.clone(), gate::guard_mcp),
@@ -228,6 +234,7 @@ fn router(path: &str, service: StreamableHttpService<BerthServer, Sessions>, gat
         .route(&metadata_path, get(resource_metadata))
         .with_state(gate.clone());
     mcp.merge(ops)
+        .merge(console.router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(gate, gate::guard_host))
 }

@@ -135,6 +135,19 @@ impl Sessions {
         self.open().by_id.len()
     }
 
+    /// Who holds the open sessions: for each, the subject that opened it, or `None` for a
+    /// session opened without authentication. For the console; sorted.
+    pub fn holders(&self) -> Vec<Option<String>> {
+        let mut holders: Vec<Option<String>> = self
+            .open()
+            .by_id
+            .values()
+            .map(|owner| owner.as_ref().map(|o| o.subject.clone()))
+            .collect();
+        holders.sort();
+        holders
+    }
+
     /// Whether a new session would be refused.
     pub fn is_full(&self) -> bool {
         self.count() >= self.max

@@ -268,7 +268,7 @@ impl BerthServer {
         let subject = caller.subject();
         let access = self.served.access();
         let roles = access.roles_allowing(kind, plugin, name).join(", ");
-        tracing::warn!(%subject, kind = kind.as_str(), %plugin, %name, roles_that_allow = %roles, "access denied");
+        tracing::warn!(target: "berth::audit", %subject, kind = kind.as_str(), %plugin, %name, roles_that_allow = %roles, "access denied");
         berth_core::metrics::access_denied(kind.as_str());
         self.bus.publish(Event::AccessDenied {
             subject: subject.to_string(),

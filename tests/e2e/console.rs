@@ -1,0 +1,256 @@
+//! The operator console (`/console`): in a real browser (Debian's headless Chromium,
+//! driven by Playwright from the e2e virtualenv) beside a connected MCP client, and over
+//! plain HTTP for what a browser would never send (forged origins, stale forms, no
+//! session).
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::http_client::HttpServer;
+use crate::support::{config_file, plugins_dir};
+
+const ADMIN: &str = "berth_console_admin_token_for_tests";
+const READER: &str = "berth_console_reader_token_for_tests";
+const CALLER: &str = "berth_console_plain_caller_token";
+/// Form bodies here hold only URL-safe values, so they need no encoding.
+const FORM: &str = "application/x-www-form-urlencoded";
+
+/// Admin and read-only console roles, and a caller with tools but no console.
+fn config(dir: &Path) -> std::path::PathBuf {
+    let token = |name: &str, token: &str, role: &str| {
+        format!(
+            "[[http.auth.tokens]]\nname = \"{name}\"\nsha256 = \"{}\"\nroles = [\"{role}\"]\n\n",
+            berth::auth::token_digest(token)
+        )
+    };
+    config_file(
+        dir,
+        &format!(
+            "{}{}{}[roles.ops]\ntools = [\"*\"]\nconsole = \"admin\"\n\n\
+             [roles.viewer]\nconsole = \"read\"\n\n[roles.user]\ntools = [\"*\"]\n",
+            token("alice", ADMIN, "ops"),
+            token("victor", READER, "viewer"),
+            token("carol", CALLER, "user"),
+        ),
+    )
+}
+
+/// The e2e virtualenv with Playwright (the browser itself is Debian's).
+fn playwright_python() -> std::path::PathBuf {
+    static INSTALLED: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let python = crate::interop::venv_python();
+    let _one = INSTALLED.lock().unwrap_or_else(|p| p.into_inner());
+    let marker = python.parent().unwrap().join("../.playwright-installed");
+    if !marker.is_file() {
+        let status = Command::new(&python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "playwright==1.65.3",
+            ])
+            .status()
+            .unwrap();
+        assert!(status.success(), "pip install playwright failed");
+        std::fs::write(&marker, "playwright==1.65.3").unwrap();
+    }
+    python
+}
+
+#[test]
+fn an_operator_sees_the_fleet_and_disables_a_plugin_in_a_real_browser() {
+    assert!(
+        Path::new("/usr/bin/chromium").is_file(),
+        "the console test needs Debian's chromium (scripts/test installs it as root)"
+    );
+    let python = playwright_python();
+    let plugins = plugins_dir(&["berth-plugin-text", "berth-plugin-json"]);
+    let config = config(plugins.path());
+    let server = HttpServer::start(plugins.path(), Some(&config), &[]);
+    let artifacts = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-artifacts");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    let screenshot = artifacts.join("console.png");
+    let _ = std::fs::remove_file(&screenshot);
+    let out = Command::new(python)
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/python/console.py"))
+        .arg(&server.base)
+        .arg(plugins.path())
+        .arg(ADMIN)
+        .arg(READER)
+        .arg(&screenshot)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("console ok"),
+        "the browser run failed\nstdout:\n{stdout}\nstderr:\n{}\nserver log:\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        server.process.stderr()
+    );
+    assert!(
+        std::fs::metadata(&screenshot).unwrap().len() > 10_000,
+        "no screenshot"
+    );
+    // Every admin action and refusal is an audit record naming who.
+    let log = server.process.stderr();
+    for needle in [
+        "action=\"plugin.disable\" target=\"text\" outcome=\"ok\"",
+        "action=\"plugin.enable\" target=\"text\" outcome=\"ok\"",
+        "who=\"victor\" action=\"plugin.disable\" target=\"text\" outcome=\"refused: read-only console role\"",
+        "outcome=\"bad credentials\"",
+    ] {
+        assert!(
+            log.contains(needle),
+            "no audit record `{needle}` in:\n{log}"
+        );
+    }
+}
+
+/// Signs in with `token` over plain HTTP and returns the session cookie and the page.
+async fn sign_in(server: &HttpServer, client: &reqwest::Client, token: &str) -> (String, String) {
+    let signed = client
+        .post(format!("{}/console/login", server.base))
+        .header("origin", &server.base)
+        .header("content-type", FORM)
+        .body(format!("token={}", token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed.status(), 303, "{:?}", signed.text().await);
+    let cookie = signed.headers()["set-cookie"].to_str().unwrap();
+    let cookie = cookie.split(';').next().unwrap().to_string();
+    assert!(
+        signed.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("HttpOnly; SameSite=Strict")
+    );
+    let page = client
+        .get(format!("{}/console", server.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    (cookie, page)
+}
+
+#[tokio::test]
+async fn the_console_refuses_strangers_forged_forms_and_tokens_without_a_console_role() {
+    let plugins = plugins_dir(&["berth-plugin-text"]);
+    let config = config(plugins.path());
+    let server = HttpServer::start(plugins.path(), Some(&config), &[]);
+    let client = crate::support::reqwest_builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let url = |path: &str| format!("{}{path}", server.base);
+
+    // No session: sent to sign in; parts and actions refused.
+    let page = client.get(url("/console")).send().await.unwrap();
+    assert_eq!(page.status(), 303);
+    assert_eq!(page.headers()["location"], "/console/login");
+    for path in ["/console/fragments/plugins", "/console/events"] {
+        assert_eq!(
+            client.get(url(path)).send().await.unwrap().status(),
+            401,
+            "{path}"
+        );
+    }
+    let act = client
+        .post(url("/console/plugins/text/disable"))
+        .header("origin", &server.base)
+        .header("content-type", FORM)
+        .body(format!("csrf={}", "x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(act.status(), 403);
+
+    // A sign-in form posted from another site is refused before the token is looked at.
+    let forged = client
+        .post(url("/console/login"))
+        .header("origin", "https://attacker.example")
+        .header("content-type", FORM)
+        .body(format!("token={}", ADMIN))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+
+    // A valid token whose roles have no console role is refused, saying why.
+    let plain = client
+        .post(url("/console/login"))
+        .header("origin", &server.base)
+        .header("content-type", FORM)
+        .body(format!("token={}", CALLER))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plain.status(), 401);
+    assert!(plain.text().await.unwrap().contains("console = "));
+
+    // Signed in as admin: an action needs this origin and the session's CSRF token.
+    let (cookie, page) = sign_in(&server, &client, ADMIN).await;
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_string();
+    let attempt = |origin: &'static str, csrf: String| {
+        let request = client
+            .post(url("/console/plugins/text/disable"))
+            .header("cookie", &cookie)
+            .header("content-type", FORM)
+            .body(format!("csrf={}", csrf));
+        match origin {
+            "" => request,
+            origin => request.header("origin", origin),
+        }
+        .send()
+    };
+    assert_eq!(
+        attempt("https://attacker.example", csrf.clone())
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    assert_eq!(attempt("", csrf.clone()).await.unwrap().status(), 403);
+    let stale = client
+        .post(url("/console/plugins/text/disable"))
+        .header("cookie", &cookie)
+        .header("origin", &server.base)
+        .header("content-type", FORM)
+        .body(format!("csrf={}", "stale"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), 403);
+    // The page carries security headers and no secret: no token, no token digest.
+    let response = client
+        .get(url("/console"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    let csp = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    let page = response.text().await.unwrap();
+    for secret in [ADMIN, READER, CALLER] {
+        assert!(!page.contains(secret));
+        assert!(!page.contains(&berth::auth::token_digest(secret)));
+    }
+    assert!(page.contains("data-plugin=\"text\""), "{page}");
+}
