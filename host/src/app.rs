@@ -133,6 +133,14 @@ async fn prepare_with(
         served,
         bus.clone(),
     ));
+    // Builds of the folder's plugins, for roll-backs from the console: kept in the user's
+    // cache like compiled code, so `--compile-cache off` (nothing written to the cache)
+    // keeps none either.
+    if options.compile_cache.is_some()
+        && let Some(dir) = crate::runtime::cache::berth_cache_dir()
+    {
+        lifecycle.keep_history(dir.join("history"));
+    }
     let unfetched =
         crate::sources::fetch(&config, options.config_file.as_deref(), &lifecycle).await;
     let summary = lifecycle.rescan().await?;

@@ -17,6 +17,11 @@ const FORM: &str = "application/x-www-form-urlencoded";
 
 /// Admin and read-only console roles, and a caller with tools but no console.
 fn config(dir: &Path) -> std::path::PathBuf {
+    config_with(dir, "")
+}
+
+/// [`config`] plus `extra` TOML.
+fn config_with(dir: &Path, extra: &str) -> std::path::PathBuf {
     let token = |name: &str, token: &str, role: &str| {
         format!(
             "[[http.auth.tokens]]\nname = \"{name}\"\nsha256 = \"{}\"\nroles = [\"{role}\"]\n\n",
@@ -27,7 +32,7 @@ fn config(dir: &Path) -> std::path::PathBuf {
         dir,
         &format!(
             "{}{}{}[roles.ops]\ntools = [\"*\"]\nconsole = \"admin\"\n\n\
-             [roles.viewer]\nconsole = \"read\"\n\n[roles.user]\ntools = [\"*\"]\n",
+             [roles.viewer]\nconsole = \"read\"\n\n[roles.user]\ntools = [\"*\"]\n{extra}",
             token("alice", ADMIN, "ops"),
             token("victor", READER, "viewer"),
             token("carol", CALLER, "user"),
@@ -35,29 +40,8 @@ fn config(dir: &Path) -> std::path::PathBuf {
     )
 }
 
-/// The e2e virtualenv with Playwright (the browser itself is Debian's).
-fn playwright_python() -> std::path::PathBuf {
-    static INSTALLED: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let python = crate::interop::venv_python();
-    let _one = INSTALLED.lock().unwrap_or_else(|p| p.into_inner());
-    let marker = python.parent().unwrap().join("../.playwright-installed");
-    if !marker.is_file() {
-        let status = Command::new(&python)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "playwright==1.65.3",
-            ])
-            .status()
-            .unwrap();
-        assert!(status.success(), "pip install playwright failed");
-        std::fs::write(&marker, "playwright==1.65.3").unwrap();
-    }
-    python
-}
+/// Playwright for Python, in the e2e virtualenv (the browser itself is Debian's).
+const PLAYWRIGHT: &str = "playwright==1.65.3";
 
 #[test]
 fn an_operator_sees_the_fleet_and_disables_a_plugin_in_a_real_browser() {
@@ -65,8 +49,14 @@ fn an_operator_sees_the_fleet_and_disables_a_plugin_in_a_real_browser() {
         Path::new("/usr/bin/chromium").is_file(),
         "the console test needs Debian's chromium (scripts/test installs it as root)"
     );
-    let python = playwright_python();
+    let python = crate::interop::venv_python_with(PLAYWRIGHT);
     let plugins = plugins_dir(&["berth-plugin-text", "berth-plugin-json"]);
+    // Two builds of plugin `flip` (1.0.0 served first), for the roll-back.
+    crate::support::install(
+        plugins.path(),
+        "flip.wasm",
+        &crate::support::component("berth-test-flip-one"),
+    );
     let config = config(plugins.path());
     let server = HttpServer::start(plugins.path(), Some(&config), &[]);
     let artifacts = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-artifacts");
@@ -80,6 +70,7 @@ fn an_operator_sees_the_fleet_and_disables_a_plugin_in_a_real_browser() {
         .arg(ADMIN)
         .arg(READER)
         .arg(&screenshot)
+        .arg(berth_test_artifacts::wasm("berth-test-flip-two"))
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -98,6 +89,8 @@ fn an_operator_sees_the_fleet_and_disables_a_plugin_in_a_real_browser() {
     for needle in [
         "action=\"plugin.disable\" target=\"text\" outcome=\"ok\"",
         "action=\"plugin.enable\" target=\"text\" outcome=\"ok\"",
+        "who=\"alice\" action=\"plugin.reload\" target=\"json\" outcome=\"ok\"",
+        "who=\"alice\" action=\"plugin.rollback\" target=\"flip\" outcome=\"ok: back to 1.0.0",
         "who=\"victor\" action=\"plugin.disable\" target=\"text\" outcome=\"refused: read-only console role\"",
         "outcome=\"bad credentials\"",
     ] {
@@ -253,4 +246,55 @@ async fn the_console_refuses_strangers_forged_forms_and_tokens_without_a_console
         assert!(!page.contains(&berth::auth::token_digest(secret)));
     }
     assert!(page.contains("data-plugin=\"text\""), "{page}");
+}
+
+#[tokio::test]
+async fn callers_refused_by_their_rate_limit_appear_in_the_feed() {
+    use futures::StreamExt as _;
+
+    let plugins = plugins_dir(&["berth-plugin-text"]);
+    let config = config_with(
+        plugins.path(),
+        "\n[http.rate_limit]\nrequests_per_minute = 6\nburst = 2\n",
+    );
+    let server = HttpServer::start(plugins.path(), Some(&config), &[]);
+    let client = crate::support::reqwest_builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let (cookie, _) = sign_in(&server, &client, ADMIN).await;
+    let feed = client
+        .get(format!("{}/console/events", server.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(feed.status(), 200);
+    let mut feed = feed.bytes_stream();
+    // Past its burst, carol's requests get 429, and the console hears of it once.
+    let mut refused = 0;
+    let started = std::time::Instant::now();
+    for _ in 0..6 {
+        let mut caller = server.client(Some(CALLER));
+        if caller.try_initialize().await.0.status == 429 {
+            refused += 1;
+        }
+    }
+    assert!(refused >= 3, "only {refused} requests were refused");
+    let spent = started.elapsed();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut seen = String::new();
+    while !(seen.contains("\"rate_limited\"") && seen.contains("carol")) {
+        let chunk = tokio::time::timeout_at(deadline, feed.next())
+            .await
+            .unwrap_or_else(|_| panic!("no rate-limit event in the feed: {seen}"))
+            .expect("the feed stays open")
+            .unwrap();
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    let announced = seen.matches("\"rate_limited\"").count() as u64;
+    assert!(
+        announced <= spent.as_secs() + 1,
+        "at most one announcement per second per caller, {announced} in {spent:?}: {seen}"
+    );
 }

@@ -16,28 +16,7 @@ fn deploy_dir() -> std::path::PathBuf {
 
 #[test]
 fn the_kubernetes_manifests_are_valid_and_agree_with_berth() {
-    let python = crate::interop::venv_python();
-    let marker = python
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join(".validator");
-    if !marker.is_file() {
-        let status = Command::new(&python)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                VALIDATOR,
-            ])
-            .status()
-            .expect("pip runs");
-        assert!(status.success(), "pip install {VALIDATOR} failed");
-        std::fs::write(&marker, VALIDATOR).unwrap();
-    }
+    let python = crate::interop::venv_python_with(VALIDATOR);
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/python/validate_deploy.py");
     let out = Command::new(&python)
         .arg(script)

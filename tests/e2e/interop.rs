@@ -9,15 +9,20 @@ use std::process::Command;
 
 const MCP_VERSION_SPEC: &str = "mcp==2.3.0";
 
-/// The e2e virtualenv's python, made on first use.
+/// The e2e virtualenv's python with the official MCP SDK, made on first use.
 pub(crate) fn venv_python() -> PathBuf {
-    // Tests run in parallel; only one may create the virtualenv.
-    static MADE: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _one_at_a_time = MADE.lock().unwrap_or_else(|p| p.into_inner());
+    venv_python_with(MCP_VERSION_SPEC)
+}
+
+/// The e2e virtualenv's python with `spec` (a pip requirement) installed, once: the
+/// virtualenv is made on first use and shared by every test that needs Python packages.
+pub(crate) fn venv_python_with(spec: &str) -> PathBuf {
+    // Tests run in parallel; only one may create the virtualenv or install into it.
+    static INSTALLING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = INSTALLING.lock().unwrap_or_else(|p| p.into_inner());
     let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/e2e-python");
     let python = target.join("bin/python");
-    let marker = target.join(".installed");
-    if !marker.is_file() {
+    if !python.is_file() {
         let status = Command::new("python3")
             .arg("-m")
             .arg("venv")
@@ -25,6 +30,13 @@ pub(crate) fn venv_python() -> PathBuf {
             .status()
             .expect("python3 runs");
         assert!(status.success(), "python3 -m venv failed");
+    }
+    let name: String = spec
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let marker = target.join(format!(".installed-{name}"));
+    if !marker.is_file() {
         let status = Command::new(&python)
             .args([
                 "-m",
@@ -32,12 +44,12 @@ pub(crate) fn venv_python() -> PathBuf {
                 "install",
                 "--quiet",
                 "--disable-pip-version-check",
-                MCP_VERSION_SPEC,
+                spec,
             ])
             .status()
             .expect("pip runs");
-        assert!(status.success(), "pip install {MCP_VERSION_SPEC} failed");
-        std::fs::write(&marker, MCP_VERSION_SPEC).unwrap();
+        assert!(status.success(), "pip install {spec} failed");
+        std::fs::write(&marker, spec).unwrap();
     }
     python
 }

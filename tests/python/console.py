@@ -1,7 +1,8 @@
 """Drive Berth's operator console in headless Chromium (Debian's /usr/bin/chromium, through
 Playwright) while an MCP client is connected, and check what an operator sees and does.
 
-Usage: console.py BASE_URL PLUGINS_DIR ADMIN_TOKEN READER_TOKEN SCREENSHOT. Exits non-zero
+Usage: console.py BASE_URL PLUGINS_DIR ADMIN_TOKEN READER_TOKEN SCREENSHOT FLIP_TWO_WASM
+(PLUGINS_DIR serves `flip` 1.0.0 as flip.wasm; FLIP_TWO_WASM is its 2.0.0). Exits non-zero
 (with the reason) on any mismatch; prints `console ok` and a JSON line of timings.
 """
 
@@ -50,6 +51,13 @@ async def tool_names(session):
     return {tool.name for tool in (await session.list_tools()).tools}
 
 
+async def admin_text_is(locator, expected):
+    try:
+        return (await locator.inner_text(timeout=500)).strip() == expected
+    except Exception:
+        return False
+
+
 async def wait_until(predicate, seconds, what):
     deadline = time.monotonic() + seconds
     while True:
@@ -60,7 +68,7 @@ async def wait_until(predicate, seconds, what):
         await asyncio.sleep(0.05)
 
 
-async def main(base, plugins, admin_token, reader_token, screenshot):
+async def main(base, plugins, admin_token, reader_token, screenshot, flip_two):
     timings = {}
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_FLAGS)
@@ -113,6 +121,31 @@ async def main(base, plugins, admin_token, reader_token, screenshot):
                 await admin.wait_for_selector("#feed li[data-kind=plugin_reloaded]", timeout=2000)
                 timings["reload_to_feed_ms"] = round((time.monotonic() - replaced) * 1000)
 
+                # Reloading from the console loads the file again: a second reload event.
+                await admin.click("tr[data-plugin=json] button[data-action=reload]")
+                await admin.wait_for_url(f"{base}/console")
+                await admin.wait_for_function(
+                    "document.querySelectorAll('#feed li[data-kind=plugin_reloaded]').length >= 2",
+                    timeout=2000,
+                )
+
+                # A new build of `flip`, then a roll-back to the build before it.
+                flip = os.path.join(plugins, "flip.wasm")
+                shutil.copyfile(flip_two, temporary)
+                os.rename(temporary, flip)
+                version = admin.locator("tr[data-plugin=flip] td").nth(1)
+                await wait_until(
+                    lambda: admin_text_is(version, "2.0.0"), 10, "flip 2.0.0 in the plugins table"
+                )
+                rollback = admin.locator("tr[data-plugin=flip] button[data-action=rollback]")
+                await rollback.wait_for(timeout=10000)
+                check("1.0.0" in await rollback.inner_text(), "the roll-back does not name 1.0.0")
+                await rollback.click()
+                await admin.wait_for_url(f"{base}/console")
+                await wait_until(
+                    lambda: admin_text_is(version, "1.0.0"), 5, "flip back at 1.0.0 after the roll-back"
+                )
+
                 # The tools table counts the call (refreshed every 2 s).
                 await admin.wait_for_selector("#tools tr[data-tool='text/count']", timeout=5000)
 
@@ -150,4 +183,4 @@ async def main(base, plugins, admin_token, reader_token, screenshot):
 
 
 if __name__ == "__main__":
-    asyncio.run(main(*sys.argv[1:6]))
+    asyncio.run(main(*sys.argv[1:7]))

@@ -16,6 +16,7 @@
 //! delays start-up and everyone else's upgrades by at most [`LATE_AFTER`], not by its
 //! whole load budget.
 
+pub mod history;
 pub mod plugins;
 pub mod watch;
 
@@ -102,6 +103,9 @@ pub struct Lifecycle {
     sourced: std::sync::Mutex<std::collections::BTreeMap<PathBuf, String>>,
     /// Notes on files, by path; entries go when their file goes or loads cleanly.
     notes: std::sync::Mutex<HashMap<PathBuf, FileNote>>,
+    /// Earlier builds of folder plugins, for roll-backs; unset when there is no place to
+    /// keep them.
+    history: std::sync::OnceLock<history::History>,
     /// The configuration as the operator's file (or the embedded defaults) gives it,
     /// before [`Self::overrides`]: what a console action re-applies.
     base: arc_swap::ArcSwap<Config>,
@@ -137,6 +141,7 @@ impl Lifecycle {
             base: arc_swap::ArcSwap::from_pointee(config.clone()),
             config: arc_swap::ArcSwap::from_pointee(config),
             overrides: std::sync::Mutex::new(Default::default()),
+            history: std::sync::OnceLock::new(),
             dir,
             served,
             bus,
@@ -342,6 +347,69 @@ impl Lifecycle {
             .insert(name.to_string(), enabled);
         let base = (*self.base.load_full()).clone();
         self.apply_config(base).await
+    }
+
+    /// Loads served plugin `name`'s file again now, as the watcher does when the file is
+    /// replaced (a fresh compile or cache read, `describe`, the same checks and a
+    /// `PluginReloaded` event); `None` when no plugin of that name is served.
+    pub async fn reload_plugin(
+        self: &Arc<Self>,
+        name: &str,
+    ) -> Result<Option<RescanSummary>, PluginError> {
+        let registry = self.served.registry();
+        let Some(entry) = registry.plugins().iter().find(|e| e.name() == name) else {
+            return Ok(None);
+        };
+        // Forgetting the file's fingerprint makes the rescan take it for a new build.
+        self.seen.lock().await.remove(&entry.path);
+        self.rescan().await.map(Some)
+    }
+
+    /// Keeps every build of the folder's plugins in `dir`, so they can be rolled back
+    /// (see [`history`]). Set once, before the first scan.
+    pub fn keep_history(&self, dir: PathBuf) {
+        if self.history.set(history::History::new(dir)).is_err() {
+            tracing::warn!("a history folder was already set; keeping it");
+        }
+    }
+
+    /// The build served plugin `name` served before its current one, if it can be
+    /// rolled back to.
+    pub fn previous_build(&self, name: &str) -> Option<history::Build> {
+        self.history.get()?.previous(name)
+    }
+
+    /// Puts back the build plugin `name` served before its current one: written over its
+    /// file as a deploy would, then loaded as any new build (checks, events, clients'
+    /// lists). Rolling back twice goes forward again.
+    pub async fn roll_back(
+        self: &Arc<Self>,
+        name: &str,
+    ) -> Result<history::Build, history::RollBackError> {
+        use history::RollBackError;
+        let registry = self.served.registry();
+        let Some(entry) = registry.plugins().iter().find(|e| e.name() == name) else {
+            return Err(RollBackError::NotServed(name.to_string()));
+        };
+        if self.sourced().contains_key(&entry.path) {
+            return Err(RollBackError::Sourced(name.to_string()));
+        }
+        let Some(history) = self.history.get() else {
+            return Err(RollBackError::NoHistory);
+        };
+        let Some(build) = history.previous(name) else {
+            return Err(RollBackError::NoPrevious(name.to_string()));
+        };
+        history
+            .restore(&build.digest, &entry.path)
+            .map_err(|error| RollBackError::Restore {
+                plugin: name.to_string(),
+                version: build.version.clone(),
+                error: error.to_string(),
+            })?;
+        tracing::info!(plugin = %name, version = %build.version, digest = %build.digest, "plugin rolled back");
+        self.rescan().await?;
+        Ok(build)
     }
 
     /// The operator's overrides, by plugin name (`true`: enabled).
@@ -581,6 +649,8 @@ impl Lifecycle {
             self.refused(path, error.to_string());
         }
 
+        let history = self.history.get();
+        let sourced = self.sourced();
         for entry in registry.plugins() {
             let manifest = entry.plugin.manifest();
             let fresh_load = previous
@@ -588,6 +658,22 @@ impl Lifecycle {
                 .is_none_or(|old| !old.plugin.is_same_load(&entry.plugin));
             if fresh_load {
                 self.note(&entry.path, None);
+                if let Some(history) = history
+                    && !sourced.contains_key(&entry.path)
+                {
+                    history.keep(&entry.path, entry.plugin.digest());
+                    if let Some(old) = previous.get(&entry.path)
+                        && old.plugin.digest() != entry.plugin.digest()
+                    {
+                        history.replaced(
+                            &manifest.name,
+                            history::Build {
+                                digest: old.plugin.digest().to_string(),
+                                version: old.plugin.manifest().version.clone(),
+                            },
+                        );
+                    }
+                }
             }
             match previous.get(&entry.path) {
                 Some(old) if old.plugin.is_same_load(&entry.plugin) => continue,

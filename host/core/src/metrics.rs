@@ -463,7 +463,10 @@ fn record_event(event: &Event, served: &Served) {
         // (or a newer one, which is just as right for a gauge).
         Event::RegistryChanged { .. } => set_served(&served.registry()),
         // The call path records both directly (record_call, access_denied), losslessly.
-        Event::ToolCalled { .. } | Event::AccessDenied { .. } | Event::ResourceChanged { .. } => {}
+        Event::ToolCalled { .. }
+        | Event::AccessDenied { .. }
+        | Event::RateLimited { .. }
+        | Event::ResourceChanged { .. } => {}
     }
 }
 

@@ -99,7 +99,17 @@ struct Inner {
     requests: HttpSeries,
     /// Rate limits shared with the other replicas (`[cluster]`), if configured.
     shared: Option<SharedLimits>,
+    /// Where refusals are announced (for the console's feed), once set.
+    bus: std::sync::OnceLock<berth_core::bus::Bus>,
+    /// When each caller's rate-limit refusal was last announced: a flood of refused
+    /// requests must not become a flood of events waking every subscriber.
+    announced: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
 }
+
+/// At most one rate-limit announcement per caller per this long.
+const ANNOUNCE_EVERY: Duration = Duration::from_secs(1);
+/// Callers remembered for that; past it the oldest are forgotten.
+const ANNOUNCED_CALLERS: usize = 1024;
 
 impl Gate {
     /// A gate for `http`'s settings in front of `sessions`, serving on `addr`.
@@ -135,8 +145,15 @@ impl Gate {
                 metrics,
                 requests: HttpSeries::default(),
                 shared,
+                bus: std::sync::OnceLock::new(),
+                announced: Default::default(),
             }),
         }
+    }
+
+    /// Announces refusals (rate limits) on `bus`, for the console's feed. Set once.
+    pub fn announce_on(&self, bus: berth_core::bus::Bus) {
+        let _ = self.inner.bus.set(bus);
     }
 
     /// The rate limits shared with other replicas, if configured.
@@ -374,6 +391,11 @@ pub async fn guard_mcp(State(gate): State<Gate>, mut request: Request, next: Nex
         if let Err(retry) = verdict {
             berth_core::metrics::rate_limited();
             tracing::info!(%key, retry_after_ms = retry.0.as_millis() as u64, "rate limited");
+            let subject = match &caller {
+                Caller::Authenticated(identity) => identity.subject.clone(),
+                _ => key.clone(),
+            };
+            announce_rate_limited(inner, subject);
             let mut response = refusal(
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate_limited",
@@ -721,6 +743,30 @@ fn refresh(gate: &Gate, http: &HttpConfig) {
             tracing::error!(%error, "the new [http.auth] cannot be used; the previous one stays in force");
         }
     }
+}
+
+/// Publishes that `subject` was rate limited, unless it was announced less than
+/// [`ANNOUNCE_EVERY`] ago.
+fn announce_rate_limited(inner: &Inner, subject: String) {
+    let Some(bus) = inner.bus.get() else { return };
+    let now = std::time::Instant::now();
+    {
+        let mut announced = inner.announced.lock().unwrap_or_else(|p| p.into_inner());
+        if announced
+            .get(&subject)
+            .is_some_and(|at| now.duration_since(*at) < ANNOUNCE_EVERY)
+        {
+            return;
+        }
+        if announced.len() >= ANNOUNCED_CALLERS {
+            announced.retain(|_, at| now.duration_since(*at) < ANNOUNCE_EVERY);
+            if announced.len() >= ANNOUNCED_CALLERS {
+                announced.clear();
+            }
+        }
+        announced.insert(subject.clone(), now);
+    }
+    bus.publish(berth_core::bus::Event::RateLimited { subject });
 }
 
 #[cfg(test)]

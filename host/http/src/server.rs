@@ -156,6 +156,7 @@ pub async fn start(
         shared,
         shutdown,
     );
+    gate.announce_on(lifecycle.bus().clone());
     gate::spawn_refresher(gate.clone(), lifecycle.clone(), shutdown);
     let console = crate::console::Console::new(gate.clone(), lifecycle.clone(), shutdown);
     let app = router(&http.path, service, gate.clone(), console);

@@ -73,6 +73,13 @@ pub enum Event {
         /// The tool's name, or the resource's URI.
         name: String,
     },
+    /// An HTTP caller was refused with 429 by its rate limit (announced at most once a
+    /// second per caller, however many requests are refused).
+    RateLimited {
+        /// Who: the token's name, the JWT's subject, or `ip:ADDRESS` for an
+        /// unauthenticated caller.
+        subject: String,
+    },
     /// A new registry snapshot was published.
     RegistryChanged {
         /// Its generation.
@@ -277,6 +284,7 @@ impl PluginEvent {
             // knowing.
             Event::RegistryChanged { .. }
             | Event::AccessDenied { .. }
+            | Event::RateLimited { .. }
             | Event::ResourceChanged { .. } => return None,
         })
     }

@@ -2,8 +2,9 @@
 //! contract, digest, state, last error, needs), each tool's call rate, error rate and
 //! latency over the last minutes with small charts, the open sessions, and a live feed of
 //! what happens (loads, reloads, refusals, config applied or rejected, access denied) over
-//! SSE from the bus. An admin may enable and disable plugins, through the lifecycle's
-//! config path (see [`Lifecycle::set_enabled`]), and every action is an audit record.
+//! SSE from the bus (and rate-limit refusals). An admin may reload a plugin's file and enable and disable plugins,
+//! through the lifecycle's paths (see [`Lifecycle::reload_plugin`] and
+//! [`Lifecycle::set_enabled`]), and every action is an audit record.
 //!
 //! Pages are rendered here as HTML (every dynamic value escaped) with one stylesheet and
 //! one small ES module, both compiled into the binary: no build step, no CDN.
@@ -506,6 +507,20 @@ fn plugins_table(console: &Console, login: &Login) -> String {
             .filter(|t| Arc::ptr_eq(&t.plugin, entry))
             .count();
         let needs = needs_text(entry.plugin.needs());
+        // Offered when the build served before this one is kept.
+        let rollback = match lifecycle.previous_build(entry.name()) {
+            Some(build) if admin => format!(
+                "<form method=\"post\" action=\"/console/plugins/{n}/rollback\">\
+                 <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+                 <button type=\"submit\" data-action=\"rollback\" title=\"{digest}\">\
+                 roll back to {version}</button></form>",
+                n = esc(entry.name()),
+                csrf = esc(&login.csrf),
+                digest = esc(&build.digest),
+                version = esc(&build.version),
+            ),
+            _ => String::new(),
+        };
         let _ = write!(
             rows,
             "<tr data-plugin=\"{name}\"><td><b>{name}</b></td><td>{version}</td><td>{contract}</td>\
@@ -520,7 +535,7 @@ fn plugins_table(console: &Console, login: &Login) -> String {
             file = esc(&file_name(&entry.path)),
             needs = esc(&needs),
             error = esc(&error),
-            action = button(entry.name(), "disable"),
+            action = button(entry.name(), "reload") + &rollback + &button(entry.name(), "disable"),
         );
     }
     let mut rest: Vec<_> = notes
@@ -705,6 +720,10 @@ fn feed_entry(event: &Event) -> Option<serde_json::Value> {
             "access_denied",
             format!("{subject} was refused {kind} {plugin}/{name}"),
         ),
+        Event::RateLimited { subject } => (
+            "rate_limited",
+            format!("{subject} was refused by its rate limit (429)"),
+        ),
         _ => return None,
     };
     let at = humantime_rfc3339(SystemTime::now());
@@ -802,16 +821,12 @@ async fn act(
         Ok(found) => found,
         Err(response) => return response,
     };
-    let enabled = match action.as_str() {
-        "enable" => true,
-        "disable" => false,
-        _ => {
-            return plain(
-                StatusCode::NOT_FOUND,
-                "no such action: use enable or disable",
-            );
-        }
-    };
+    if !["enable", "disable", "reload", "rollback"].contains(&action.as_str()) {
+        return plain(
+            StatusCode::NOT_FOUND,
+            "no such action: use enable, disable, reload or rollback",
+        );
+    }
     let audited = format!("plugin.{action}");
     if login.access != ConsoleAccess::Admin {
         audit(
@@ -822,8 +837,35 @@ async fn act(
         );
         return plain(StatusCode::FORBIDDEN, "this console role is read-only");
     }
-    match console.0.lifecycle.set_enabled(&name, enabled).await {
-        Ok(_) => {
+    let lifecycle = &console.0.lifecycle;
+    let done = match action.as_str() {
+        "reload" => match lifecycle.reload_plugin(&name).await {
+            Ok(None) => {
+                audit(&login.who, &audited, &name, "refused: not served");
+                let message = format!("no plugin named {name} is served");
+                return (StatusCode::NOT_FOUND, message).into_response();
+            }
+            Ok(Some(_)) => Ok(()),
+            Err(error) => Err(error),
+        },
+        "rollback" => match lifecycle.roll_back(&name).await {
+            Ok(build) => {
+                let outcome = format!("ok: back to {} ({})", build.version, build.digest);
+                audit(&login.who, &audited, &name, &outcome);
+                return Redirect::to("/console").into_response();
+            }
+            Err(error) => {
+                audit(&login.who, &audited, &name, &format!("refused: {error}"));
+                return (StatusCode::CONFLICT, error.to_string()).into_response();
+            }
+        },
+        action => lifecycle
+            .set_enabled(&name, action == "enable")
+            .await
+            .map(drop),
+    };
+    match done {
+        Ok(()) => {
             audit(&login.who, &audited, &name, "ok");
             Redirect::to("/console").into_response()
         }
