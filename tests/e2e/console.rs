@@ -135,7 +135,11 @@ async fn sign_in(server: &HttpServer, client: &reqwest::Client, token: &str) -> 
 #[tokio::test]
 async fn the_console_refuses_strangers_forged_forms_and_tokens_without_a_console_role() {
     let plugins = plugins_dir(&["berth-plugin-text"]);
-    let config = config(plugins.path());
+    // A granted environment value: its name may show, its value never.
+    let config = config_with(
+        plugins.path(),
+        "\n[plugins.text.grants]\nenv_values = { BERTH_TEST_SECRET = \"s3cr3t-value-never-shown\" }\n",
+    );
     let server = HttpServer::start(plugins.path(), Some(&config), &[]);
     let client = crate::support::reqwest_builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -246,6 +250,8 @@ async fn the_console_refuses_strangers_forged_forms_and_tokens_without_a_console
         assert!(!page.contains(&berth::auth::token_digest(secret)));
     }
     assert!(page.contains("data-plugin=\"text\""), "{page}");
+    assert!(page.contains("env BERTH_TEST_SECRET"), "{page}");
+    assert!(!page.contains("s3cr3t-value-never-shown"));
 }
 
 #[tokio::test]

@@ -112,6 +112,11 @@ async def main(base, plugins, admin_token, reader_token, screenshot, flip_two):
                 result = await session.call_tool("text_count", {"text": "seen by the console"})
                 check(not result.is_error, f"text_count failed: {result}")
 
+                # The session shows with its identity and protocol version.
+                await admin.wait_for_selector(
+                    "#sessions td:has-text('alice') ~ td:has-text('2025-11-25')", timeout=5000
+                )
+
                 # A new build of a plugin file shows in the feed within 2 s.
                 target = os.path.join(plugins, "berth_plugin_json.wasm")
                 temporary = os.path.join(plugins, ".json.partial")

@@ -420,6 +420,14 @@ pub async fn guard_mcp(State(gate): State<Gate>, mut request: Request, next: Nex
         .get(SESSION_HEADER)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    if let Some(id) = &session
+        && let Some(version) = request
+            .headers()
+            .get("mcp-protocol-version")
+            .and_then(|v| v.to_str().ok())
+    {
+        inner.sessions.note_protocol(id, version);
+    }
     if let (Some(id), Caller::Authenticated(identity)) = (&session, &caller)
         && !inner.sessions.may_use(id, identity)
     {

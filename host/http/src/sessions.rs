@@ -75,6 +75,9 @@ impl Owner {
 #[derive(Default)]
 struct Open {
     by_id: HashMap<SessionId, Option<Owner>>,
+    /// The MCP protocol version each session's requests say they speak (their
+    /// `MCP-Protocol-Version` header), for the console.
+    protocols: HashMap<SessionId, String>,
     reserved: usize,
 }
 
@@ -135,17 +138,37 @@ impl Sessions {
         self.open().by_id.len()
     }
 
-    /// Who holds the open sessions: for each, the subject that opened it, or `None` for a
-    /// session opened without authentication. For the console; sorted.
-    pub fn holders(&self) -> Vec<Option<String>> {
-        let mut holders: Vec<Option<String>> = self
-            .open()
+    /// Who holds the open sessions, for the console, sorted: for each, the subject that
+    /// opened it (`None` for a session opened without authentication) and the protocol
+    /// version its requests speak (`None` until one said).
+    pub fn holders(&self) -> Vec<(Option<String>, Option<String>)> {
+        let open = self.open();
+        let mut holders: Vec<_> = open
             .by_id
-            .values()
-            .map(|owner| owner.as_ref().map(|o| o.subject.clone()))
+            .iter()
+            .map(|(id, owner)| {
+                (
+                    owner.as_ref().map(|o| o.subject.clone()),
+                    open.protocols.get(id).cloned(),
+                )
+            })
             .collect();
         holders.sort();
         holders
+    }
+
+    /// Records the protocol version a request on open session `id` said it speaks.
+    pub fn note_protocol(&self, id: &str, version: &str) {
+        let mut open = self.open();
+        if !open.by_id.contains_key(id) || open.protocols.get(id).is_some_and(|v| v == version) {
+            return;
+        }
+        // Bounded by the header's own limits; a version is a short date string.
+        let version: String = version.chars().take(32).collect();
+        if let Some((key, _)) = open.by_id.get_key_value(id) {
+            let key = key.clone();
+            open.protocols.insert(key, version);
+        }
     }
 
     /// Whether a new session would be refused.
@@ -223,7 +246,11 @@ impl Drop for SessionGuard {
         let Some(sessions) = self.sessions.upgrade() else {
             return;
         };
-        sessions.open().by_id.remove(&self.id);
+        {
+            let mut open = sessions.open();
+            open.by_id.remove(&self.id);
+            open.protocols.remove(&self.id);
+        }
         tracing::debug!(session = %self.id, "session ended");
         // The handle map sits behind an async lock: remove it from a task.
         let id = self.id.clone();
@@ -308,7 +335,11 @@ impl SessionManager for Sessions {
     async fn close_session(&self, id: &SessionId) -> Result<(), Self::Error> {
         // Ended from now on for the gate (a second DELETE is 404), though its transport
         // winds down a moment after the answer and its guard finishes the bookkeeping.
-        self.open().by_id.remove(id);
+        {
+            let mut open = self.open();
+            open.by_id.remove(id);
+            open.protocols.remove(id);
+        }
         Ok(self.local.close_session(id).await?)
     }
 

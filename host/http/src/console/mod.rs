@@ -480,6 +480,7 @@ async fn fragment(
 fn plugins_table(console: &Console, login: &Login) -> String {
     let lifecycle = &console.0.lifecycle;
     let registry = lifecycle.served().registry();
+    let config = lifecycle.config();
     let mut notes = lifecycle.notes();
     let admin = login.access == ConsoleAccess::Admin;
     let button = |name: &str, action: &str| -> String {
@@ -507,6 +508,9 @@ fn plugins_table(console: &Console, login: &Login) -> String {
             .filter(|t| Arc::ptr_eq(&t.plugin, entry))
             .count();
         let needs = needs_text(entry.plugin.needs());
+        let plugin_config = config.plugin(entry.name());
+        let grants = grants_text(&plugin_config.grants);
+        let source = plugin_config.source.clone().unwrap_or_default();
         // Offered when the build served before this one is kept.
         let rollback = match lifecycle.previous_build(entry.name()) {
             Some(build) if admin => format!(
@@ -524,8 +528,8 @@ fn plugins_table(console: &Console, login: &Login) -> String {
         let _ = write!(
             rows,
             "<tr data-plugin=\"{name}\"><td><b>{name}</b></td><td>{version}</td><td>{contract}</td>\
-             <td class=\"mono\" title=\"{digest}\">{short}</td><td class=\"mono\">{file}</td>\
-             <td class=\"state-serving\">serving</td><td class=\"num\">{tools}</td><td>{needs}</td>\
+             <td class=\"mono\" title=\"{digest}\">{short}</td><td class=\"mono\" title=\"{source}\">{file}</td>\
+             <td class=\"state-serving\">serving</td><td class=\"num\">{tools}</td><td>{needs}</td><td>{grants}</td>\
              <td class=\"error\">{error}</td><td>{action}</td></tr>",
             name = esc(entry.name()),
             version = esc(&manifest.version),
@@ -534,6 +538,8 @@ fn plugins_table(console: &Console, login: &Login) -> String {
             short = esc(&entry.plugin.digest().chars().take(19).collect::<String>()),
             file = esc(&file_name(&entry.path)),
             needs = esc(&needs),
+            grants = esc(&grants),
+            source = esc(&source),
             error = esc(&error),
             action = button(entry.name(), "reload") + &rollback + &button(entry.name(), "disable"),
         );
@@ -560,7 +566,7 @@ fn plugins_table(console: &Console, login: &Login) -> String {
         let _ = write!(
             rows,
             "<tr data-plugin=\"{name}\"><td><b>{name}</b></td><td>{version}</td><td></td><td></td>\
-             <td class=\"mono\">{file}</td><td class=\"state-{state}\">{state}</td><td></td><td></td>\
+             <td class=\"mono\">{file}</td><td class=\"state-{state}\">{state}</td><td></td><td></td><td></td>\
              <td class=\"error\">{error}</td><td>{action}</td></tr>",
             name = esc(&name),
             version = esc(&version),
@@ -570,7 +576,7 @@ fn plugins_table(console: &Console, login: &Login) -> String {
     }
     format!(
         "<h2>Plugins</h2><table><thead><tr><th>plugin</th><th>version</th><th>contract</th>\
-         <th>digest</th><th>file</th><th>state</th><th>tools</th><th>needs</th><th>last error</th>\
+         <th>digest</th><th>file</th><th>state</th><th>tools</th><th>needs</th><th>grants</th><th>last error</th>\
          <th></th></tr></thead><tbody>{rows}</tbody></table>"
     )
 }
@@ -591,6 +597,26 @@ fn needs_text(needs: &berth_model::policy::Needs) -> String {
     parts.extend(needs.network.iter().cloned());
     if needs.keyvalue {
         parts.push("state".into());
+    }
+    parts.join(", ")
+}
+
+/// What the operator granted, by name only: environment variable values (which may be
+/// secrets) never reach a page.
+fn grants_text(grants: &berth_core::config::GrantsConfig) -> String {
+    let mut parts: Vec<String> = grants
+        .folders
+        .iter()
+        .map(|f| {
+            let mode = if f.write { "rw" } else { "ro" };
+            format!("{} → {} ({mode})", f.host.display(), f.guest)
+        })
+        .collect();
+    let names = grants.env.iter().chain(grants.env_values.keys());
+    parts.extend(names.map(|name| format!("env {name}")));
+    parts.extend(grants.network.iter().cloned());
+    if let Some(keyvalue) = &grants.keyvalue {
+        parts.push(format!("state {}", keyvalue.buckets.join(" ")));
     }
     parts.join(", ")
 }
@@ -665,24 +691,26 @@ fn sparkline(calls: &[u64], errors: &[u64]) -> String {
 fn sessions_table(console: &Console) -> String {
     let sessions = console.0.gate.sessions();
     let holders = sessions.holders();
-    let mut by_holder: std::collections::BTreeMap<String, usize> = Default::default();
-    for holder in holders.iter() {
-        let name = holder
+    let mut groups: std::collections::BTreeMap<(String, String), usize> = Default::default();
+    for (holder, protocol) in &holders {
+        let holder = holder
             .clone()
             .unwrap_or_else(|| "(no authentication)".into());
-        *by_holder.entry(name).or_default() += 1;
+        let protocol = protocol.clone().unwrap_or_else(|| "(not said yet)".into());
+        *groups.entry((holder, protocol)).or_default() += 1;
     }
     let mut rows = String::new();
-    for (holder, count) in &by_holder {
+    for ((holder, protocol), count) in &groups {
         let _ = write!(
             rows,
-            "<tr><td>{}</td><td class=\"num\">{count}</td></tr>",
-            esc(holder)
+            "<tr><td>{}</td><td class=\"mono\">{}</td><td class=\"num\">{count}</td></tr>",
+            esc(holder),
+            esc(protocol)
         );
     }
     format!(
         "<h2>Sessions: <span id=\"session-count\">{}</span> of {}</h2><table><thead><tr>\
-         <th>identity</th><th>sessions</th></tr></thead><tbody>{rows}</tbody></table>",
+         <th>identity</th><th>protocol</th><th>sessions</th></tr></thead><tbody>{rows}</tbody></table>",
         holders.len(),
         sessions.max()
     )
