@@ -3,10 +3,14 @@
 //!
 //! Editors and `cp` produce several events per save (create, modify, modify, rename…),
 //! so raw events are coalesced: a tick is sent once the folder has been quiet for the
-//! debounce interval. The tick carries no detail on purpose: the lifecycle rescans the
-//! folder and compares what it finds with what it serves, which handles create, modify,
-//! atomic rename and delete the same way and cannot miss an event that was coalesced.
-//! Hidden and temporary files never cause a tick.
+//! debounce interval. The exception is an event that says a file is complete: closed
+//! after writing, or renamed into place (how deploy tools and `install` put a build
+//! down). Waiting out the debounce then only delays the new build, so the tick goes at
+//! once; later events of the same burst still get their debounced tick, and the rescan
+//! it causes finds nothing new. The tick carries no detail on purpose: the lifecycle
+//! rescans the folder and compares what it finds with what it serves, which handles
+//! create, modify, atomic rename and delete the same way and cannot miss an event that
+//! was coalesced. Hidden and temporary files never cause a tick.
 
 use std::path::Path;
 use std::time::Duration;
@@ -90,10 +94,11 @@ fn watch_matching(
     let (raw_tx, raw_rx) = mpsc::unbounded_channel();
     let mut watcher =
         notify::recommended_watcher(move |event: notify::Result<notify::Event>| match event {
-            Ok(event) if relevant(&event, &matches) => {
-                let _ = raw_tx.send(());
+            Ok(event) => {
+                if let Some(raw) = classify(&event, &matches) {
+                    let _ = raw_tx.send(raw);
+                }
             }
-            Ok(_) => {}
             Err(error) => tracing::warn!(%error, "file watcher error"),
         })
         .map_err(|source| WatchError {
@@ -111,26 +116,59 @@ fn watch_matching(
     Ok((DirWatcher { _watcher: watcher }, tick_rx))
 }
 
-/// An event matters when it touches a watched file (either side of a rename counts) and
-/// is not a mere read.
-fn relevant(event: &notify::Event, matches: &impl Fn(&Path) -> bool) -> bool {
-    !matches!(event.kind, notify::EventKind::Access(_)) && event.paths.iter().any(|p| matches(p))
+/// What a raw event says about a watched file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Raw {
+    /// It changed; more may follow.
+    Changed,
+    /// It is complete: closed after writing, or renamed into place.
+    Complete,
 }
 
-/// Forwards one tick per burst of raw events, after `debounce` of quiet. A tick that
-/// is still pending when more changes arrive absorbs them (the channel holds one), so a
-/// slow consumer sees at most one tick per rescan it owes.
+/// What `event` says, if it touches a watched file (either side of a rename counts) and
+/// is not a mere read.
+fn classify(event: &notify::Event, matches: &impl Fn(&Path) -> bool) -> Option<Raw> {
+    use notify::EventKind;
+    use notify::event::{AccessKind, AccessMode, ModifyKind, RenameMode};
+    match event.kind {
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => event
+            .paths
+            .iter()
+            .any(|p| matches(p))
+            .then_some(Raw::Complete),
+        EventKind::Access(_) => None,
+        // The destination is the last path (`Both` carries from and to).
+        EventKind::Modify(ModifyKind::Name(RenameMode::To | RenameMode::Both))
+            if event.paths.last().is_some_and(|p| matches(p)) =>
+        {
+            Some(Raw::Complete)
+        }
+        _ => event
+            .paths
+            .iter()
+            .any(|p| matches(p))
+            .then_some(Raw::Changed),
+    }
+}
+
+/// Forwards one tick per burst of raw events, after `debounce` of quiet, or at once when
+/// an event says a file is complete. A tick that is still pending when more changes
+/// arrive absorbs them (the channel holds one), so a slow consumer sees at most one tick
+/// per rescan it owes.
 async fn coalesce(
-    mut raw: mpsc::UnboundedReceiver<()>,
+    mut raw: mpsc::UnboundedReceiver<Raw>,
     ticks: mpsc::Sender<()>,
     debounce: Duration,
 ) {
-    while raw.recv().await.is_some() {
-        loop {
-            match tokio::time::timeout(debounce, raw.recv()).await {
-                Ok(Some(())) => continue,
-                Ok(None) => return,
-                Err(_quiet) => break,
+    while let Some(first) = raw.recv().await {
+        if first == Raw::Changed {
+            loop {
+                match tokio::time::timeout(debounce, raw.recv()).await {
+                    Ok(Some(Raw::Changed)) => continue,
+                    Ok(Some(Raw::Complete)) => break,
+                    Ok(None) => return,
+                    Err(_quiet) => break,
+                }
             }
         }
         match ticks.try_send(()) {
@@ -150,7 +188,7 @@ mod tests {
         let (tick_tx, mut ticks) = mpsc::channel(1);
         tokio::spawn(coalesce(raw_rx, tick_tx, DEBOUNCE));
         for _ in 0..5 {
-            raw_tx.send(()).unwrap();
+            raw_tx.send(Raw::Changed).unwrap();
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         assert!(
@@ -161,12 +199,35 @@ mod tests {
         assert!(ticks.try_recv().is_ok(), "one tick after the quiet period");
         assert!(ticks.try_recv().is_err(), "only one");
 
-        raw_tx.send(()).unwrap();
+        raw_tx.send(Raw::Changed).unwrap();
         tokio::time::sleep(DEBOUNCE * 2).await;
         assert!(
             ticks.try_recv().is_ok(),
             "a later change gives another tick"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_complete_file_ticks_at_once_even_mid_burst() {
+        let (raw_tx, raw_rx) = mpsc::unbounded_channel();
+        let (tick_tx, mut ticks) = mpsc::channel(1);
+        tokio::spawn(coalesce(raw_rx, tick_tx, DEBOUNCE));
+        raw_tx.send(Raw::Complete).unwrap();
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        assert!(
+            ticks.try_recv().is_ok(),
+            "a rename into place ticks at once"
+        );
+        raw_tx.send(Raw::Changed).unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        raw_tx.send(Raw::Complete).unwrap();
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        assert!(
+            ticks.try_recv().is_ok(),
+            "a close after writes ends the wait"
+        );
+        tokio::time::sleep(DEBOUNCE * 2).await;
+        assert!(ticks.try_recv().is_err(), "and nothing is left over");
     }
 
     #[test]
@@ -188,13 +249,54 @@ mod tests {
     }
 
     #[test]
-    fn only_plugin_files_matter() {
-        use notify::event::{CreateKind, EventKind};
-        let event = |path: &str| {
-            notify::Event::new(EventKind::Create(CreateKind::File)).add_path(path.into())
+    fn only_plugin_files_matter_and_complete_ones_say_so() {
+        use notify::event::{
+            AccessKind, AccessMode, CreateKind, EventKind, ModifyKind, RenameMode,
         };
-        assert!(relevant(&event("/p/echo.wasm"), &is_plugin_file));
-        assert!(!relevant(&event("/p/.echo.wasm.swp"), &is_plugin_file));
-        assert!(!relevant(&event("/p/notes.txt"), &is_plugin_file));
+        let event = |kind: EventKind, paths: &[&str]| {
+            paths
+                .iter()
+                .fold(notify::Event::new(kind), |e, p| e.add_path((*p).into()))
+        };
+        let created = EventKind::Create(CreateKind::File);
+        assert_eq!(
+            classify(&event(created, &["/p/echo.wasm"]), &is_plugin_file),
+            Some(Raw::Changed)
+        );
+        assert_eq!(
+            classify(&event(created, &["/p/.echo.wasm.swp"]), &is_plugin_file),
+            None
+        );
+        assert_eq!(
+            classify(&event(created, &["/p/notes.txt"]), &is_plugin_file),
+            None
+        );
+        let closed = EventKind::Access(AccessKind::Close(AccessMode::Write));
+        assert_eq!(
+            classify(&event(closed, &["/p/echo.wasm"]), &is_plugin_file),
+            Some(Raw::Complete)
+        );
+        let read = EventKind::Access(AccessKind::Close(AccessMode::Read));
+        assert_eq!(
+            classify(&event(read, &["/p/echo.wasm"]), &is_plugin_file),
+            None
+        );
+        // A build renamed into place, from a hidden temporary name.
+        let renamed = EventKind::Modify(ModifyKind::Name(RenameMode::Both));
+        assert_eq!(
+            classify(
+                &event(renamed, &["/p/.echo.partial", "/p/echo.wasm"]),
+                &is_plugin_file
+            ),
+            Some(Raw::Complete)
+        );
+        // Renamed away: a change, not a complete build.
+        assert_eq!(
+            classify(
+                &event(renamed, &["/p/echo.wasm", "/p/.old"]),
+                &is_plugin_file
+            ),
+            Some(Raw::Changed)
+        );
     }
 }
