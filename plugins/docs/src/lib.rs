@@ -15,13 +15,15 @@ struct Page {
 }
 
 /// The topics `berth://docs/topics/{topic}` serves, in the order `search` ranks ties.
-const TOPICS: [(&str, &str); 6] = [
+const TOPICS: [(&str, &str); 8] = [
     ("tools", include_str!("../content/topics/tools.md")),
     ("resources", include_str!("../content/topics/resources.md")),
     ("errors", include_str!("../content/topics/errors.md")),
     ("config", include_str!("../content/topics/config.md")),
     ("logging", include_str!("../content/topics/logging.md")),
     ("testing", include_str!("../content/topics/testing.md")),
+    ("state", include_str!("../content/topics/state.md")),
+    ("languages", include_str!("../content/topics/languages.md")),
 ];
 
 const CONTRACT: &str = include_str!("../../../wit/berth-plugin/v0.3/plugin.wit");
@@ -45,13 +47,15 @@ fn pages() -> Vec<Page> {
         },
     ];
     // The topic URIs are the template's expansions; `&'static` because TOPICS is const.
-    const TOPIC_URIS: [&str; 6] = [
+    const TOPIC_URIS: [&str; 8] = [
         "berth://docs/topics/tools",
         "berth://docs/topics/resources",
         "berth://docs/topics/errors",
         "berth://docs/topics/config",
         "berth://docs/topics/logging",
         "berth://docs/topics/testing",
+        "berth://docs/topics/state",
+        "berth://docs/topics/languages",
     ];
     for ((_, text), uri) in TOPICS.iter().zip(TOPIC_URIS) {
         pages.push(Page { uri, text });
