@@ -22,6 +22,9 @@ use crate::lifecycle::plugins::is_plugin_file;
 
 /// How long the folder must be quiet before a change is acted on.
 pub const DEBOUNCE: Duration = Duration::from_millis(200);
+/// After an event that says a file is complete, how long the rest of its burst gets to
+/// arrive: one rename comes as several events (from, to, both), which must make one tick.
+pub const SETTLE: Duration = Duration::from_millis(10);
 
 /// Why the folder could not be watched.
 #[derive(Debug, thiserror::Error)]
@@ -161,11 +164,25 @@ async fn coalesce(
     debounce: Duration,
 ) {
     while let Some(first) = raw.recv().await {
-        if first == Raw::Changed {
+        let mut complete = first == Raw::Complete;
+        if !complete {
             loop {
                 match tokio::time::timeout(debounce, raw.recv()).await {
                     Ok(Some(Raw::Changed)) => continue,
-                    Ok(Some(Raw::Complete)) => break,
+                    Ok(Some(Raw::Complete)) => {
+                        complete = true;
+                        break;
+                    }
+                    Ok(None) => return,
+                    Err(_quiet) => break,
+                }
+            }
+        }
+        if complete {
+            // The rest of the burst (a rename's other events) joins this tick.
+            loop {
+                match tokio::time::timeout(SETTLE, raw.recv()).await {
+                    Ok(Some(_)) => continue,
                     Ok(None) => return,
                     Err(_quiet) => break,
                 }
@@ -212,16 +229,23 @@ mod tests {
         let (raw_tx, raw_rx) = mpsc::unbounded_channel();
         let (tick_tx, mut ticks) = mpsc::channel(1);
         tokio::spawn(coalesce(raw_rx, tick_tx, DEBOUNCE));
+        // A rename's events come together and make one tick, at once.
         raw_tx.send(Raw::Complete).unwrap();
-        tokio::time::sleep(Duration::from_millis(1)).await;
+        raw_tx.send(Raw::Complete).unwrap();
+        tokio::time::sleep(SETTLE + Duration::from_millis(1)).await;
         assert!(
             ticks.try_recv().is_ok(),
             "a rename into place ticks at once"
         );
+        tokio::time::sleep(DEBOUNCE * 2).await;
+        assert!(
+            ticks.try_recv().is_err(),
+            "one tick for the rename's events"
+        );
         raw_tx.send(Raw::Changed).unwrap();
         tokio::time::sleep(Duration::from_millis(20)).await;
         raw_tx.send(Raw::Complete).unwrap();
-        tokio::time::sleep(Duration::from_millis(1)).await;
+        tokio::time::sleep(SETTLE + Duration::from_millis(1)).await;
         assert!(
             ticks.try_recv().is_ok(),
             "a close after writes ends the wait"
