@@ -649,8 +649,9 @@ impl Lifecycle {
             self.refused(path, error.to_string());
         }
 
-        let history = self.history.get();
-        let sourced = self.sourced();
+        // Builds to keep for roll-backs: (file, digest, plugin, the build it replaced).
+        // Kept after the new snapshot is published, off the way to serving it.
+        let mut kept = Vec::new();
         for entry in registry.plugins() {
             let manifest = entry.plugin.manifest();
             let fresh_load = previous
@@ -658,22 +659,19 @@ impl Lifecycle {
                 .is_none_or(|old| !old.plugin.is_same_load(&entry.plugin));
             if fresh_load {
                 self.note(&entry.path, None);
-                if let Some(history) = history
-                    && !sourced.contains_key(&entry.path)
-                {
-                    history.keep(&entry.path, entry.plugin.digest());
-                    if let Some(old) = previous.get(&entry.path)
-                        && old.plugin.digest() != entry.plugin.digest()
-                    {
-                        history.replaced(
-                            &manifest.name,
-                            history::Build {
-                                digest: old.plugin.digest().to_string(),
-                                version: old.plugin.manifest().version.clone(),
-                            },
-                        );
-                    }
-                }
+                let before = previous
+                    .get(&entry.path)
+                    .filter(|old| old.plugin.digest() != entry.plugin.digest())
+                    .map(|old| history::Build {
+                        digest: old.plugin.digest().to_string(),
+                        version: old.plugin.manifest().version.clone(),
+                    });
+                kept.push((
+                    entry.path.clone(),
+                    entry.plugin.digest().to_string(),
+                    manifest.name.clone(),
+                    before,
+                ));
             }
             match previous.get(&entry.path) {
                 Some(old) if old.plugin.is_same_load(&entry.plugin) => continue,
@@ -715,6 +713,18 @@ impl Lifecycle {
         }
 
         self.publish(&current, registry, facts);
+        if let Some(history) = self.history.get() {
+            let sourced = self.sourced();
+            for (path, digest, plugin, before) in kept {
+                if sourced.contains_key(&path) {
+                    continue;
+                }
+                history.keep(&path, &digest);
+                if let Some(before) = before {
+                    history.replaced(&plugin, before);
+                }
+            }
+        }
     }
 
     /// Swaps `registry` in for `current`, announces what clients would see change, then

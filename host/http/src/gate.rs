@@ -190,6 +190,11 @@ impl Gate {
         self.inner.draining.is_cancelled()
     }
 
+    /// Whether callers must authenticate (`[http.auth] enabled`).
+    pub fn auth_enabled(&self) -> bool {
+        self.inner.guards.load().auth.is_some()
+    }
+
     /// The caller `headers` authenticate, or the 401 refusal.
     // The refusal is a whole response; boxing it would only move the allocation.
     #[allow(clippy::result_large_err)]

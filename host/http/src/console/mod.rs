@@ -46,6 +46,8 @@ use berth_core::window;
 
 /// How long a console sign-in lasts.
 pub const SESSION_TTL: Duration = Duration::from_secs(8 * 3600);
+/// Console sessions kept at once; past it the one closest to expiring is dropped.
+const MAX_LOGINS: usize = 1024;
 /// The console session's cookie.
 const COOKIE: &str = "berth_console";
 
@@ -160,15 +162,26 @@ impl Console {
             csrf,
             expires: Instant::now() + SESSION_TTL,
         };
-        self.logins().insert(id.clone(), login);
+        let mut logins = self.logins();
+        // Bounded: with authentication off every cookie-less page view opens a session.
+        if logins.len() >= MAX_LOGINS {
+            let now = Instant::now();
+            logins.retain(|_, login| login.expires > now);
+            if logins.len() >= MAX_LOGINS
+                && let Some(oldest) = logins
+                    .iter()
+                    .min_by_key(|(_, login)| login.expires)
+                    .map(|(id, _)| id.clone())
+            {
+                logins.remove(&oldest);
+            }
+        }
+        logins.insert(id.clone(), login);
         Ok(id)
     }
 
     fn auth_off(&self) -> bool {
-        matches!(
-            self.0.gate.authenticate(&HeaderMap::new()),
-            Ok(Caller::Trusted)
-        )
+        !self.0.gate.auth_enabled()
     }
 }
 
@@ -754,7 +767,7 @@ fn feed_entry(event: &Event) -> Option<serde_json::Value> {
         ),
         _ => return None,
     };
-    let at = humantime_rfc3339(SystemTime::now());
+    let at = now_ms();
     Some(serde_json::json!({ "kind": kind, "text": text, "at": at }))
 }
 
@@ -763,33 +776,15 @@ fn lagged(missed: u64) -> serde_json::Value {
     serde_json::json!({
         "kind": "feed_lagged",
         "text": format!("{missed} events were missed"),
-        "at": humantime_rfc3339(SystemTime::now()),
+        "at": now_ms(),
     })
 }
 
-/// `at` as RFC 3339 in UTC, to the millisecond (what JavaScript's `Date` parses).
-fn humantime_rfc3339(at: SystemTime) -> String {
-    let ms = at
+/// Now, in milliseconds since the Unix epoch: what the page's script gives `Date`.
+fn now_ms() -> u64 {
+    SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
-    let (days, rem) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3_600_000,
-        rem / 60_000 % 60,
-        rem / 1000 % 60,
-        rem % 1000
-    )
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 async fn events(State(console): State<Console>, headers: HeaderMap) -> Response {

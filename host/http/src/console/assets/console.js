@@ -10,7 +10,7 @@ function addEvent(event) {
   const item = document.createElement('li');
   item.dataset.kind = event.kind;
   const time = document.createElement('time');
-  time.dateTime = event.at;
+  time.dateTime = new Date(event.at).toISOString();
   time.textContent = new Date(event.at).toLocaleTimeString();
   const kind = document.createElement('span');
   kind.className = `kind kind-${event.kind.split('_').pop()}`;
