@@ -14,8 +14,10 @@ pub(crate) fn venv_python() -> PathBuf {
     venv_python_with(MCP_VERSION_SPEC)
 }
 
-/// The e2e virtualenv's python with `spec` (a pip requirement) installed, once: the
-/// virtualenv is made on first use and shared by every test that needs Python packages.
+/// The e2e virtualenv's python with the MCP SDK and `spec` (a pip requirement) installed,
+/// once: the virtualenv is made on first use and shared by every test that needs Python
+/// packages. The SDK always goes in first, so which test happens to run first on a clean
+/// clone cannot leave a script without the client it imports.
 pub(crate) fn venv_python_with(spec: &str) -> PathBuf {
     // Tests run in parallel; only one may create the virtualenv or install into it.
     static INSTALLING: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -31,27 +33,34 @@ pub(crate) fn venv_python_with(spec: &str) -> PathBuf {
             .expect("python3 runs");
         assert!(status.success(), "python3 -m venv failed");
     }
+    install_once(&target, &python, MCP_VERSION_SPEC);
+    install_once(&target, &python, spec);
+    python
+}
+
+/// Installs `spec` into the virtualenv unless its marker says an earlier run did.
+fn install_once(target: &Path, python: &Path, spec: &str) {
     let name: String = spec
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
         .collect();
     let marker = target.join(format!(".installed-{name}"));
-    if !marker.is_file() {
-        let status = Command::new(&python)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                spec,
-            ])
-            .status()
-            .expect("pip runs");
-        assert!(status.success(), "pip install {spec} failed");
-        std::fs::write(&marker, spec).unwrap();
+    if marker.is_file() {
+        return;
     }
-    python
+    let status = Command::new(python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            spec,
+        ])
+        .status()
+        .expect("pip runs");
+    assert!(status.success(), "pip install {spec} failed");
+    std::fs::write(&marker, spec).unwrap();
 }
 
 #[test]
