@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use berth::cli::Lang;
 use berth::manifest::CallContext;
-use berth::runtime::{LoadedPlugin, PluginSettings, Runtime, RuntimeOptions};
+use berth::runtime::{InstanceReuse, LoadedPlugin, PluginSettings, Runtime, RuntimeOptions};
 use berth_test_artifacts::languages;
 use tokio_util::sync::CancellationToken;
 
@@ -94,6 +94,7 @@ fn main() {
         let fresh = load(&rt, &runtime, &wasm);
         let (fresh_p50, fresh_p99) = calls(&rt, &fresh);
         let warm = fresh.with_settings(PluginSettings {
+            reuse: InstanceReuse::Shared,
             warm_instances: 1,
             ..PluginSettings::default()
         });

@@ -26,7 +26,9 @@ use std::time::{Duration, Instant};
 
 use berth::manifest::CallContext;
 use berth::registry::{PluginEntry, Registry};
-use berth::runtime::{Allocation, LoadedPlugin, PluginSettings, Runtime, RuntimeOptions};
+use berth::runtime::{
+    Allocation, InstanceReuse, LoadedPlugin, PluginSettings, Runtime, RuntimeOptions,
+};
 use criterion::{Criterion, criterion_group, criterion_main};
 use tokio::runtime::Runtime as Tokio;
 use tokio_util::sync::CancellationToken;
@@ -77,6 +79,7 @@ fn instantiate_and_call(c: &mut Criterion) {
             echo.bench(&mut group, "pooling, teardown only", Timed::Teardown);
             // What an operator's `warm_instances` buys: no instantiation at all.
             let warm = plugin.with_settings(PluginSettings {
+                reuse: InstanceReuse::Shared,
                 warm_instances: 1,
                 ..PluginSettings::default()
             });
@@ -100,6 +103,7 @@ fn text_count(c: &mut Criterion) {
     let runtime = Runtime::new(RuntimeOptions::default()).expect("berth runtime");
     let fresh = load(&rt, &runtime, TEXT);
     let warm = fresh.with_settings(PluginSettings {
+        reuse: InstanceReuse::Shared,
         warm_instances: 1,
         ..PluginSettings::default()
     });

@@ -5,9 +5,11 @@
 //! after a warm-up, and checks each answer's count. Over stdio each client has its own
 //! server process, as a stdio MCP client does (1 and 4 clients); over Streamable HTTP N
 //! sessions, each with its own keep-alive connection, share one server process (1, 16 and
-//! 64). Berth runs twice: as configured by default (a fresh instance per call) and with
-//! the operator's `warm_instances` opt-in for the `text` plugin. Each scenario runs berth,
-//! berth-warm, native, berth, … so that drift in the machine's load hits all alike. Prints
+//! 64). Berth runs three ways: as configured by default (an instance reused within its
+//! session, `instance_reuse = "session"`), with a fresh instance per call
+//! (`instance_reuse = "call"`), and with instances shared by every client (the operator's
+//! `warm_instances` opt-in for the `text` plugin). Each scenario runs berth, berth-call,
+//! berth-shared, native, berth, … so that drift in the machine's load hits all alike. Prints
 //! calls per second, p50, p99 and the server's CPU time per call for each server (pooled
 //! over the rounds) and the ratios of each Berth to native, next to issue 7's targets;
 //! nothing is asserted. CPU per call is the figure to trust on a busy machine: throughput
@@ -15,12 +17,18 @@
 //! Run with `cargo bench -p berth-host --bench versus`; arguments after `--` pick scenarios
 //! and servers by name (e.g. `-- http/16 berth-warm native`), for profiling one of them.
 //!
+//! The `outside/N` scenarios repeat an outside measurement that disagreed with `stdio/1`
+//! (issue 26, item 4): a plain sequential client in a process of its own
+//! (`outside_client.py`, standard-library Python, which starts the server itself), the
+//! example plugins served, Berth's default log level, a fixed number of calls, and N
+//! processes spinning on the cores beside it, as on a busy machine.
+//!
 //! The native servers are this very executable, started again with `BERTH_NATIVE_BASELINE`
 //! set (`stdio` or `http`): a bench can run only its own package's binaries, and a child
 //! process keeps the comparison fair (each server in its own process, clients in this one).
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -28,6 +36,12 @@ use serde_json::json;
 
 /// The environment variable that turns this executable into a native server.
 const BASELINE_ENV: &str = "BERTH_NATIVE_BASELINE";
+/// The environment variable that turns this executable into a process that only spins,
+/// to make the machine busy.
+const SPIN_ENV: &str = "BERTH_BENCH_SPIN";
+/// Calls of each `outside/*` run after its warm-up calls, as the outside measurement made.
+const OUTSIDE_CALLS: usize = 3000;
+const OUTSIDE_WARMUP_CALLS: usize = 300;
 const WARMUP: Duration = Duration::from_millis(500);
 const MEASURE: Duration = Duration::from_secs(3);
 const ROUNDS: usize = 3;
@@ -51,27 +65,39 @@ requests_per_minute = 0
 [runtime]
 max_queued_calls = 1024
 "#;
-/// What `berth-warm` adds: the `text` plugin (which keeps no state) reuses its instances.
-const WARM_CONFIG: &str = "[plugins.text]\nwarm_instances = 8\n";
+/// What `berth-call` adds (to the `[runtime]` table `BERTH_CONFIG` ends with): a fresh
+/// instance for every call.
+const CALL_CONFIG: &str = "instance_reuse = \"call\"\n";
+/// What `berth-shared` adds: the `text` plugin (which keeps no state) shares its
+/// instances between clients.
+const SHARED_CONFIG: &str = "[plugins.text]\nwarm_instances = 8\n";
 
 /// Which server a run measures.
 #[derive(Clone, Copy, PartialEq)]
 enum Server {
-    /// A fresh instance per call (the default).
+    /// As configured by default: instances reused within a session.
     Berth,
-    /// The operator's opt-in: `warm_instances` for the `text` plugin.
-    BerthWarm,
+    /// A fresh instance for every call (`instance_reuse = "call"`).
+    BerthCall,
+    /// The operator's opt-in: `warm_instances` for the `text` plugin, shared by all.
+    BerthShared,
     Native,
 }
 
 impl Server {
     /// Every server, in the order each round runs them.
-    const ALL: [Server; 3] = [Server::Berth, Server::BerthWarm, Server::Native];
+    const ALL: [Server; 4] = [
+        Server::Berth,
+        Server::BerthCall,
+        Server::BerthShared,
+        Server::Native,
+    ];
 
     fn name(self) -> &'static str {
         match self {
             Server::Berth => "berth",
-            Server::BerthWarm => "berth-warm",
+            Server::BerthCall => "berth-call",
+            Server::BerthShared => "berth-shared",
             Server::Native => "native",
         }
     }
@@ -82,6 +108,9 @@ impl Server {
 enum Scenario {
     Stdio(usize),
     Http(usize),
+    /// One outside client (see the module documentation) beside this many spinning
+    /// processes.
+    Outside(usize),
 }
 
 /// What one run measured: the latencies of the calls that started inside the measured
@@ -89,6 +118,11 @@ enum Scenario {
 struct Run {
     samples: Vec<Duration>,
     cpu: Duration,
+    /// How long the measured calls took, for calls per second.
+    window: Duration,
+    /// How often the server's threads parked during the measured calls, and its minor
+    /// page faults, where known.
+    switches: Option<(u64, u64)>,
 }
 
 /// What one or more runs of one server measured.
@@ -100,14 +134,25 @@ struct Tally {
     per_round: Vec<f64>,
     /// Server CPU time (user + system) inside the measured windows.
     cpu: Duration,
+    /// The measured windows' total length.
+    window: Duration,
+    /// The servers' threads' voluntary context switches and minor page faults, where
+    /// measured.
+    switches: Option<(u64, u64)>,
 }
 
 impl Tally {
     fn add(&mut self, run: Run) {
         self.per_round
-            .push(run.samples.len() as f64 / MEASURE.as_secs_f64());
+            .push(run.samples.len() as f64 / run.window.as_secs_f64());
         self.samples.extend(run.samples);
         self.cpu += run.cpu;
+        self.window += run.window;
+        if let Some((switches, faults)) = run.switches {
+            let total = self.switches.get_or_insert((0, 0));
+            total.0 += switches;
+            total.1 += faults;
+        }
     }
 
     /// Server CPU time per call. Clients and servers share the machine's cores, so
@@ -118,7 +163,7 @@ impl Tally {
     }
 
     fn throughput(&self) -> f64 {
-        self.samples.len() as f64 / (MEASURE.as_secs_f64() * self.per_round.len() as f64)
+        self.samples.len() as f64 / self.window.as_secs_f64()
     }
 
     fn percentile(&mut self, p: f64) -> Duration {
@@ -131,16 +176,26 @@ impl Tally {
 /// Temporary files shared by every run.
 struct Setup {
     _dir: tempfile::TempDir,
+    /// The `text` plugin alone.
     plugins: PathBuf,
+    /// The example plugins that need no grants (the `outside/*` scenarios).
+    examples: PathBuf,
     cache: PathBuf,
     config: PathBuf,
-    warm_config: PathBuf,
+    call_config: PathBuf,
+    shared_config: PathBuf,
 }
 
 fn main() {
     if let Ok(mode) = std::env::var(BASELINE_ENV) {
         native_server(&mode);
         return;
+    }
+    if std::env::var_os(SPIN_ENV).is_some() {
+        let mut counter = 0u64;
+        loop {
+            counter = std::hint::black_box(counter.wrapping_add(1));
+        }
     }
     let wanted = Wanted::from_args();
     let setup = setup();
@@ -155,13 +210,14 @@ fn main() {
          the native baseline (the same functions in a plain rmcp server)"
     );
     println!(
-        "each scenario: berth, berth-warm (warm_instances), native × {ROUNDS} rounds, alternating; \
+        "each scenario: berth (session reuse), berth-call (fresh per call), berth-shared \
+         (warm_instances), native × {ROUNDS} rounds, alternating; \
          {} ms warm-up + {} s measured per round; calls/s and percentiles pooled over the rounds",
         WARMUP.as_millis(),
         MEASURE.as_secs()
     );
     println!(
-        "{:<10} {:>7}  {:<10} {:>9} {:>10} {:>10} {:>9}  {:<17}",
+        "{:<10} {:>7}  {:<12} {:>9} {:>10} {:>10} {:>9}  {:<17}",
         "transport", "clients", "server", "calls/s", "p50", "p99", "CPU/call", "calls/s per round"
     );
     for scenario in [
@@ -170,11 +226,14 @@ fn main() {
         Scenario::Http(1),
         Scenario::Http(16),
         Scenario::Http(64),
+        Scenario::Outside(0),
+        Scenario::Outside(1),
+        Scenario::Outside(2),
     ] {
         if !wanted.scenario(scenario) {
             continue;
         }
-        let mut tallies: [Tally; 3] = Default::default();
+        let mut tallies: [Tally; 4] = Default::default();
         for _ in 0..ROUNDS {
             for (server, tally) in Server::ALL.into_iter().zip(&mut tallies) {
                 if !wanted.server(server) {
@@ -183,6 +242,7 @@ fn main() {
                 let run = match scenario {
                     Scenario::Stdio(clients) => stdio_run(server, clients, &setup),
                     Scenario::Http(clients) => runtime.block_on(http_run(server, clients, &setup)),
+                    Scenario::Outside(spinners) => outside_run(server, spinners, &setup),
                 };
                 tally.add(run);
             }
@@ -212,6 +272,7 @@ impl Wanted {
         let name = match scenario {
             Scenario::Stdio(n) => format!("stdio/{n}"),
             Scenario::Http(n) => format!("http/{n}"),
+            Scenario::Outside(n) => format!("outside/{n}"),
         };
         self.allows(&name, |n| n.contains('/'))
     }
@@ -230,18 +291,30 @@ impl Wanted {
 
 /// Prints one scenario's rows (one per server, in [`Server::ALL`] order) and the ratios
 /// of each Berth to native.
-fn report(scenario: Scenario, tallies: &mut [Tally; 3]) {
+fn report(scenario: Scenario, tallies: &mut [Tally; 4]) {
     let (transport, clients) = match scenario {
-        Scenario::Stdio(n) => ("stdio", n),
-        Scenario::Http(n) => ("http", n),
+        Scenario::Stdio(n) => ("stdio".to_string(), n),
+        Scenario::Http(n) => ("http".to_string(), n),
+        Scenario::Outside(n) => (format!("out+{n}spin"), 1),
     };
     for (server, tally) in Server::ALL.into_iter().zip(tallies.iter_mut()) {
         if tally.samples.is_empty() {
             continue;
         }
         let rounds: Vec<String> = tally.per_round.iter().map(|r| format!("{r:.0}")).collect();
+        let parked = match tally.switches {
+            Some((switches, faults)) => {
+                let calls = tally.samples.len() as f64;
+                format!(
+                    "  ({:.1} thread parks, {:.1} page faults per call)",
+                    switches as f64 / calls,
+                    faults as f64 / calls
+                )
+            }
+            None => String::new(),
+        };
         println!(
-            "{transport:<10} {clients:>7}  {:<10} {:>9.0} {:>10.2?} {:>10.2?} {:>9.1?}  {}",
+            "{transport:<10} {clients:>7}  {:<12} {:>9.0} {:>10.2?} {:>10.2?} {:>9.1?}  {}{parked}",
             server.name(),
             tally.throughput(),
             tally.percentile(0.50),
@@ -251,16 +324,16 @@ fn report(scenario: Scenario, tallies: &mut [Tally; 3]) {
         );
     }
     let target = match scenario {
-        Scenario::Stdio(_) => format!(" (target ≤{STDIO_P50_TARGET}x p50)"),
+        Scenario::Stdio(_) | Scenario::Outside(_) => format!(" (target ≤{STDIO_P50_TARGET}x p50)"),
         Scenario::Http(16) => format!(" (target ≥{HTTP_16_THROUGHPUT_TARGET}x calls/s)"),
         Scenario::Http(_) => String::new(),
     };
-    let [berth, warm, native] = tallies;
+    let [berths @ .., native] = tallies;
     if native.samples.is_empty() {
         return;
     }
     let native_p50 = native.percentile(0.50).as_secs_f64();
-    for (server, tally) in [(Server::Berth, berth), (Server::BerthWarm, warm)] {
+    for (server, tally) in Server::ALL.into_iter().zip(berths.iter_mut()) {
         if tally.samples.is_empty() {
             continue;
         }
@@ -284,22 +357,32 @@ fn setup() -> Setup {
     std::fs::create_dir(&plugins).expect("plugins dir");
     std::fs::create_dir(&cache).expect("cache dir");
     berth_test_artifacts::copy_component("berth-plugin-text", &plugins);
+    let examples = dir.path().join("examples");
+    std::fs::create_dir(&examples).expect("examples dir");
+    for package in berth_test_artifacts::EXAMPLES_WITHOUT_GRANTS {
+        berth_test_artifacts::copy_component(package, &examples);
+    }
     let config = dir.path().join("berth.toml");
     std::fs::write(&config, BERTH_CONFIG).expect("config");
-    let warm_config = dir.path().join("berth-warm.toml");
-    std::fs::write(&warm_config, format!("{BERTH_CONFIG}{WARM_CONFIG}")).expect("config");
+    let call_config = dir.path().join("berth-call.toml");
+    std::fs::write(&call_config, format!("{BERTH_CONFIG}{CALL_CONFIG}")).expect("config");
+    let shared_config = dir.path().join("berth-shared.toml");
+    std::fs::write(&shared_config, format!("{BERTH_CONFIG}{SHARED_CONFIG}")).expect("config");
     Setup {
         plugins,
+        examples,
         cache,
         config,
-        warm_config,
+        call_config,
+        shared_config,
         _dir: dir,
     }
 }
 
-/// `berth serve` with the bench's plugins, config (the warm one for `berth-warm`) and warm
+/// `berth serve` with `plugins`, the bench's config (its own for `berth-call` and
+/// `berth-shared`) and warm
 /// cache, no admin socket, and none of the developer's own `BERTH_*` settings.
-fn berth(setup: &Setup, server: Server) -> Command {
+fn berth(setup: &Setup, server: Server, plugins: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_berth"));
     for (var, _) in std::env::vars_os() {
         if var.to_string_lossy().starts_with("BERTH_") {
@@ -308,12 +391,13 @@ fn berth(setup: &Setup, server: Server) -> Command {
     }
     command
         .args(["serve", "--admin-socket", "off", "--plugins"])
-        .arg(&setup.plugins)
+        .arg(plugins)
         .arg("--compile-cache")
         .arg(&setup.cache)
         .arg("--config")
         .arg(match server {
-            Server::BerthWarm => &setup.warm_config,
+            Server::BerthCall => &setup.call_config,
+            Server::BerthShared => &setup.shared_config,
             _ => &setup.config,
         })
         .env("BERTH_LOG", "warn");
@@ -376,7 +460,9 @@ impl StdioClient {
     /// Starts `server` over stdio and completes the handshake.
     fn start(server: Server, setup: &Setup) -> StdioClient {
         let mut command = match server {
-            Server::Berth | Server::BerthWarm => berth(setup, server),
+            Server::Berth | Server::BerthCall | Server::BerthShared => {
+                berth(setup, server, &setup.plugins)
+            }
             Server::Native => native("stdio"),
         };
         let mut child = command
@@ -459,13 +545,20 @@ fn stdio_run(server: Server, clients: usize, setup: &Setup) -> Run {
                 }
                 let cpu = cpu_time(client.child.id())
                     .saturating_sub(cpu_from.expect("calls in the window"));
-                Run { samples, cpu }
+                Run {
+                    samples,
+                    cpu,
+                    window: MEASURE,
+                    switches: None,
+                }
             })
         })
         .collect();
     let mut total = Run {
         samples: Vec::new(),
         cpu: Duration::ZERO,
+        window: MEASURE,
+        switches: None,
     };
     for thread in threads {
         let run = thread.join().expect("client thread");
@@ -494,6 +587,69 @@ fn cpu_time(pid: u32) -> Duration {
     Duration::from_secs_f64(ticks as f64 / per_second as f64)
 }
 
+/// One `outside/*` run: `outside_client.py` starts `server` over stdio with the example
+/// plugins and Berth's default log level and makes its calls, while `spinners` processes
+/// keep cores busy.
+fn outside_run(server: Server, spinners: usize, setup: &Setup) -> Run {
+    let mut busy: Vec<Child> = (0..spinners)
+        .map(|_| {
+            Command::new(std::env::current_exe().expect("own path"))
+                .env(SPIN_ENV, "1")
+                .spawn()
+                .expect("a spinner starts")
+        })
+        .collect();
+    let command = match server {
+        Server::Berth | Server::BerthCall | Server::BerthShared => {
+            let mut command = berth(setup, server, &setup.examples);
+            command.env_remove("BERTH_LOG");
+            command
+        }
+        Server::Native => native("stdio"),
+    };
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/outside_client.py");
+    let mut client = Command::new("python3");
+    client
+        .arg(script)
+        .arg(OUTSIDE_WARMUP_CALLS.to_string())
+        .arg(OUTSIDE_CALLS.to_string())
+        .arg("--")
+        .arg(command.get_program());
+    client.args(command.get_args());
+    for (key, value) in command.get_envs() {
+        match value {
+            Some(value) => client.env(key, value),
+            None => client.env_remove(key),
+        };
+    }
+    let out = client
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("python3 runs the outside client");
+    for spinner in &mut busy {
+        let _ = spinner.kill();
+        let _ = spinner.wait();
+    }
+    assert!(out.status.success(), "the outside client failed");
+    let report: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("the outside client's JSON line");
+    let samples: Vec<Duration> = report["latencies_ns"]
+        .as_array()
+        .expect("latencies")
+        .iter()
+        .map(|ns| Duration::from_nanos(ns.as_u64().expect("nanoseconds")))
+        .collect();
+    let cpu = Duration::from_nanos(report["cpu_ns"].as_u64().expect("cpu_ns"));
+    let window = samples.iter().sum();
+    let switches = report["switches"].as_u64().zip(report["faults"].as_u64());
+    Run {
+        samples,
+        cpu,
+        window,
+        switches,
+    }
+}
+
 /// A server process serving HTTP and the URL of its MCP endpoint.
 struct HttpServer {
     child: Child,
@@ -503,8 +659,8 @@ struct HttpServer {
 impl HttpServer {
     fn start(server: Server, setup: &Setup) -> HttpServer {
         let mut command = match server {
-            Server::Berth | Server::BerthWarm => {
-                let mut command = berth(setup, server);
+            Server::Berth | Server::BerthCall | Server::BerthShared => {
+                let mut command = berth(setup, server, &setup.plugins);
                 command
                     .args(["--http", "127.0.0.1:0"])
                     .env("BERTH_LOG", "warn,berth::transport::http=info");
@@ -573,7 +729,12 @@ async fn http_run(server: Server, clients: usize, setup: &Setup) -> Run {
     for task in tasks {
         samples.extend(task.await.expect("client task"));
     }
-    Run { samples, cpu }
+    Run {
+        samples,
+        cpu,
+        window: MEASURE,
+        switches: None,
+    }
 }
 
 /// One Streamable HTTP session with its own connection.

@@ -350,7 +350,7 @@ pub async fn call(
     );
     let plugins::Checked { plugin, schemas } =
         plugins::load_one(&runtime, file, &config, None).await?;
-    let mut settings = config.plugin(&plugin.manifest().name).settings();
+    let mut settings = config.settings_for(&plugin.manifest().name);
     settings.config.extend(config_values);
     let plugin = plugin.with_settings(settings);
     let m = plugin.manifest().clone();

@@ -1,8 +1,9 @@
 //! State a plugin keeps between calls: buckets of keys and values, through the standard
 //! `wasi:keyvalue` interface.
 //!
-//! Each call runs in a fresh instance, so anything a tool wants to remember (a counter,
-//! an index, a token) goes here. Values are any `serde` type, stored as JSON;
+//! A call runs in a fresh instance or in one an earlier call of the same session left
+//! (the operator's `instance_reuse`), so a static is neither reliably kept nor reliably
+//! reset: anything a tool wants to remember (a counter, an index, a token) goes here. Values are any `serde` type, stored as JSON;
 //! [`Bucket::increment`] keeps counters as decimal text, which [`Bucket::get`] reads back
 //! as a number. The operator grants buckets by name
 //! (`[plugins.NAME.grants] keyvalue = { buckets = ["notes"] }`), and a plugin's buckets are

@@ -33,8 +33,8 @@
 //! ```
 //!
 //! The host lists a plugin's prompts once per load and serves them under the same name
-//! prefix as its tools; filling one in runs like a tool call (a fresh instance, the same
-//! limits and grants). Argument values are always strings.
+//! prefix as its tools; filling one in runs like a tool call (the same instances, limits
+//! and grants). Argument values are always strings.
 
 use std::borrow::Cow;
 use std::fmt;

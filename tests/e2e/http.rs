@@ -117,29 +117,95 @@ async fn the_full_mcp_flow_over_http() {
 async fn the_2026_stateless_mode_answers_without_a_session() {
     let (_plugins, server) = echo_server(NO_AUTH);
     let client = server.client(None);
-    let meta = json!({
-        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-        "io.modelcontextprotocol/clientCapabilities": {},
-        "io.modelcontextprotocol/clientInfo": { "name": "stateless", "version": "1" }
-    });
-    let body = json!({
-        "jsonrpc": "2.0", "id": 7, "method": "tools/call",
-        "params": { "name": "echo_echo", "arguments": { "text": "no session" }, "_meta": meta }
-    });
-    let mut client = client;
-    client
-        .extra
-        .insert("mcp-protocol-version", "2026-07-28".parse().unwrap());
-    client
-        .extra
-        .insert("mcp-method", "tools/call".parse().unwrap());
-    client
-        .extra
-        .insert("mcp-name", "echo_echo".parse().unwrap());
-    let reply = client.post_raw(body.to_string()).await;
+    let reply = client
+        .call_stateless(7, "echo_echo", json!({ "text": "no session" }))
+        .await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert!(reply.header("mcp-session-id").is_none());
     assert_eq!(text(&reply.response(7)["result"]), "no session");
+}
+
+/// How many calls the `hostile` instance that served this one has served: 1 fresh, more
+/// when the instance was kept from an earlier call.
+async fn served(client: &mut crate::http_client::Client) -> String {
+    text(&client.call("hostile_calls_served", json!({})).await).to_string()
+}
+
+/// The same, asked in no session (the 2026-07-28 stateless way).
+async fn served_stateless(client: &crate::http_client::Client) -> String {
+    let reply = client
+        .call_stateless(1, "hostile_calls_served", json!({}))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    text(&reply.response(1)["result"]).to_string()
+}
+
+/// `berth_warm_instances{plugin="hostile"}` once it reads `expected`, within 5 s.
+async fn wait_for_warm_instances(server: &HttpServer, token: &str, expected: u64) {
+    let line = format!("berth_warm_instances{{plugin=\"hostile\"}} {expected}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let (_, metrics) = server.get("/metrics", Some(token)).await;
+        let metrics = metrics.as_str().unwrap_or_default().to_string();
+        if metrics.lines().any(|l| l == line) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no `{line}` in:\n{metrics}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Issue 26: a plugin instance that served a call serves the later calls of the same
+/// session (the default `instance_reuse = "session"`), never another session's, even
+/// one of the same caller; it goes when its session does. Stateless requests reuse per
+/// authenticated identity.
+#[tokio::test]
+async fn instances_are_reused_within_a_session_never_across_and_go_with_it() {
+    let plugins = plugins_dir(&["berth-test-hostile"]);
+    let digest = berth::auth::token_digest;
+    let config = format!(
+        "[[http.auth.tokens]]\nname = \"alice\"\nsha256 = \"{}\"\nroles = [\"all\"]\n\
+         [[http.auth.tokens]]\nname = \"bob\"\nsha256 = \"{}\"\nroles = [\"all\"]\n\
+         [roles.all]\ntools = [\"*\"]\n",
+        digest("alice-secret"),
+        digest("bob-secret"),
+    );
+    let config = config_file(plugins.path(), &config);
+    let server = HttpServer::start(plugins.path(), Some(&config), &[]);
+    let (mut a, mut b) = (
+        server.client(Some("alice-secret")),
+        server.client(Some("alice-secret")),
+    );
+    a.initialize().await;
+    b.initialize().await;
+    assert_eq!(served(&mut a).await, "1");
+    assert_eq!(served(&mut a).await, "2", "a's calls share its instance");
+    assert_eq!(
+        served(&mut b).await,
+        "1",
+        "b is another session of the same caller: it never gets a's instance"
+    );
+    assert_eq!(served(&mut b).await, "2");
+    assert_eq!(served(&mut a).await, "3");
+    wait_for_warm_instances(&server, "alice-secret", 2).await;
+    // The session ends: its instance goes with it, b's stays.
+    assert_eq!(a.delete().await, 202);
+    wait_for_warm_instances(&server, "alice-secret", 1).await;
+    assert_eq!(served(&mut b).await, "3");
+
+    // Stateless requests reuse per authenticated caller: alice's two share, bob's not.
+    let (alice, bob) = (
+        server.client(Some("alice-secret")),
+        server.client(Some("bob-secret")),
+    );
+    assert_eq!(served_stateless(&alice).await, "1");
+    assert_eq!(served_stateless(&alice).await, "2");
+    assert_eq!(served_stateless(&bob).await, "1");
+    assert_eq!(served_stateless(&alice).await, "3");
+    wait_for_warm_instances(&server, "alice-secret", 3).await;
 }
 
 #[tokio::test]

@@ -290,6 +290,30 @@ impl Client {
         .await
     }
 
+    /// Calls a tool the 2026-07-28 way, in no session: the request carries its protocol
+    /// version, client facts and routing headers itself. Returns the whole reply.
+    pub async fn call_stateless(&self, id: u64, tool: &str, arguments: Value) -> Reply {
+        let meta = json!({
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {},
+            "io.modelcontextprotocol/clientInfo": { "name": "stateless", "version": "1" }
+        });
+        let body = json!({
+            "jsonrpc": "2.0", "id": id, "method": "tools/call",
+            "params": { "name": tool, "arguments": arguments, "_meta": meta }
+        });
+        let mut client = Client::new(&self.url, self.token.as_deref());
+        client.extra = self.extra.clone();
+        for (name, value) in [
+            ("mcp-protocol-version", "2026-07-28"),
+            ("mcp-method", "tools/call"),
+            ("mcp-name", tool),
+        ] {
+            client.extra.insert(name, value.parse().unwrap());
+        }
+        client.post_raw(body.to_string()).await
+    }
+
     /// Every tool name the server lists (one page).
     pub async fn tool_names(&mut self) -> Vec<String> {
         let result = self.ok("tools/list", json!({})).await;

@@ -368,14 +368,28 @@ fn warm_instances_are_reused_only_where_allowed_and_never_after_a_trap() {
     assert_eq!(trapped["isError"], true, "{trapped}");
     // The trapped instance was dropped, not handed on; the next call starts afresh.
     assert_eq!(served(&mut server), "1");
-    // Turning reuse off applies at once: every call gets a fresh instance again.
+    // Back to the default, reuse within the session (stdio has one): a config edit
+    // starts the plugin with no kept instance, then its calls share one.
     save_config(&config, HOSTILE_LIMITS);
     server.wait_for_log("config applied");
     assert_eq!(served(&mut server), "1");
+    assert_eq!(served(&mut server), "2");
+    // Turning reuse off applies at once: every call gets a fresh instance again.
+    save_config(
+        &config,
+        &format!("{HOSTILE_LIMITS}[plugins.hostile]\ninstance_reuse = \"call\"\n"),
+    );
+    server.wait_for_log_count("config applied", 2);
+    assert_eq!(served(&mut server), "1");
+    assert_eq!(served(&mut server), "1");
+    // Sharing between clients is refused as a server-wide default, naming the key.
+    save_config(&config, "[runtime]\ninstance_reuse = \"shared\"\n");
+    let line = server.wait_for_log_line("config rejected", 1);
+    assert!(line.contains("runtime.instance_reuse"), "{line}");
     assert_eq!(served(&mut server), "1");
     // A value out of range is refused and the last good config stays in force.
     save_config(&config, "[plugins.hostile]\nwarm_instances = 100000\n");
-    let line = server.wait_for_log("config rejected");
+    let line = server.wait_for_log_line("config rejected", 2);
     assert!(line.contains("plugins.hostile.warm_instances"), "{line}");
     assert_eq!(served(&mut server), "1");
 }

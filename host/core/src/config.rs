@@ -632,6 +632,37 @@ pub struct RuntimeConfig {
     /// fewer than the machine's cores, at least one. Engine-wide and read at start-up.
     #[serde(default)]
     pub max_running_guests: Option<usize>,
+    /// Who may be handed a plugin instance that served an earlier call: `"session"`
+    /// (the default) the later calls of the same session only, `"call"` nobody. A
+    /// plugin's own `instance_reuse` overrides it; sharing across clients is only ever a
+    /// plugin's own setting.
+    #[serde(default)]
+    pub instance_reuse: ReuseConfig,
+}
+
+/// `instance_reuse`: who may be handed a plugin instance that served an earlier call
+/// (the runtime's `warm.rs` explains each).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReuseConfig {
+    /// Nobody: a fresh instance for every call.
+    Call,
+    /// Later calls of the same MCP session (or, for stateless HTTP requests, of the same
+    /// authenticated identity).
+    #[default]
+    Session,
+    /// Any later call, whichever client makes it (`[plugins.NAME]` only).
+    Shared,
+}
+
+impl ReuseConfig {
+    fn runtime(self) -> berth_runtime::InstanceReuse {
+        match self {
+            ReuseConfig::Call => berth_runtime::InstanceReuse::Call,
+            ReuseConfig::Session => berth_runtime::InstanceReuse::Session,
+            ReuseConfig::Shared => berth_runtime::InstanceReuse::Shared,
+        }
+    }
 }
 
 /// `[plugins.NAME.limits]`: one plugin's own limits; each unset key takes the
@@ -748,12 +779,17 @@ pub struct PluginConfig {
     /// own names (the plugin is then responsible for names that do not collide).
     #[serde(default)]
     pub tool_prefix: Option<String>,
-    /// Idle instances kept between calls and reused instead of a fresh instance per
-    /// call. Faster, but whatever a call leaves in the plugin's memory is there for the
-    /// next, whichever client makes it: only for plugins that keep no state between
-    /// calls. 0 (the default): every call gets a fresh instance.
+    /// Who may be handed an instance of this plugin that served an earlier call, over
+    /// `[runtime] instance_reuse`: `"call"`, `"session"` or `"shared"` (any client: only
+    /// for plugins that keep no state between calls). Unset: `"shared"` when
+    /// `warm_instances` is set, else the `[runtime]` value.
     #[serde(default)]
-    pub warm_instances: usize,
+    pub instance_reuse: Option<ReuseConfig>,
+    /// Idle instances kept between calls: shared by every client (`"shared"`), or one
+    /// per session across sessions (`"session"`, default 32). Set alone, it means
+    /// `instance_reuse = "shared"`.
+    #[serde(default)]
+    pub warm_instances: Option<usize>,
     /// Whether this plugin keeps its names (plugin name, tool and prompt names, resource
     /// URIs) when it and another plugin claim the same one and neither is served yet (at
     /// start-up, or both dropped in at once). Without a preference Berth serves neither.
@@ -1144,6 +1180,7 @@ impl Default for RuntimeConfig {
             max_log_output_kb: Self::default_log_output(),
             max_instances: Self::default_instances(),
             max_running_guests: None,
+            instance_reuse: ReuseConfig::default(),
         }
     }
 }
@@ -1180,12 +1217,27 @@ impl PluginConfig {
 }
 
 impl PluginConfig {
-    /// The runtime settings these give a plugin: its config values and its grants.
-    pub fn settings(&self) -> berth_runtime::PluginSettings {
+    /// The runtime settings these give a plugin: its config values and its grants, and
+    /// its reuse of instances over `runtime`'s (the `[runtime]` default). Its limits are
+    /// [`Config::limits_for`]'s; [`Config::settings_for`] has both.
+    pub fn settings(&self, runtime: &RuntimeConfig) -> berth_runtime::PluginSettings {
+        let reuse = match (self.instance_reuse, self.warm_instances) {
+            (Some(reuse), _) => reuse,
+            (None, Some(_)) => ReuseConfig::Shared,
+            (None, None) => runtime.instance_reuse,
+        };
+        let warm_instances = match reuse {
+            ReuseConfig::Call => 0,
+            ReuseConfig::Session => self
+                .warm_instances
+                .unwrap_or(berth_runtime::DEFAULT_SESSION_INSTANCES),
+            ReuseConfig::Shared => self.warm_instances.unwrap_or(DEFAULT_SHARED_INSTANCES),
+        };
         berth_runtime::PluginSettings {
             config: self.values(),
             grants: std::sync::Arc::new(self.grants.resolve()),
-            warm_instances: self.warm_instances,
+            reuse: reuse.runtime(),
+            warm_instances,
             ..Default::default()
         }
     }
@@ -1233,13 +1285,18 @@ impl Default for PluginConfig {
             limits: LimitsConfig::default(),
             grants: GrantsConfig::default(),
             tool_prefix: None,
-            warm_instances: 0,
+            instance_reuse: None,
+            warm_instances: None,
             preferred: false,
             resource_uris: Vec::new(),
             cache: None,
         }
     }
 }
+
+/// Idle instances a plugin set to `instance_reuse = "shared"` keeps when it does not say
+/// how many (`warm_instances`).
+pub const DEFAULT_SHARED_INSTANCES: usize = 8;
 
 /// Prefix of the environment variables that override config keys.
 pub const ENV_PREFIX: &str = "BERTH_";
@@ -1563,15 +1620,26 @@ impl Config {
                     "must be at most 33 characters from [a-zA-Z0-9_-] (\"\" for none)",
                 ));
             }
-            if plugin.warm_instances > berth_runtime::MAX_WARM_INSTANCES {
+            if plugin
+                .warm_instances
+                .is_some_and(|n| n > berth_runtime::MAX_WARM_INSTANCES)
+            {
                 return Err(invalid(
                     &format!("plugins.{name}.warm_instances"),
                     &format!(
-                        "must be between 0 and {} (0 gives every call a fresh instance)",
+                        "must be between 0 and {} (0 keeps no instance between calls)",
                         berth_runtime::MAX_WARM_INSTANCES
                     ),
                 ));
             }
+        }
+        if self.runtime.instance_reuse == ReuseConfig::Shared {
+            return Err(invalid(
+                "runtime.instance_reuse",
+                "must be \"session\" or \"call\": handing one client's instance to another \
+                 is a choice per plugin, for plugins that keep no state between calls \
+                 (set instance_reuse = \"shared\" under [plugins.NAME])",
+            ));
         }
         if let Some((key, problem)) = self.http.problem() {
             return Err(invalid(&format!("http.{key}"), &problem));
@@ -1603,6 +1671,15 @@ impl Config {
             .filter(|(_, plugin)| plugin.enabled)
             .filter_map(|(name, plugin)| Some((name.clone(), plugin.cache?.policy())))
             .collect()
+    }
+
+    /// Everything plugin `name` runs with: its [`PluginConfig::settings`] and its
+    /// [`Config::limits_for`].
+    pub fn settings_for(&self, name: &str) -> berth_runtime::PluginSettings {
+        berth_runtime::PluginSettings {
+            limits: self.limits_for(name),
+            ..self.plugin(name).settings(&self.runtime)
+        }
     }
 
     /// The limits plugin `name` runs under: its `[plugins.NAME.limits]` over `[runtime]`.
@@ -1962,6 +2039,47 @@ mod tests {
     }
 
     #[test]
+    fn instance_reuse_is_per_session_by_default_and_shared_only_per_plugin() {
+        use berth_runtime::InstanceReuse::{Call, Session, Shared};
+        let reuse = |toml: &str, name: &str| {
+            let settings = parse(toml).unwrap().settings_for(name);
+            (settings.reuse, settings.warm_instances)
+        };
+        let session = berth_runtime::DEFAULT_SESSION_INSTANCES;
+        assert_eq!(reuse("", "echo"), (Session, session));
+        assert_eq!(
+            reuse("[runtime]\ninstance_reuse = \"call\"\n", "echo"),
+            (Call, 0)
+        );
+        // A plugin's own choice wins over the runtime's, either way.
+        let toml = "[runtime]\ninstance_reuse = \"call\"\n[plugins.echo]\ninstance_reuse = \"session\"\nwarm_instances = 3\n";
+        assert_eq!(reuse(toml, "echo"), (Session, 3));
+        assert_eq!(reuse(toml, "other"), (Call, 0));
+        let toml = "[plugins.echo]\ninstance_reuse = \"call\"\nwarm_instances = 3\n";
+        assert_eq!(reuse(toml, "echo"), (Call, 0));
+        // `warm_instances` alone keeps meaning what it meant before sessions: shared.
+        assert_eq!(
+            reuse("[plugins.echo]\nwarm_instances = 4\n", "echo"),
+            (Shared, 4)
+        );
+        let toml = "[plugins.echo]\ninstance_reuse = \"shared\"\n";
+        assert_eq!(reuse(toml, "echo"), (Shared, DEFAULT_SHARED_INSTANCES));
+        let err = parse("[runtime]\ninstance_reuse = \"shared\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`runtime.instance_reuse` must be \"session\" or \"call\"")
+                && err.contains("[plugins.NAME]"),
+            "{err}"
+        );
+        let err = parse("[runtime]\ninstance_reuse = \"process\"\n")
+            .unwrap_err()
+            .to_string();
+        // The parser names the place and the choices.
+        assert!(err.contains("line 2") && err.contains("`session`"), "{err}");
+    }
+
+    #[test]
     fn out_of_range_limits_name_their_key() {
         let err = parse("[runtime]\nmax_concurrent_calls = 0\n")
             .unwrap_err()
@@ -1989,8 +2107,7 @@ mod tests {
             "{err}"
         );
         let config = parse("[plugins.echo]\nwarm_instances = 4\n").unwrap();
-        assert_eq!(config.plugin("echo").settings().warm_instances, 4);
-        assert_eq!(config.plugin("other").settings().warm_instances, 0);
+        assert_eq!(config.settings_for("echo").warm_instances, 4);
         let err = with_env(
             "",
             &[("BERTH_PLUGINS__ECHO__LIMITS__MAX_MEMORY_MB", "9999")],

@@ -240,12 +240,8 @@ impl Lifecycle {
             let mut unloaded = 0;
             for entry in current.plugins() {
                 let plugin_config = config.plugin(entry.name());
-                let settings = plugin_config.settings();
                 // Limits apply live: calls that start after this use the new ones.
-                let settings = berth_runtime::PluginSettings {
-                    limits: config.limits_for(entry.name()),
-                    ..settings
-                };
+                let settings = config.settings_for(entry.name());
                 let version = &entry.plugin.manifest().version;
                 let refused_by = plugin_config.version_refuses(version);
                 let not_admitted = plugins::admit(

@@ -41,6 +41,7 @@ const HTTP_REFUSED: &str = "berth_http_refused_total";
 const PLUGIN_EVENTS: &str = "berth_plugin_events_total";
 const CONFIG_EVENTS: &str = "berth_config_events_total";
 const PLUGINS_SERVED: &str = "berth_plugins_served";
+const WARM_INSTANCES: &str = "berth_warm_instances";
 const TOOLS_SERVED: &str = "berth_tools_served";
 const RESOURCES_SERVED: &str = "berth_resources_served";
 const EVENTS_MISSED: &str = "berth_metrics_events_missed_total";
@@ -99,6 +100,25 @@ impl Metrics {
     /// The current metrics in Prometheus text exposition format.
     pub fn render(&self) -> String {
         self.handle.render()
+    }
+
+    /// [`Metrics::render`], plus `berth_warm_instances`: each plugin of `registry`'s idle
+    /// instances kept for later calls, read at the scrape. Written here rather than
+    /// recorded because it is a property of the pools that exist at the scrape (an
+    /// unloaded plugin's simply stops being listed), which the recorder cannot forget.
+    pub fn render_with(&self, registry: &Registry) -> String {
+        use std::fmt::Write as _;
+        let mut text = self.render();
+        let _ = writeln!(
+            text,
+            "# HELP {WARM_INSTANCES} Idle plugin instances kept for later calls of their session (or, shared, of anyone).\n# TYPE {WARM_INSTANCES} gauge"
+        );
+        for entry in registry.plugins() {
+            // Plugin names are [a-zA-Z0-9_-]: nothing to escape in the label.
+            let (plugin, idle) = (entry.name(), entry.plugin.warm_idle());
+            let _ = writeln!(text, "{WARM_INSTANCES}{{plugin=\"{plugin}\"}} {idle}");
+        }
+        text
     }
 
     /// Drains recorded histogram samples every [`UPKEEP_INTERVAL`] until `shutdown`.

@@ -287,7 +287,7 @@ async fn metrics(State(gate): State<Gate>, headers: HeaderMap) -> Response {
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        gate.metrics().render(),
+        gate.metrics().render_with(&gate.served().registry()),
     )
         .into_response()
 }

@@ -253,6 +253,10 @@ pub struct CallContext {
     pub progress: bool,
     /// The client, for sampling and elicitation on the call's behalf.
     pub client: Option<crate::client::ClientLink>,
+    /// Whose calls may reuse the instance this call ran in (its session, or its
+    /// identity for a stateless request); `None`: nobody's, the call runs fresh unless
+    /// the plugin shares its instances with every caller.
+    pub reuse: Option<crate::reuse::ReuseScope>,
 }
 
 /// Severity of a plugin's log record, from most to least verbose.

@@ -36,7 +36,12 @@ use berth_core::access::Kind;
 use berth_core::bus::{Bus, CallOutcome, Event};
 use berth_core::registry::{Registry, ToolEntry, page};
 use berth_core::state::Served;
+use berth_model::manifest::CallContext;
+use berth_model::reuse::ReuseScope;
 use berth_runtime::{CallError, Limit};
+
+/// The header naming a Streamable HTTP request's session.
+const SESSION_HEADER: &str = "mcp-session-id";
 
 /// MCP revisions answered, oldest first: every handshake revision from 2024-11-05 to
 /// 2025-11-25, and 2026-07-28 (no handshake; per-request `_meta` and `server/discover`)
@@ -110,6 +115,9 @@ struct SessionScope {
     subscriptions: std::sync::Mutex<std::collections::HashMap<String, Option<String>>>,
     /// The client's `logging/setLevel` as a [`level_rank`], or [`LOG_LEVEL_UNSET`].
     log_level: std::sync::atomic::AtomicU8,
+    /// Whom the session's calls' plugin instances may serve again: this session; it
+    /// ends, and its instances go, when the handler and its last call do.
+    reuse: ReuseScope,
     ended: CancellationToken,
     _end_on_drop: DropGuard,
 }
@@ -121,6 +129,7 @@ impl SessionScope {
             events: std::sync::Mutex::new(Some(bus.subscribe_facts())),
             subscriptions: Default::default(),
             log_level: std::sync::atomic::AtomicU8::new(notices::LOG_LEVEL_UNSET),
+            reuse: ReuseScope::session(),
             _end_on_drop: ended.clone().drop_guard(),
             ended,
         }
@@ -186,6 +195,39 @@ impl BerthServer {
         self.session
             .log_level
             .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The context of a call of `plugin` serving `context` (see
+    /// [`notices::call_context`]).
+    fn call_context(
+        &self,
+        context: &RequestContext<RoleServer>,
+        plugin: &str,
+    ) -> (CallContext, Option<tokio::task::JoinHandle<()>>) {
+        let reuse = self.reuse_scope(context);
+        notices::call_context(context, plugin, self.log_threshold(), reuse)
+    }
+
+    /// Whose later calls may be handed the plugin instance a call of `context` ran in:
+    /// the session's, when the request belongs to one (stdio's single session, or an
+    /// HTTP request naming its `mcp-session-id`, which rmcp routes to this session's
+    /// handler); for a stateless HTTP request, its authenticated identity's; else
+    /// nobody's, since an unauthenticated stateless request cannot be told from another
+    /// client's.
+    fn reuse_scope(&self, context: &RequestContext<RoleServer>) -> Option<ReuseScope> {
+        let Some(parts) = context.extensions.get::<http::request::Parts>() else {
+            return Some(self.session.reuse.clone());
+        };
+        if parts.headers.contains_key(SESSION_HEADER) {
+            return Some(self.session.reuse.clone());
+        }
+        match parts.extensions.get::<Caller>() {
+            Some(Caller::Authenticated(identity)) => Some(ReuseScope::identity(
+                identity.method.as_str(),
+                &identity.subject,
+            )),
+            _ => None,
+        }
     }
 
     /// Whether `caller` may use `name` of `kind` from `plugin`.
@@ -657,7 +699,7 @@ impl ServerHandler for BerthServer {
             let _running = self.served.calls().begin();
             let started = Instant::now();
             let (ctx, forwarder) =
-                notices::call_context(&context, tool.plugin.name(), self.log_threshold());
+                self.call_context(&context, tool.plugin.name());
             let outcome = tool
                 .plugin
                 .plugin
@@ -806,7 +848,7 @@ impl ServerHandler for BerthServer {
                 return Ok(result.into());
             }
             let _running = self.served.calls().begin();
-            let (ctx, forwarder) = notices::call_context(&context, owner.name(), self.log_threshold());
+            let (ctx, forwarder) = self.call_context(&context, owner.name());
             let read = owner
                 .plugin
                 .read_resource(&request.uri, &ctx, &context.ct)

@@ -21,15 +21,18 @@ use berth_model::client::{
     NoticeSink, SamplingRequest, SamplingResponse,
 };
 use berth_model::manifest::{CallContext, ContentBlock, LogLevel, Media, PluginLog, Role};
+use berth_model::reuse::ReuseScope;
 
 /// The context of a call of `plugin` serving the request `context`, and the task that
 /// forwards its notices when the client wants any (logs at or above `log_threshold`, a
 /// [`level_rank`] or [`LOG_LEVEL_UNSET`]; progress when the request carries a progress
-/// token). Await the task with [`notices_delivered`] once the call is over.
+/// token). Its instance may serve later calls of `reuse`. Await the task with
+/// [`notices_delivered`] once the call is over.
 pub(super) fn call_context(
     context: &RequestContext<RoleServer>,
     plugin: &str,
     log_threshold: u8,
+    reuse: Option<ReuseScope>,
 ) -> (CallContext, Option<tokio::task::JoinHandle<()>>) {
     let client = context.peer.peer_info();
     let progress_token = context.meta.get_progress_token();
@@ -57,6 +60,7 @@ pub(super) fn call_context(
         client: Some(ClientLink(Arc::new(PeerClient {
             peer: context.peer.clone(),
         }))),
+        reuse,
     };
     (ctx, forwarder)
 }

@@ -69,7 +69,7 @@ impl BerthServer {
             )
         })?;
         let _running = self.served.calls().begin();
-        let (ctx, forwarder) = notices::call_context(context, plugin, self.log_threshold());
+        let (ctx, forwarder) = self.call_context(context, plugin);
         let filled = prompt
             .plugin
             .plugin
@@ -150,7 +150,7 @@ impl BerthServer {
             chosen,
         };
         let _running = self.served.calls().begin();
-        let (ctx, forwarder) = notices::call_context(context, entry.name(), self.log_threshold());
+        let (ctx, forwarder) = self.call_context(context, entry.name());
         let suggested = entry.plugin.complete(&ask, &ctx, &context.ct).await;
         notices::notices_delivered(ctx, forwarder).await;
         let mut completions = suggested.map_err(|error| {

@@ -151,11 +151,14 @@ impl PerCall {
     }
 
     /// Whether this warm store may serve another call: it holds a live instance, its
-    /// last call ended without hitting the memory cap or flooding its output, and the
-    /// guest holds at most [`MAX_KEPT_RESOURCES`] resource handles. A fresh store never
-    /// may.
+    /// last call ended without hitting the memory cap or flooding its output, its
+    /// memory is at most half the cap (a guest that keeps growing starts afresh before
+    /// its growth fails a call) and the guest holds at most [`MAX_KEPT_RESOURCES`]
+    /// resource handles. A fresh store never may.
     pub(crate) fn reusable(&mut self) -> bool {
+        let memory = &self.store.data().limits;
         self.store.data().kept.is_some()
+            && memory.largest() <= memory.max_bytes() / 2
             && self.memory_refused().is_none()
             && self.output_overflow().is_none()
             && self.store.data_mut().table.iter_mut().count() <= MAX_KEPT_RESOURCES

@@ -59,7 +59,7 @@ pub use engine::Allocation;
 pub use error::{CallError, Limit, LoadError};
 pub use limits::PluginLimits;
 pub use loader::Compiled;
-pub use warm::MAX_WARM_INSTANCES;
+pub use warm::{DEFAULT_SESSION_INSTANCES, IDLE_EXPIRY, InstanceReuse, MAX_WARM_INSTANCES};
 
 use berth_model::events::{EventKind, PluginEvent};
 use berth_model::manifest::{
@@ -123,8 +123,11 @@ pub struct PluginSettings {
     pub limits: PluginLimits,
     /// Folders, environment and network the plugin may use; nothing by default.
     pub grants: Arc<Grants>,
-    /// Idle instances kept between calls and reused (see `warm.rs`), for plugins that
-    /// keep no state between calls; 0 (the default): a fresh instance for every call.
+    /// Who may be handed an instance that served an earlier call (see `warm.rs`); the
+    /// default, `Call`: nobody, a fresh instance for every call.
+    pub reuse: InstanceReuse,
+    /// Idle instances kept between calls when `reuse` allows any: shared by every caller
+    /// (`Shared`), or one per session, across sessions (`Session`).
     pub warm_instances: usize,
     /// For a load only: the operator's limits of each plugin that has its own, by name.
     /// `describe` runs under [`Self::limits`], since the name is what it says; once it
@@ -349,9 +352,9 @@ pub(crate) struct PluginInner {
     label: String,
     /// `plugin` field of log events (the origin if the name is malformed).
     log_name: Arc<str>,
-    /// Idle instances for the next calls; empty and unused unless the operator set
-    /// `warm_instances`. Per handle, so a settings change starts with none.
-    warm: warm::WarmPool,
+    /// Idle instances for the next calls; empty and unused when the plugin reuses no
+    /// instances. Per handle, so a settings change starts with none.
+    warm: Arc<warm::WarmPool>,
     /// SHA-256 of the component, hex.
     digest: Arc<str>,
     /// What the plugin's answers depend on besides the request (see
@@ -360,7 +363,8 @@ pub(crate) struct PluginInner {
 }
 
 /// A compiled, pre-instantiated plugin; cheap to clone; every call gets a fresh Store
-/// (no state leaks between calls or clients) unless the operator set `warm_instances`.
+/// (no state leaks between calls or clients) unless its settings reuse instances, within
+/// a session or (the operator's opt-in) across callers.
 #[derive(Clone)]
 pub struct LoadedPlugin {
     inner: Arc<PluginInner>,
@@ -458,7 +462,7 @@ impl LoadedPlugin {
                 grants: settings.grants,
                 label: inner.label.clone(),
                 log_name: Arc::clone(&inner.log_name),
-                warm: warm::WarmPool::new(settings.warm_instances),
+                warm: warm::WarmPool::new(&inner.runtime, settings.reuse, settings.warm_instances),
                 identity,
                 digest: Arc::clone(&inner.digest),
             }),
@@ -520,7 +524,7 @@ impl LoadedPlugin {
             .callable
             .call_tool(call.store(), tool, arguments_json, ctx);
         let outcome = self.race(running, deadline, cancel).await;
-        let output = self.settle(outcome, call)?;
+        let output = self.settle(outcome, call, ctx)?;
         self.check_result_size(limits::tool_output_size(&output))?;
         Ok(output)
     }
@@ -547,7 +551,7 @@ impl LoadedPlugin {
         let mut call = self
             .inner
             .warm
-            .checkout(&self.inner.runtime, &self.target());
+            .checkout(&self.inner.runtime, &self.target(), ctx);
         call.serve(ctx);
         Ok((call, deadline, slot))
     }
@@ -590,7 +594,7 @@ impl LoadedPlugin {
         let (mut call, deadline, _slot) = self.begin(ctx, cancel).await?;
         let running = self.inner.callable.read_resource(call.store(), uri, ctx);
         let outcome = self.race(running, deadline, cancel).await;
-        let contents = self.settle(outcome, call)?;
+        let contents = self.settle(outcome, call, ctx)?;
         self.check_result_size(limits::contents_size(&contents))?;
         Ok(contents)
     }
@@ -613,7 +617,7 @@ impl LoadedPlugin {
                 .callable
                 .get_prompt(call.store(), name, arguments, ctx);
             let outcome = self.race(running, deadline, cancel).await;
-            let output = self.settle(outcome, call)?;
+            let output = self.settle(outcome, call, ctx)?;
             self.check_result_size(limits::prompt_output_size(&output))?;
             Ok(output)
         }
@@ -646,7 +650,7 @@ impl LoadedPlugin {
             let (mut call, deadline, _slot) = self.begin(ctx, cancel).await?;
             let running = self.inner.callable.complete(call.store(), request);
             let outcome = self.race(running, deadline, cancel).await;
-            let completions = self.settle(outcome, call)?;
+            let completions = self.settle(outcome, call, ctx)?;
             let size = completions.values.iter().map(String::len).sum();
             self.check_result_size(size)?;
             Ok(completions)
@@ -733,9 +737,8 @@ impl LoadedPlugin {
         self.inner.gate.load()
     }
 
-    /// Warm instances of this handle waiting for a call (always 0 without
-    /// `warm_instances`).
-    #[doc(hidden)]
+    /// Idle instances of this handle kept for later calls (always 0 when it reuses
+    /// none): one per session it serves, or its shared ones.
     pub fn warm_idle(&self) -> usize {
         self.inner.warm.idle()
     }
@@ -762,7 +765,7 @@ impl LoadedPlugin {
         let deadline = tokio::time::Instant::now() + limit;
         let outcome = instance::race(running, deadline, limit, cancel).await;
         // The hook has no verdict of its own: every failure is below the WIT level.
-        let result = self.settle(outcome.map(Ok), call);
+        let result = self.settle(outcome.map(Ok), call, &CallContext::default());
         let what = format!("{} event hook", event.kind().as_str());
         self.log_outcome(&what, None, None, start, &result);
         result
@@ -784,13 +787,12 @@ impl LoadedPlugin {
         &self,
         outcome: Result<Result<T, GuestError>, Stopped>,
         call: PerCall,
+        ctx: &CallContext,
     ) -> Result<T, CallError> {
         call.end_turn();
         let returned = outcome.is_ok();
         let result = self.flatten(outcome, &call);
-        self.inner
-            .warm
-            .checkin(call, returned, &self.inner.runtime.teardown);
+        self.inner.warm.checkin(call, returned, ctx);
         result
     }
 
@@ -1316,6 +1318,7 @@ mod tests {
         assert_eq!(fresh.warm_idle(), 0);
 
         let warm = fresh.with_settings(PluginSettings {
+            reuse: InstanceReuse::Shared,
             warm_instances: 1,
             ..PluginSettings::default()
         });
@@ -1337,6 +1340,7 @@ mod tests {
         assert_eq!(served(&warm).await, "1");
         // So does a timeout, which leaves the guest suspended mid-call.
         let hurried = warm.with_settings(PluginSettings {
+            reuse: InstanceReuse::Shared,
             warm_instances: 1,
             limits: PluginLimits {
                 call_timeout: Duration::from_millis(50),
@@ -1357,6 +1361,7 @@ mod tests {
         // Concurrent calls beyond `warm_instances` get their own instances; only as many
         // as the pool keeps stay warm.
         let two = fresh.with_settings(PluginSettings {
+            reuse: InstanceReuse::Shared,
             warm_instances: 2,
             ..PluginSettings::default()
         });
@@ -1373,6 +1378,7 @@ mod tests {
 
         // Writing to stdout opens and drops WASI stream handles; the instance stays warm.
         let printing = echo().await.with_settings(PluginSettings {
+            reuse: InstanceReuse::Shared,
             warm_instances: 1,
             ..PluginSettings::default()
         });
@@ -1382,6 +1388,190 @@ mod tests {
                 .expect("print_stdout answers");
             assert_eq!(printing.warm_idle(), 1);
         }
+    }
+
+    async fn served_in(plugin: &LoadedPlugin, ctx: &CallContext) -> String {
+        let output = plugin
+            .call_tool("calls_served", "{}", ctx, &CancellationToken::new())
+            .await
+            .expect("calls_served answers");
+        text(&output).to_string()
+    }
+
+    async fn hostile(settings: PluginSettings) -> LoadedPlugin {
+        let path = berth_test_artifacts::wasm("berth-test-hostile");
+        runtime()
+            .load(&path, settings)
+            .await
+            .expect("hostile loads")
+    }
+
+    fn per_session(keep: usize) -> PluginSettings {
+        PluginSettings {
+            reuse: InstanceReuse::Session,
+            warm_instances: keep,
+            ..PluginSettings::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn session_instances_serve_only_their_own_session_and_go_when_it_ends() {
+        let plugin = hostile(per_session(4)).await;
+        let (a, a_scope) = warm::session_context();
+        let (b, b_scope) = warm::session_context();
+        assert_eq!(served_in(&plugin, &a).await, "1");
+        assert_eq!(served_in(&plugin, &a).await, "2", "a reuses its own");
+        assert_eq!(served_in(&plugin, &b).await, "1", "b never gets a's");
+        assert_eq!(served_in(&plugin, &a).await, "3");
+        assert_eq!(plugin.warm_idle(), 2);
+        // A call with no scope (a stateless request nobody authenticated) runs fresh
+        // and leaves nothing behind.
+        let anonymous = CallContext::default();
+        assert_eq!(served_in(&plugin, &anonymous).await, "1");
+        assert_eq!(served_in(&plugin, &anonymous).await, "1");
+        assert_eq!(plugin.warm_idle(), 2);
+        // Stateless requests of one identity share; another identity does not.
+        let alice = |_| CallContext {
+            reuse: Some(berth_model::reuse::ReuseScope::identity("token", "alice")),
+            ..CallContext::default()
+        };
+        assert_eq!(served_in(&plugin, &alice(1)).await, "1");
+        assert_eq!(served_in(&plugin, &alice(2)).await, "2");
+        let bob = CallContext {
+            reuse: Some(berth_model::reuse::ReuseScope::identity("jwt", "alice")),
+            ..CallContext::default()
+        };
+        assert_eq!(served_in(&plugin, &bob).await, "1");
+        assert_eq!(plugin.warm_idle(), 4);
+        // The session ends (its handler and its last call's context go): its instance
+        // goes at once, the others stay.
+        drop((a, a_scope));
+        assert_eq!(plugin.warm_idle(), 3);
+        // A trap drops the session's instance; its next call starts over.
+        let trapped = plugin
+            .call_tool("panic", "{}", &b, &CancellationToken::new())
+            .await
+            .unwrap_err();
+        assert!(matches!(trapped, CallError::Trap { .. }), "{trapped:?}");
+        assert_eq!(plugin.warm_idle(), 2);
+        assert_eq!(served_in(&plugin, &b).await, "1");
+        drop(b_scope);
+        assert_eq!(plugin.warm_idle(), 3, "b's context still holds the scope");
+        drop(b);
+        assert_eq!(plugin.warm_idle(), 2);
+    }
+
+    #[tokio::test]
+    async fn past_its_bound_a_plugin_drops_the_least_recently_used_session_instance() {
+        let plugin = hostile(per_session(2)).await;
+        let sessions: Vec<_> = (0..3).map(|_| warm::session_context()).collect();
+        for (ctx, _) in &sessions {
+            assert_eq!(served_in(&plugin, ctx).await, "1");
+        }
+        assert_eq!(plugin.warm_idle(), 2);
+        assert_eq!(served_in(&plugin, &sessions[2].0).await, "2");
+        assert_eq!(served_in(&plugin, &sessions[1].0).await, "2");
+        assert_eq!(
+            served_in(&plugin, &sessions[0].0).await,
+            "1",
+            "the first session's instance was pushed out"
+        );
+        // Concurrent calls of one session: it keeps one instance, not two.
+        let one = warm::session_context();
+        let calls: Vec<_> = (0..3)
+            .map(|_| {
+                let (plugin, ctx) = (plugin.clone(), one.0.clone());
+                tokio::spawn(async move {
+                    plugin
+                        .call_tool("count", r#"{"n":1000000}"#, &ctx, &CancellationToken::new())
+                        .await
+                })
+            })
+            .collect();
+        for running in calls {
+            running.await.expect("joins").expect("count answers");
+        }
+        assert!(plugin.warm_idle() <= 2, "{}", plugin.warm_idle());
+    }
+
+    #[tokio::test]
+    async fn idle_session_instances_expire() {
+        let plugin = hostile(per_session(4)).await;
+        let (ctx, _scope) = warm::session_context();
+        assert_eq!(served_in(&plugin, &ctx).await, "1");
+        assert_eq!(plugin.warm_idle(), 1);
+        tokio::time::pause();
+        tokio::time::advance(IDLE_EXPIRY / 2).await;
+        assert_eq!(plugin.warm_idle(), 1, "not idle long enough yet");
+        tokio::time::advance(IDLE_EXPIRY / 2 + Duration::from_secs(1)).await;
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(plugin.warm_idle(), 0, "the sweeper dropped it");
+        tokio::time::resume();
+        assert_eq!(
+            served_in(&plugin, &ctx).await,
+            "1",
+            "the next call runs fresh"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_session_instance_grown_past_half_its_memory_cap_starts_afresh() {
+        let plugin = hostile(PluginSettings {
+            limits: PluginLimits {
+                max_memory_bytes: 24 << 20,
+                ..PluginLimits::default()
+            },
+            ..per_session(1)
+        })
+        .await;
+        let (ctx, _scope) = warm::session_context();
+        let hoard = || async {
+            let output = plugin
+                .call_tool(
+                    "hoard",
+                    r#"{"megabytes":5}"#,
+                    &ctx,
+                    &CancellationToken::new(),
+                )
+                .await
+                .expect("hoard answers: a leak must never fail a call it would not fail fresh");
+            text(&output).to_string()
+        };
+        // 5 and 10 MiB held: the instance stays. At 15 MiB (past half the 24 MiB cap)
+        // it goes, so the next call holds 5 again instead of failing at 25.
+        let held: Vec<String> = [
+            hoard().await,
+            hoard().await,
+            hoard().await,
+            hoard().await,
+            hoard().await,
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(held, ["5", "10", "15", "5", "10"]);
+    }
+
+    #[tokio::test]
+    async fn a_full_instance_pool_takes_back_idle_session_instances() {
+        let runtime = Runtime::new(RuntimeOptions {
+            max_instances: Some(2),
+            ..RuntimeOptions::default()
+        })
+        .expect("runtime");
+        let path = berth_test_artifacts::wasm("berth-test-hostile");
+        let plugin = runtime.load(&path, per_session(8)).await.expect("loads");
+        let sessions: Vec<_> = (0..3).map(|_| warm::session_context()).collect();
+        assert_eq!(served_in(&plugin, &sessions[0].0).await, "1");
+        assert_eq!(served_in(&plugin, &sessions[1].0).await, "1");
+        assert_eq!(plugin.warm_idle(), 2, "both slots held by idle instances");
+        assert_eq!(
+            served_in(&plugin, &sessions[2].0).await,
+            "1",
+            "the third session's call is served, not refused"
+        );
+        assert!(plugin.warm_idle() <= 2);
     }
 
     /// A fresh call's store is dropped after the call returns, by a task that runs once

@@ -58,6 +58,8 @@ pub(crate) struct MemoryCap {
     limits: StoreLimits,
     max_bytes: usize,
     refused: Option<usize>,
+    /// The largest size a linear memory of the store was allowed to grow to.
+    largest: usize,
 }
 
 impl MemoryCap {
@@ -67,12 +69,19 @@ impl MemoryCap {
             limits: StoreLimitsBuilder::new().memory_size(max_bytes).build(),
             max_bytes,
             refused: None,
+            largest: 0,
         }
     }
 
     /// The size (in bytes) of the first memory growth refused because of the cap.
     pub(crate) fn refused(&self) -> Option<usize> {
         self.refused
+    }
+
+    /// The largest size any linear memory of the store has, in bytes (memories never
+    /// shrink).
+    pub(crate) fn largest(&self) -> usize {
+        self.largest
     }
 
     /// The cap, in bytes.
@@ -89,7 +98,9 @@ impl ResourceLimiter for MemoryCap {
         maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
         let allowed = self.limits.memory_growing(current, desired, maximum)?;
-        if !allowed && desired > self.max_bytes && self.refused.is_none() {
+        if allowed {
+            self.largest = self.largest.max(desired);
+        } else if desired > self.max_bytes && self.refused.is_none() {
             self.refused = Some(desired);
         }
         Ok(allowed)

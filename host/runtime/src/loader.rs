@@ -254,7 +254,7 @@ async fn describe(compiled: Compiled, settings: PluginSettings) -> Result<Loaded
     let config = ConfigState::new(Arc::new(settings.config));
     let grants = settings.grants;
     let limits = settings.limits;
-    let warm_instances = settings.warm_instances;
+    let (reuse, warm_instances) = (settings.reuse, settings.warm_instances);
     let origin_name: Arc<str> = Arc::from(origin);
     let target = CallTarget {
         log_name: &origin_name,
@@ -369,6 +369,7 @@ async fn describe(compiled: Compiled, settings: PluginSettings) -> Result<Loaded
     );
     let gate = runtime.gate(&log_name);
     let identity = identity(&digest, &config, &grants);
+    let warm = WarmPool::new(&runtime, reuse, warm_instances);
     Ok(LoadedPlugin {
         inner: Arc::new(PluginInner {
             runtime,
@@ -386,7 +387,7 @@ async fn describe(compiled: Compiled, settings: PluginSettings) -> Result<Loaded
             log_name,
             identity,
             digest,
-            warm: WarmPool::new(warm_instances),
+            warm,
         }),
     })
 }

@@ -57,12 +57,13 @@ impl StoreState {
         self.kept
     }
 
-    /// Drops the finished calls' stores that wait in the runtime's teardown queue, and
-    /// says whether there were any (so a full pool is worth trying again).
-    pub(crate) fn drop_waiting_stores(&self) -> bool {
+    /// Frees instance pool slots (finished calls' stores waiting to be dropped, else
+    /// warm pools' idle instances), and says whether any were freed (so a full pool is
+    /// worth trying again).
+    pub(crate) fn reclaim_pool_slots(&self) -> bool {
         self.teardown
             .upgrade()
-            .is_some_and(|teardown| teardown.finish() > 0)
+            .is_some_and(|teardown| teardown.reclaim())
     }
 
     /// Records the instance just created in this store, if it is a warm store.

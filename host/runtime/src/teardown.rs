@@ -13,15 +13,21 @@
 //!
 //! What the guest wrote to stdout and stderr is logged before its store is queued, so
 //! the log keeps the order of the calls.
+//!
+//! Warm pools' idle instances hold pool slots too; the teardown knows every pool that
+//! keeps any, so [`Teardown::reclaim`] can take them back when the pool is full.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use super::instance::PerCall;
+use super::warm::IdleHolder;
 
 /// The stores of finished calls that wait to be dropped.
 #[derive(Default)]
 pub(crate) struct Teardown {
     queue: Mutex<Vec<PerCall>>,
+    /// Every warm pool that may keep idle instances, for [`Teardown::reclaim`].
+    holders: Mutex<Vec<Weak<dyn IdleHolder>>>,
 }
 
 impl Teardown {
@@ -53,6 +59,36 @@ impl Teardown {
         // Dropped outside the lock: resetting slots is the slow part.
         drop(queued);
         count
+    }
+
+    /// Records a warm pool whose idle instances [`Teardown::reclaim`] may take back;
+    /// pools that have gone are forgotten as new ones arrive.
+    pub(crate) fn hold_idle(&self, holder: Weak<dyn IdleHolder>) {
+        let mut holders = self.holders.lock().unwrap_or_else(PoisonError::into_inner);
+        holders.retain(|known| known.strong_count() > 0);
+        holders.push(holder);
+    }
+
+    /// Frees pool slots for an instantiation that found the pool full: drops the stores
+    /// waiting here, or, when there were none, every warm pool's idle instances (a new
+    /// call matters more than a kept instance's saved microseconds). Says whether
+    /// anything was freed, so trying again is worth it.
+    pub(crate) fn reclaim(&self) -> bool {
+        if self.finish() > 0 {
+            return true;
+        }
+        let holders: Vec<_> = {
+            let holders = self.holders.lock().unwrap_or_else(PoisonError::into_inner);
+            holders.iter().filter_map(Weak::upgrade).collect()
+        };
+        let released: usize = holders.iter().map(|pool| pool.release_idle()).sum();
+        if released > 0 {
+            tracing::info!(
+                released,
+                "the instance pool was full: dropped idle warm instances to make room"
+            );
+        }
+        released > 0
     }
 
     /// How many stores wait to be dropped.

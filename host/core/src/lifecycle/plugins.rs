@@ -227,11 +227,7 @@ pub async fn describe_one(
             requirement: requirement.clone(),
         });
     }
-    let settings = settings.settings();
-    let settings = PluginSettings {
-        limits: config.limits_for(&manifest.name),
-        ..settings
-    };
+    let settings = config.settings_for(&manifest.name);
     let allowed = &config.plugin(&manifest.name).resource_uris;
     admit(manifest, plugin.needs(), &settings.grants, allowed).map_err(
         |problem| match problem {

@@ -54,11 +54,11 @@ async fn instance(
         return Ok(kept);
     }
     let instance = match pre.instantiate_async(&mut *store).await {
-        // The pool may be full only of finished calls' stores waiting to be dropped
-        // (`runtime/teardown.rs`): drop them and try once more.
+        // The pool may be full only of finished calls' stores waiting to be dropped, or
+        // of idle warm instances (`runtime/teardown.rs`): drop them and try once more.
         Err(error)
             if error.is::<wasmtime::PoolConcurrencyLimitError>()
-                && store.data().drop_waiting_stores() =>
+                && store.data().reclaim_pool_slots() =>
         {
             pre.instantiate_async(&mut *store).await
         }

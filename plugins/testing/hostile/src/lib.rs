@@ -6,8 +6,8 @@
 //! Each tool is written so the optimiser cannot remove the misbehaviour: values go through
 //! `std::hint::black_box`, which the compiler must assume reads and writes them.
 //! `count` is the one well-behaved tool: a bounded `spin` for the limits benchmark.
-//! `calls_served` keeps state between calls, which only shows when the operator lets the
-//! host reuse the plugin's instances (`warm_instances`).
+//! `calls_served` keeps state between calls, and `hoard` memory, which only shows when
+//! the host reuses the plugin's instances (`instance_reuse`).
 //! `log_flood`, `log_forge` and `empty_blocks` attack what the host does with a call's
 //! output: its log import, its log lines, and its result's encoding.
 //! It contains no host-capability attempts (files, environment, network): those belong to
@@ -124,6 +124,21 @@ pub fn calls_served() -> u64 {
     SERVED.fetch_add(1, Ordering::Relaxed) + 1
 }
 
+/// Keeps `megabytes` MiB more (written, so committed) in a static that is never freed,
+/// and returns how many MiB this instance holds: a slow leak, which a reused instance
+/// accumulates call after call.
+#[tool]
+pub fn hoard(megabytes: u32) -> u64 {
+    static HELD: std::sync::Mutex<Vec<Vec<u8>>> = std::sync::Mutex::new(Vec::new());
+    let mut held = HELD.lock().unwrap_or_else(|p| p.into_inner());
+    let mut block = vec![0u8; megabytes as usize * 1024 * 1024];
+    for page in block.chunks_mut(4096) {
+        page[0] = black_box(1);
+    }
+    held.push(black_box(block));
+    held.iter().map(|b| b.len() as u64 / (1024 * 1024)).sum()
+}
+
 /// Returns a text result of `megabytes` MiB (default 32, at most 128).
 #[tool]
 pub fn giant(megabytes: Option<u32>) -> String {
@@ -196,6 +211,6 @@ berth_plugin_sdk::export!(
     name: "hostile",
     tools: [
         spin, count, memory_bomb, recurse, trap, panic, flood, giant, calls_served,
-        log_flood, log_forge, empty_blocks, busy_then_sleep,
+        log_flood, log_forge, empty_blocks, busy_then_sleep, hoard,
     ],
 );
