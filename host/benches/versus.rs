@@ -122,7 +122,14 @@ struct Run {
     window: Duration,
     /// How often the server's threads parked during the measured calls, and its minor
     /// page faults, where known.
-    switches: Option<(u64, u64)>,
+    parks: Option<Parks>,
+}
+
+/// A server's thread parks (voluntary context switches) and minor page faults.
+#[derive(Default, Clone, Copy)]
+struct Parks {
+    switches: u64,
+    faults: u64,
 }
 
 /// What one or more runs of one server measured.
@@ -138,7 +145,7 @@ struct Tally {
     window: Duration,
     /// The servers' threads' voluntary context switches and minor page faults, where
     /// measured.
-    switches: Option<(u64, u64)>,
+    parks: Option<Parks>,
 }
 
 impl Tally {
@@ -148,10 +155,10 @@ impl Tally {
         self.samples.extend(run.samples);
         self.cpu += run.cpu;
         self.window += run.window;
-        if let Some((switches, faults)) = run.switches {
-            let total = self.switches.get_or_insert((0, 0));
-            total.0 += switches;
-            total.1 += faults;
+        if let Some(run) = run.parks {
+            let total = self.parks.get_or_insert_default();
+            total.switches += run.switches;
+            total.faults += run.faults;
         }
     }
 
@@ -302,8 +309,8 @@ fn report(scenario: Scenario, tallies: &mut [Tally; 4]) {
             continue;
         }
         let rounds: Vec<String> = tally.per_round.iter().map(|r| format!("{r:.0}")).collect();
-        let parked = match tally.switches {
-            Some((switches, faults)) => {
+        let parked = match tally.parks {
+            Some(Parks { switches, faults }) => {
                 let calls = tally.samples.len() as f64;
                 format!(
                     "  ({:.1} thread parks, {:.1} page faults per call)",
@@ -549,7 +556,7 @@ fn stdio_run(server: Server, clients: usize, setup: &Setup) -> Run {
                     samples,
                     cpu,
                     window: MEASURE,
-                    switches: None,
+                    parks: None,
                 }
             })
         })
@@ -558,7 +565,7 @@ fn stdio_run(server: Server, clients: usize, setup: &Setup) -> Run {
         samples: Vec::new(),
         cpu: Duration::ZERO,
         window: MEASURE,
-        switches: None,
+        parks: None,
     };
     for thread in threads {
         let run = thread.join().expect("client thread");
@@ -641,12 +648,15 @@ fn outside_run(server: Server, spinners: usize, setup: &Setup) -> Run {
         .collect();
     let cpu = Duration::from_nanos(report["cpu_ns"].as_u64().expect("cpu_ns"));
     let window = samples.iter().sum();
-    let switches = report["switches"].as_u64().zip(report["faults"].as_u64());
+    let parks = report["switches"]
+        .as_u64()
+        .zip(report["faults"].as_u64())
+        .map(|(switches, faults)| Parks { switches, faults });
     Run {
         samples,
         cpu,
         window,
-        switches,
+        parks,
     }
 }
 
@@ -733,7 +743,7 @@ async fn http_run(server: Server, clients: usize, setup: &Setup) -> Run {
         samples,
         cpu,
         window: MEASURE,
-        switches: None,
+        parks: None,
     }
 }
 

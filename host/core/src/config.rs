@@ -1220,7 +1220,7 @@ impl PluginConfig {
     /// The runtime settings these give a plugin: its config values and its grants, and
     /// its reuse of instances over `runtime`'s (the `[runtime]` default). Its limits are
     /// [`Config::limits_for`]'s; [`Config::settings_for`] has both.
-    pub fn settings(&self, runtime: &RuntimeConfig) -> berth_runtime::PluginSettings {
+    fn settings(&self, runtime: &RuntimeConfig) -> berth_runtime::PluginSettings {
         let reuse = match (self.instance_reuse, self.warm_instances) {
             (Some(reuse), _) => reuse,
             (None, Some(_)) => ReuseConfig::Shared,
@@ -1230,7 +1230,7 @@ impl PluginConfig {
             ReuseConfig::Call => 0,
             ReuseConfig::Session => self
                 .warm_instances
-                .unwrap_or(berth_runtime::DEFAULT_SESSION_INSTANCES),
+                .unwrap_or(DEFAULT_SESSION_INSTANCES),
             ReuseConfig::Shared => self.warm_instances.unwrap_or(DEFAULT_SHARED_INSTANCES),
         };
         berth_runtime::PluginSettings {
@@ -1297,6 +1297,11 @@ impl Default for PluginConfig {
 /// Idle instances a plugin set to `instance_reuse = "shared"` keeps when it does not say
 /// how many (`warm_instances`).
 pub const DEFAULT_SHARED_INSTANCES: usize = 8;
+
+/// Idle instances a plugin reusing per session keeps across sessions when it does not say
+/// how many (`warm_instances`): enough for the sessions of a busy server's working set,
+/// few enough that a plugin with a large heap does not hold much memory.
+pub const DEFAULT_SESSION_INSTANCES: usize = 32;
 
 /// Prefix of the environment variables that override config keys.
 pub const ENV_PREFIX: &str = "BERTH_";
@@ -2045,7 +2050,7 @@ mod tests {
             let settings = parse(toml).unwrap().settings_for(name);
             (settings.reuse, settings.warm_instances)
         };
-        let session = berth_runtime::DEFAULT_SESSION_INSTANCES;
+        let session = DEFAULT_SESSION_INSTANCES;
         assert_eq!(reuse("", "echo"), (Session, session));
         assert_eq!(
             reuse("[runtime]\ninstance_reuse = \"call\"\n", "echo"),

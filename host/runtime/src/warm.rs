@@ -8,7 +8,7 @@
 //! - `Session`: only a later call of the same reuse scope (one MCP session, or one
 //!   authenticated identity for stateless HTTP requests; see `berth_model::reuse`). Each
 //!   scope has at most one idle instance per plugin handle; the handle keeps at most
-//!   `warm_instances` of them, dropping the least recently used past that, those idle
+//!   `warm_instances` of them (the config's default is 32), dropping the least recently used past that, those idle
 //!   longer than [`IDLE_EXPIRY`], and a session's own when it ends. Nothing crosses from
 //!   one client to another, which is the isolation a fresh instance per call gave
 //!   between clients; within a session, a plugin sees its own earlier calls' leftovers,
@@ -44,11 +44,6 @@ use super::teardown::Teardown;
 /// can have calls running at once would only hold memory.
 pub const MAX_WARM_INSTANCES: usize = 1024;
 
-/// Idle instances a plugin keeps across sessions when reusing per session and the
-/// operator set no `warm_instances`: enough for the sessions of a busy server's working
-/// set, few enough that a plugin with a large heap does not hold much memory.
-pub const DEFAULT_SESSION_INSTANCES: usize = 32;
-
 /// How long a session's idle instance waits for its next call before it is dropped: a
 /// client that pauses longer pays one instantiation (tens of µs) to get it back, and an
 /// idle server returns to holding no instances.
@@ -65,17 +60,6 @@ pub enum InstanceReuse {
     Session,
     /// Any later call, whichever client makes it.
     Shared,
-}
-
-impl InstanceReuse {
-    /// The config spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            InstanceReuse::Call => "call",
-            InstanceReuse::Session => "session",
-            InstanceReuse::Shared => "shared",
-        }
-    }
 }
 
 /// One plugin handle's idle warm stores.
@@ -167,21 +151,20 @@ impl WarmPool {
             return;
         };
         call.settled();
-        let pushed_out = {
-            let mut idle = self.lock();
-            // Two calls of one session ran at once: the session keeps one instance.
-            let twin = owner.is_some() && idle.iter().any(|kept| kept.owner == owner);
-            if twin {
-                Some(call)
-            } else {
-                idle.push(Idle {
-                    owner,
-                    call,
-                    since: Instant::now(),
-                });
-                (idle.len() > self.keep).then(|| idle.remove(0).call)
-            }
-        };
+        let mut idle = self.lock();
+        // Two calls of one session ran at once: the session keeps one instance.
+        if owner.is_some() && idle.iter().any(|kept| kept.owner == owner) {
+            drop(idle);
+            self.teardown.defer(call);
+            return;
+        }
+        idle.push(Idle {
+            owner,
+            call,
+            since: Instant::now(),
+        });
+        let pushed_out = (idle.len() > self.keep).then(|| idle.remove(0).call);
+        drop(idle);
         // Outside the lock: freeing an instance is not free.
         if let Some(surplus) = pushed_out {
             self.teardown.defer(surplus);
@@ -208,12 +191,23 @@ impl WarmPool {
         self.lock().len()
     }
 
-    /// Takes the idle stores `which` picks, for dropping outside the lock.
-    fn take(&self, which: impl Fn(&Idle) -> bool) -> Vec<PerCall> {
-        let mut idle = self.lock();
-        let (taken, kept): (Vec<Idle>, Vec<Idle>) = idle.drain(..).partition(|i| which(i));
-        *idle = kept;
-        taken.into_iter().map(|i| i.call).collect()
+    /// Takes the idle stores `which` picks out of the pool and drops them (outside the
+    /// lock: through the teardown, or at once with `now`); says how many there were.
+    fn drop_where(&self, which: impl Fn(&Idle) -> bool, now: bool) -> usize {
+        let taken: Vec<Idle> = {
+            let mut idle = self.lock();
+            let (taken, kept) = idle.drain(..).partition(|i| which(i));
+            *idle = kept;
+            taken
+        };
+        let count = taken.len();
+        for idle in taken {
+            match now {
+                true => drop(idle),
+                false => self.teardown.defer(idle.call),
+            }
+        }
+        count
     }
 
     /// Starts the task that drops this pool's session instances once idle for
@@ -236,9 +230,7 @@ impl WarmPool {
                 tokio::time::sleep_until(wake).await;
                 let Some(pool) = me.upgrade() else { return };
                 let now = Instant::now();
-                for call in pool.take(|i| now.duration_since(i.since) >= IDLE_EXPIRY) {
-                    pool.teardown.defer(call);
-                }
+                pool.drop_where(|i| now.duration_since(i.since) >= IDLE_EXPIRY, false);
                 let oldest = pool.lock().first().map(|i| i.since);
                 match oldest {
                     Some(since) => wake = since + IDLE_EXPIRY,
@@ -265,9 +257,7 @@ impl WarmPool {
 
 impl ScopeListener for WarmPool {
     fn scope_ended(&self, key: &ScopeKey) {
-        for call in self.take(|i| i.owner.as_ref() == Some(key)) {
-            self.teardown.defer(call);
-        }
+        self.drop_where(|i| i.owner.as_ref() == Some(key), false);
     }
 }
 
@@ -280,8 +270,8 @@ pub(crate) trait IdleHolder: Send + Sync {
 
 impl IdleHolder for WarmPool {
     fn release_idle(&self) -> usize {
-        let released = self.take(|_| true);
-        released.len()
+        // At once: the caller is about to instantiate into the slots this frees.
+        self.drop_where(|_| true, true)
     }
 }
 
