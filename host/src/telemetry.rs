@@ -88,12 +88,11 @@ pub fn start(config: &TelemetryConfig) -> Result<Option<SdkTracer>, TelemetryErr
 /// Sends the spans still queued and stops the exporter; a no-op without telemetry.
 pub fn shutdown() {
     let provider = PROVIDER.lock().unwrap_or_else(|p| p.into_inner()).take();
-    if let Some(provider) = provider {
-        if let Err(error) = provider.force_flush() {
-            tracing::warn!(%error, "could not send the last spans");
-        }
-        if let Err(error) = provider.shutdown_with_timeout(FLUSH_LIMIT) {
-            tracing::debug!(%error, "trace exporter shutdown");
-        }
+    // Shutting down exports what is queued, within FLUSH_LIMIT; a flush before it would
+    // wait on an unreachable collector for the exporter's own, longer, timeout.
+    if let Some(provider) = provider
+        && let Err(error) = provider.shutdown_with_timeout(FLUSH_LIMIT)
+    {
+        tracing::warn!(%error, "could not send the last spans");
     }
 }

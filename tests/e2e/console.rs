@@ -101,16 +101,29 @@ fn an_operator_sees_the_fleet_and_disables_a_plugin_in_a_real_browser() {
     }
 }
 
+/// Posts the form `body` to `url` from `origin` (none when empty) with the session
+/// `cookie` (none when empty), as a browser's form submission.
+async fn post_form(
+    client: &reqwest::Client,
+    url: &str,
+    origin: &str,
+    cookie: &str,
+    body: String,
+) -> reqwest::Response {
+    let mut request = client.post(url).header("content-type", FORM).body(body);
+    if !origin.is_empty() {
+        request = request.header("origin", origin);
+    }
+    if !cookie.is_empty() {
+        request = request.header("cookie", cookie);
+    }
+    request.send().await.unwrap()
+}
+
 /// Signs in with `token` over plain HTTP and returns the session cookie and the page.
 async fn sign_in(server: &HttpServer, client: &reqwest::Client, token: &str) -> (String, String) {
-    let signed = client
-        .post(format!("{}/console/login", server.base))
-        .header("origin", &server.base)
-        .header("content-type", FORM)
-        .body(format!("token={}", token))
-        .send()
-        .await
-        .unwrap();
+    let login = format!("{}/console/login", server.base);
+    let signed = post_form(client, &login, &server.base, "", format!("token={token}")).await;
     assert_eq!(signed.status(), 303, "{:?}", signed.text().await);
     let cookie = signed.headers()["set-cookie"].to_str().unwrap();
     let cookie = cookie.split(';').next().unwrap().to_string();
@@ -158,36 +171,18 @@ async fn the_console_refuses_strangers_forged_forms_and_tokens_without_a_console
             "{path}"
         );
     }
-    let act = client
-        .post(url("/console/plugins/text/disable"))
-        .header("origin", &server.base)
-        .header("content-type", FORM)
-        .body(format!("csrf={}", "x"))
-        .send()
-        .await
-        .unwrap();
+    let disable = url("/console/plugins/text/disable");
+    let act = post_form(&client, &disable, &server.base, "", "csrf=x".into()).await;
     assert_eq!(act.status(), 403);
 
     // A sign-in form posted from another site is refused before the token is looked at.
-    let forged = client
-        .post(url("/console/login"))
-        .header("origin", "https://attacker.example")
-        .header("content-type", FORM)
-        .body(format!("token={}", ADMIN))
-        .send()
-        .await
-        .unwrap();
+    let login = url("/console/login");
+    let attacker = "https://attacker.example";
+    let forged = post_form(&client, &login, attacker, "", format!("token={ADMIN}")).await;
     assert_eq!(forged.status(), 403);
 
     // A valid token whose roles have no console role is refused, saying why.
-    let plain = client
-        .post(url("/console/login"))
-        .header("origin", &server.base)
-        .header("content-type", FORM)
-        .body(format!("token={}", CALLER))
-        .send()
-        .await
-        .unwrap();
+    let plain = post_form(&client, &login, &server.base, "", format!("token={CALLER}")).await;
     assert_eq!(plain.status(), 401);
     assert!(plain.text().await.unwrap().contains("console = "));
 
@@ -200,35 +195,30 @@ async fn the_console_refuses_strangers_forged_forms_and_tokens_without_a_console
         .unwrap()
         .to_string();
     let attempt = |origin: &'static str, csrf: String| {
-        let request = client
-            .post(url("/console/plugins/text/disable"))
-            .header("cookie", &cookie)
-            .header("content-type", FORM)
-            .body(format!("csrf={}", csrf));
-        match origin {
-            "" => request,
-            origin => request.header("origin", origin),
-        }
-        .send()
+        post_form(&client, &disable, origin, &cookie, format!("csrf={csrf}"))
     };
-    assert_eq!(
-        attempt("https://attacker.example", csrf.clone())
-            .await
-            .unwrap()
-            .status(),
-        403
-    );
-    assert_eq!(attempt("", csrf.clone()).await.unwrap().status(), 403);
-    let stale = client
-        .post(url("/console/plugins/text/disable"))
-        .header("cookie", &cookie)
-        .header("origin", &server.base)
-        .header("content-type", FORM)
-        .body(format!("csrf={}", "stale"))
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(attempt(attacker, csrf.clone()).await.status(), 403);
+    assert_eq!(attempt("", csrf.clone()).await.status(), 403);
+    let stale = post_form(
+        &client,
+        &disable,
+        &server.base,
+        &cookie,
+        "csrf=stale".into(),
+    )
+    .await;
     assert_eq!(stale.status(), 403);
+    // A name nothing serves is no plugin to act on: no lasting override is made for it.
+    let nosuch = url("/console/plugins/nosuch/disable");
+    let unknown = post_form(
+        &client,
+        &nosuch,
+        &server.base,
+        &cookie,
+        format!("csrf={csrf}"),
+    )
+    .await;
+    assert_eq!(unknown.status(), 404);
     // The page carries security headers and no secret: no token, no token digest.
     let response = client
         .get(url("/console"))
@@ -298,9 +288,97 @@ async fn callers_refused_by_their_rate_limit_appear_in_the_feed() {
             .unwrap();
         seen.push_str(&String::from_utf8_lossy(&chunk));
     }
+    // Then whatever else it sends about them, until it has been quiet a while: stopping
+    // at the first sighting could never count a second one.
+    while let Ok(Some(Ok(chunk))) =
+        tokio::time::timeout(std::time::Duration::from_millis(500), feed.next()).await
+    {
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
     let announced = seen.matches("\"rate_limited\"").count() as u64;
     assert!(
         announced <= spent.as_secs() + 1,
         "at most one announcement per second per caller, {announced} in {spent:?}: {seen}"
     );
+}
+
+/// An open event feed ends when the server is told to stop, instead of holding its
+/// shutdown up for good (the HTTP server waits for every response still being sent).
+#[tokio::test]
+async fn an_open_event_feed_does_not_hold_up_shutdown() {
+    let plugins = plugins_dir(&["berth-plugin-text"]);
+    let config = config(plugins.path());
+    let mut server = HttpServer::start(plugins.path(), Some(&config), &[]);
+    let client = crate::support::reqwest_builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let (cookie, _) = sign_in(&server, &client, ADMIN).await;
+    let feed = client
+        .get(format!("{}/console/events", server.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(feed.status(), 200);
+    server.process.terminate();
+    // Well inside the default 10 s grace period, which an idle server does not need.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let status = loop {
+        if let Some(status) = server.process.try_exit() {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server did not stop with a console feed open:\n{}",
+            server.process.stderr()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert!(status.success(), "{status:?}");
+    drop(feed);
+}
+
+/// A console role taken away by a config edit applies to sessions already signed in: the
+/// next action is refused as read-only, and with no console role left the session ends.
+#[tokio::test]
+async fn a_config_edit_narrows_console_sessions_already_signed_in() {
+    let plugins = plugins_dir(&["berth-plugin-text"]);
+    let config = config(plugins.path());
+    let server = HttpServer::start(plugins.path(), Some(&config), &[]);
+    let client = crate::support::reqwest_builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let (cookie, page) = sign_in(&server, &client, ADMIN).await;
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_string();
+    let text = std::fs::read_to_string(&config).unwrap();
+    let narrowed = text.replace("console = \"admin\"", "console = \"read\"");
+    assert_ne!(text, narrowed);
+    std::fs::write(&config, narrowed).unwrap();
+    server.process.wait_for_log("config applied");
+    let disable = format!("{}/console/plugins/text/disable", server.base);
+    let csrf_field = format!("csrf={csrf}");
+    let refused = post_form(&client, &disable, &server.base, &cookie, csrf_field.clone()).await;
+    assert_eq!(refused.status(), 403, "{:?}", refused.text().await);
+    // No console role at all: the session is over.
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("console = \"read\"\n\n[roles.viewer]", "\n[roles.viewer]"),
+    )
+    .unwrap();
+    server.process.wait_for_log_count("config applied", 2);
+    let page = client
+        .get(format!("{}/console", server.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 303, "sent to sign in again");
 }

@@ -302,6 +302,11 @@ impl Server {
         assert_eq!(sent, 0, "SIGTERM could not be sent");
     }
 
+    /// The process's exit status, if it has exited.
+    pub fn try_exit(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().unwrap()
+    }
+
     /// Waits for the process to exit on its own.
     pub fn wait_exit(&mut self) -> ExitStatus {
         let deadline = Instant::now() + REPLY_TIMEOUT;

@@ -332,17 +332,33 @@ impl Lifecycle {
     /// the same path as a config file edit: the override is layered over the operator's
     /// configuration and the result applied, so the plugin's tools, resources and prompts
     /// leave (or come back to) every client's lists, with the same events and checks.
+    /// `None` when no plugin of that name is served or loaded but disabled: an override
+    /// is kept until the process ends, so one is never made for a name nothing has.
     pub async fn set_enabled(
         self: &Arc<Self>,
         name: &str,
         enabled: bool,
-    ) -> Result<RescanSummary, PluginError> {
+    ) -> Result<Option<RescanSummary>, PluginError> {
+        let served = self
+            .served
+            .registry()
+            .plugins()
+            .iter()
+            .any(|e| e.name() == name);
+        let disabled = || {
+            self.notes()
+                .values()
+                .any(|note| matches!(note, FileNote::Disabled { plugin, .. } if plugin == name))
+        };
+        if !served && !disabled() {
+            return Ok(None);
+        }
         self.overrides
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(name.to_string(), enabled);
         let base = (*self.base.load_full()).clone();
-        self.apply_config(base).await
+        self.apply_config(base).await.map(Some)
     }
 
     /// Loads served plugin `name`'s file again now, as the watcher does when the file is

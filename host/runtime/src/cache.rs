@@ -343,15 +343,15 @@ fn remove(path: &Path) -> bool {
     }
 }
 
-/// The SHA-256 of `file`, read in chunks (an artifact is megabytes).
-fn hash(file: &mut std::fs::File) -> std::io::Result<String> {
+/// The SHA-256 of `file` as lower-case hex, read in chunks (an artifact is megabytes).
+pub fn hash(file: &mut std::fs::File) -> std::io::Result<String> {
     let mut hasher = Sha256::new();
     std::io::copy(file, &mut hasher)?;
     Ok(hex(&hasher.finalize()))
 }
 
 /// Lower-case hexadecimal.
-pub(crate) fn hex(bytes: &[u8]) -> String {
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

@@ -11,12 +11,9 @@
 //! Builds not used for [`KEEP_FOR`] leave the folder when a new one arrives.
 
 use std::collections::HashMap;
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
-
-use sha2::{Digest as _, Sha256};
 
 /// How long an unused build stays in the history folder.
 pub const KEEP_FOR: Duration = Duration::from_secs(30 * 24 * 3600);
@@ -138,21 +135,7 @@ fn keep(path: &Path, dir: &Path, entry: &Path, digest: &str) -> std::io::Result<
     std::fs::create_dir_all(dir)?;
     let temporary = dir.join(format!(".{digest}.partial"));
     std::fs::copy(path, &temporary)?;
-    let mut hasher = Sha256::new();
-    let mut file = std::fs::File::open(&temporary)?;
-    let mut buffer = vec![0u8; 1 << 16];
-    loop {
-        let read = file.read(&mut buffer)?;
-        if read == 0 {
-            break;
-        }
-        hasher.update(&buffer[..read]);
-    }
-    let copied: String = hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let copied = berth_runtime::cache::hash(&mut std::fs::File::open(&temporary)?)?;
     if copied != digest {
         // The file changed after it was loaded; its new build will be kept when it loads.
         std::fs::remove_file(&temporary)?;
@@ -183,15 +166,14 @@ fn prune(dir: &Path, now: SystemTime) {
 mod tests {
     use super::*;
 
+    use sha2::{Digest as _, Sha256};
+
     #[tokio::test]
     async fn a_build_is_kept_under_its_digest_and_put_back_over_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let plugin = dir.path().join("p.wasm");
         std::fs::write(&plugin, b"build one").unwrap();
-        let digest: String = Sha256::digest(b"build one")
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let digest = berth_runtime::cache::hex(&Sha256::digest(b"build one"));
         let history_dir = dir.path().join("history");
         keep(
             &plugin,

@@ -37,7 +37,6 @@ use berth_core::bus::Event;
 use berth_core::lifecycle::{FileNote, Lifecycle};
 use berth_core::shutdown::Shutdown;
 use berth_protocol::Caller;
-use futures::Stream;
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -59,7 +58,12 @@ const JS: &str = include_str!("assets/console.js");
 struct Login {
     /// Who signed in: the token's name or the JWT's subject.
     who: String,
+    /// What the console lets it do, as of this request.
     access: ConsoleAccess,
+    /// The roles it signed in with, against which `access` is worked out again on every
+    /// request, so a config edit that takes a console role away applies at once; `None`
+    /// for the local session of a server without authentication.
+    roles: Option<std::collections::BTreeSet<String>>,
     /// The token every form must carry.
     csrf: String,
     expires: Instant,
@@ -69,13 +73,21 @@ struct Inner {
     gate: Gate,
     lifecycle: Arc<Lifecycle>,
     logins: Mutex<HashMap<String, Login>>,
-    /// The last [`RECENT`] feed entries, oldest first: a page that opens (or reloads
-    /// after an action) shows what just happened.
-    recent: Mutex<std::collections::VecDeque<serde_json::Value>>,
+    /// The last [`RECENT`] feed entries as sent (JSON text), oldest first: a page that
+    /// opens (or reloads after an action) shows what just happened.
+    recent: Mutex<std::collections::VecDeque<Arc<str>>>,
+    /// Each feed entry once, as the keeper made it, for every open event stream: the
+    /// mapping from bus events is done once, not once per viewer.
+    feed: tokio::sync::broadcast::Sender<Arc<str>>,
+    /// Cancelled when the server starts to shut down: open event streams end then, or
+    /// the HTTP server would wait for them forever.
+    stop: tokio_util::sync::CancellationToken,
 }
 
 /// Feed entries a new page is sent before the live ones.
 const RECENT: usize = 50;
+/// Feed entries an open stream may fall behind by before it is told it missed some.
+const FEED_CAPACITY: usize = 256;
 
 /// The console's state, shared by its handlers.
 #[derive(Clone)]
@@ -85,15 +97,17 @@ impl Console {
     /// The console of the server behind `gate` and `lifecycle`; keeps the recent feed
     /// until `shutdown`.
     pub fn new(gate: Gate, lifecycle: Arc<Lifecycle>, shutdown: &Shutdown) -> Self {
+        let stop = shutdown.child_token();
         let console = Self(Arc::new(Inner {
             gate,
             lifecycle,
             logins: Mutex::new(HashMap::new()),
             recent: Mutex::new(Default::default()),
+            feed: tokio::sync::broadcast::channel(FEED_CAPACITY).0,
+            stop: stop.clone(),
         }));
         let mut facts = console.0.lifecycle.bus().subscribe_facts();
         let keeper = console.clone();
-        let stop = shutdown.child_token();
         shutdown.spawn(async move {
             loop {
                 let event = tokio::select! {
@@ -106,11 +120,16 @@ impl Console {
                     Err(RecvError::Closed) => break,
                 };
                 if let Some(entry) = entry {
+                    let text: Arc<str> = Arc::from(entry.to_string());
+                    // Sent under the lock a new stream subscribes under: each entry is in
+                    // its backlog or among its live ones, never both, never neither.
                     let mut recent = keeper.0.recent.lock().unwrap_or_else(|p| p.into_inner());
                     if recent.len() == RECENT {
                         recent.pop_front();
                     }
-                    recent.push_back(entry);
+                    recent.push_back(Arc::clone(&text));
+                    // No stream open: nobody to send to.
+                    let _ = keeper.0.feed.send(text);
                 }
             }
         });
@@ -144,11 +163,27 @@ impl Console {
         let mut logins = self.logins();
         logins.retain(|_, login| login.expires > now);
         let id = cookie(headers)?;
-        logins.get(&id).map(|login| (id, login.clone()))
+        let mut login = logins.get(&id)?.clone();
+        if let Some(roles) = &login.roles {
+            match console_access(&self.0.lifecycle.config().roles, roles) {
+                Some(access) => login.access = access,
+                None => {
+                    logins.remove(&id);
+                    return None;
+                }
+            }
+        }
+        Some((id, login))
     }
 
-    /// Opens a console session for `who` and returns its cookie id.
-    fn open(&self, who: String, access: ConsoleAccess) -> Result<String, Response> {
+    /// Opens a console session for `who` (signed in with `roles`, see [`Login::roles`])
+    /// and returns its cookie id.
+    fn open(
+        &self,
+        who: String,
+        access: ConsoleAccess,
+        roles: Option<std::collections::BTreeSet<String>>,
+    ) -> Result<String, Response> {
         let (Ok((id, _)), Ok((csrf, _))) = (crate::auth::new_token(), crate::auth::new_token())
         else {
             return Err(plain(
@@ -159,6 +194,7 @@ impl Console {
         let login = Login {
             who,
             access,
+            roles,
             csrf,
             expires: Instant::now() + SESSION_TTL,
         };
@@ -362,7 +398,11 @@ async fn login(
             "this token's roles do not include the console: give one of them console = \"read\" or \"admin\"",
         ));
     };
-    let id = match console.open(identity.subject.clone(), access) {
+    let id = match console.open(
+        identity.subject.clone(),
+        access,
+        Some(identity.roles.clone()),
+    ) {
         Ok(id) => id,
         Err(response) => return response,
     };
@@ -428,7 +468,11 @@ fn viewer(console: &Console, headers: &HeaderMap) -> Result<(Login, Option<Strin
         return Ok((login, None));
     }
     if console.auth_off() {
-        let id = console.open("local (authentication off)".into(), ConsoleAccess::Admin)?;
+        let id = console.open(
+            "local (authentication off)".into(),
+            ConsoleAccess::Admin,
+            None,
+        )?;
         let login = console.logins().get(&id).cloned();
         return login
             .map(|login| (login, Some(id)))
@@ -791,47 +835,33 @@ async fn events(State(console): State<Console>, headers: HeaderMap) -> Response 
     if console.login(&headers).is_none() {
         return plain(StatusCode::UNAUTHORIZED, "sign in to the console first");
     }
-    // Subscribed before the backlog is copied: an event in between is sent twice
-    // rather than lost.
-    let facts = console.0.lifecycle.bus().subscribe_facts();
-    let backlog: Vec<serde_json::Value> = console
-        .0
-        .recent
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .iter()
-        .cloned()
-        .collect();
-    let backlog = futures::stream::iter(backlog.into_iter().map(|entry| {
-        Ok::<_, Infallible>(SseEvent::default().event("berth").data(entry.to_string()))
-    }));
-    Sse::new(futures::StreamExt::chain(backlog, feed_stream(facts)))
-        .keep_alive(KeepAlive::default())
-        .into_response()
+    let (backlog, live) = {
+        let recent = console.0.recent.lock().unwrap_or_else(|p| p.into_inner());
+        (
+            recent.iter().cloned().collect::<Vec<_>>(),
+            console.0.feed.subscribe(),
+        )
+    };
+    let backlog = futures::stream::iter(backlog.into_iter().map(|entry| sse(&entry)));
+    let live = futures::stream::unfold(live, |mut live| async move {
+        match live.recv().await {
+            Ok(entry) => Some((sse(&entry), live)),
+            Err(RecvError::Lagged(missed)) => Some((sse(&lagged(missed).to_string()), live)),
+            Err(RecvError::Closed) => None,
+        }
+    });
+    let stop = console.0.stop.clone().cancelled_owned();
+    Sse::new(futures::StreamExt::take_until(
+        futures::StreamExt::chain(backlog, live),
+        stop,
+    ))
+    .keep_alive(KeepAlive::default())
+    .into_response()
 }
 
-fn feed_stream(
-    facts: tokio::sync::broadcast::Receiver<Event>,
-) -> impl Stream<Item = Result<SseEvent, Infallible>> {
-    futures::stream::unfold(facts, |mut facts| async move {
-        loop {
-            match facts.recv().await {
-                Ok(event) => {
-                    if let Some(entry) = feed_entry(&event) {
-                        let sse = SseEvent::default().event("berth").data(entry.to_string());
-                        return Some((Ok(sse), facts));
-                    }
-                }
-                Err(RecvError::Lagged(missed)) => {
-                    let sse = SseEvent::default()
-                        .event("berth")
-                        .data(lagged(missed).to_string());
-                    return Some((Ok(sse), facts));
-                }
-                Err(RecvError::Closed) => return None,
-            }
-        }
-    })
+/// One feed entry (JSON text) as an event of the stream.
+fn sse(entry: &str) -> Result<SseEvent, Infallible> {
+    Ok(SseEvent::default().event("berth").data(entry))
 }
 
 async fn act(
@@ -861,13 +891,13 @@ async fn act(
         return plain(StatusCode::FORBIDDEN, "this console role is read-only");
     }
     let lifecycle = &console.0.lifecycle;
+    let unknown = |message: String| {
+        audit(&login.who, &audited, &name, "refused: not served");
+        (StatusCode::NOT_FOUND, message).into_response()
+    };
     let done = match action.as_str() {
         "reload" => match lifecycle.reload_plugin(&name).await {
-            Ok(None) => {
-                audit(&login.who, &audited, &name, "refused: not served");
-                let message = format!("no plugin named {name} is served");
-                return (StatusCode::NOT_FOUND, message).into_response();
-            }
+            Ok(None) => return unknown(format!("no plugin named {name} is served")),
             Ok(Some(_)) => Ok(()),
             Err(error) => Err(error),
         },
@@ -882,10 +912,13 @@ async fn act(
                 return (StatusCode::CONFLICT, error.to_string()).into_response();
             }
         },
-        action => lifecycle
-            .set_enabled(&name, action == "enable")
-            .await
-            .map(drop),
+        action => match lifecycle.set_enabled(&name, action == "enable").await {
+            Ok(None) => {
+                return unknown(format!("no plugin named {name} is served or disabled"));
+            }
+            Ok(Some(_)) => Ok(()),
+            Err(error) => Err(error),
+        },
     };
     match done {
         Ok(()) => {
