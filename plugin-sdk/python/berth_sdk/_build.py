@@ -41,23 +41,21 @@ def wit_dir() -> str:
     return path
 
 
-def load_project(project_dir: str) -> dict:
+def read_settings(path: str) -> dict:
+    """What a pyproject.toml says, with the defaults README.md documents (``name`` may be
+    None); the build and the native lookup (`_registry.read_pyproject`) both read it
+    here, so they agree. Raises BuildError."""
     import tomllib
 
-    path = os.path.join(project_dir, "pyproject.toml")
-    if not os.path.isfile(path):
-        raise BuildError(f"{path}: not found; a plugin project has a pyproject.toml with "
-                         f"[project] name and version")
     try:
         with open(path, "rb") as f:
             data = tomllib.load(f)
+    except OSError as error:
+        raise BuildError(f"{path}: cannot be read: {error}") from None
     except tomllib.TOMLDecodeError as error:
         raise BuildError(f"{path}: not valid TOML: {error}") from None
     project = data.get("project", {})
     berth = data.get("tool", {}).get("berth", {})
-    name = project.get("name")
-    if not name:
-        raise BuildError(f"{path}: [project] name is missing")
     unknown = sorted(set(berth) - {"module", "keyvalue", "output"})
     if unknown:
         raise BuildError(f"{path}: [tool.berth] has unknown keys {', '.join(unknown)}; it takes "
@@ -67,13 +65,25 @@ def load_project(project_dir: str) -> dict:
         raise BuildError(f"{path}: [tool.berth] keyvalue must be true or false")
     return {
         "path": path,
-        "name": name,
+        "name": project.get("name"),
         "version": str(project.get("version") or "0.1.0"),
         "description": project.get("description"),
         "module": berth.get("module", "app"),
         "keyvalue": keyvalue,
-        "output": berth.get("output") or f"{name}.wasm",
+        "output": berth.get("output"),
     }
+
+
+def load_project(project_dir: str) -> dict:
+    path = os.path.join(project_dir, "pyproject.toml")
+    if not os.path.isfile(path):
+        raise BuildError(f"{path}: not found; a plugin project has a pyproject.toml with "
+                         f"[project] name and version")
+    settings = read_settings(path)
+    if not settings["name"]:
+        raise BuildError(f"{path}: [project] name is missing")
+    settings["output"] = settings["output"] or f"{settings['name']}.wasm"
+    return settings
 
 
 def _frame_in(tb, project_dir: str):
@@ -105,6 +115,9 @@ def precheck(project_dir: str, project: dict) -> int:
                                          project["path"])
     previous = _registry.replace(registry)
     sys.path.insert(0, project_dir)
+    # The modules the import adds are forgotten afterwards, so that another project's
+    # `app` is imported afresh rather than taken from sys.modules.
+    modules_before = set(sys.modules)
     try:
         candidates = [os.path.join(project_dir, *module.split(".")) + ".py",
                       os.path.join(project_dir, *module.split("."), "__init__.py")]
@@ -151,6 +164,8 @@ def precheck(project_dir: str, project: dict) -> int:
         return len(registry.tools) + len(registry.resources) + len(registry.templates) + len(
             registry.prompts)
     finally:
+        for name in set(sys.modules) - modules_before:
+            sys.modules.pop(name, None)
         sys.path.remove(project_dir)
         _registry.replace(previous)
 
@@ -169,7 +184,7 @@ def entry_source(project: dict) -> str:
     )
 
 
-def stage(project_dir: str, staging: str, output: str) -> None:
+def stage(project_dir: str, staging: str) -> None:
     """Copies the project's Python sources (not tests, outputs or virtualenvs) to the
     folder componentize-py bundles."""
     for entry in os.listdir(project_dir):
@@ -182,8 +197,6 @@ def stage(project_dir: str, staging: str, output: str) -> None:
                                 ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.wasm"))
         elif entry.endswith(".py"):
             shutil.copy2(src, os.path.join(staging, entry))
-        elif os.path.abspath(src) == os.path.abspath(output):
-            continue
 
 
 def componentize(project: dict, staging: str, output: str, verbose: bool) -> None:
@@ -244,7 +257,7 @@ def build(project_dir: str, output: Optional[str], verbose: bool) -> str:
         print(f"warning: `{project['module']}` declares no tools, resources or prompts",
               file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="berth-build-") as staging:
-        stage(project_dir, staging, out)
+        stage(project_dir, staging)
         with open(os.path.join(staging, ENTRY + ".py"), "w") as f:
             f.write(entry_source(project))
         tmp_out = os.path.join(staging, "out.wasm")

@@ -11,7 +11,7 @@ from wit_world.exports import prompts as _prompts_ex
 from wit_world.imports import types as _types
 
 from . import _registry, _wit
-from ._core import CallError, Context, Event, to_json_text
+from ._core import EVENT_KINDS, CallError, Context, Event, to_json_text
 
 
 def _context(context) -> Context:
@@ -69,15 +69,7 @@ class Guest:
         return [_wit.contents(c) for c in contents]
 
 
-_KINDS = {
-    "plugin_loaded": _events.EventKind.PLUGIN_LOADED,
-    "plugin_reloaded": _events.EventKind.PLUGIN_RELOADED,
-    "plugin_unloaded": _events.EventKind.PLUGIN_UNLOADED,
-    "plugin_load_failed": _events.EventKind.PLUGIN_LOAD_FAILED,
-    "config_applied": _events.EventKind.CONFIG_APPLIED,
-    "config_rejected": _events.EventKind.CONFIG_REJECTED,
-    "tool_called": _events.EventKind.TOOL_CALLED,
-}
+_KINDS = {kind: _events.EventKind[kind.upper()] for kind in EVENT_KINDS}
 
 
 def _event(value) -> Event:

@@ -106,11 +106,11 @@ def _signature(fn: Callable, what: str, *, allow_untyped: bool = False) -> Signa
                     f"(e.g. `{p.name}: str`), it becomes the argument's JSON Schema")
             hint = Any
         default = p.default
-        required = default is inspect.Parameter.empty
-        if default is None:
-            inner, optional = _schema.optional_inner(_schema.strip_annotated(hint)[0])
-            if not optional:
-                hint = Optional[hint]  # `x: int = None` means optional
+        _, optional = _schema.optional_inner(_schema.strip_annotated(hint)[0])
+        if default is None and not optional:
+            hint = Optional[hint]  # `x: int = None` means optional
+        # A parameter with a default, or an Optional one, may be left out.
+        required = default is inspect.Parameter.empty and not optional
         params.append(Param(p.name, hint, required, default))
     return Signature(params, context)
 
@@ -272,7 +272,7 @@ class Registry:
                 except _schema.UnsupportedType as error:
                     raise DeclarationError(
                         f"{what}: parameter `{p.name}`: {error}") from None
-                if not p.required and p.default is not None:
+                if p.default is not inspect.Parameter.empty and p.default is not None:
                     try:
                         prop = dict(prop, default=_schema.to_jsonable(p.default))
                     except TypeError:
@@ -281,11 +281,7 @@ class Registry:
                     prop = dict(prop, description=param_docs[p.name])
                 properties[p.name] = prop
                 if p.required:
-                    inner, optional = _schema.optional_inner(_schema.strip_annotated(p.hint)[0])
-                    if optional:
-                        p.required = False  # Option<T>: may be left out
-                    else:
-                        required.append(p.name)
+                    required.append(p.name)
             schema = {"$schema": _schema.SCHEMA_DIALECT, "type": "object",
                       "properties": properties}
             if required:
@@ -408,14 +404,13 @@ class Registry:
         arguments = []
         for p in sig.params:
             bare, extra = _schema.strip_annotated(p.hint)
-            inner, optional = _schema.optional_inner(bare)
+            inner, _ = _schema.optional_inner(bare)
             if inner is not str:
                 raise DeclarationError(
                     f"{what}: parameter `{p.name}` must be `str` or `Optional[str]`: prompt "
                     f"argument values are always strings")
-            required = p.required and not optional
-            p.required = required
-            arguments.append((p.name, extra.get("description") or docs.get(p.name), required))
+            arguments.append((p.name, extra.get("description") or docs.get(p.name),
+                              p.required))
         self.prompts.append(PromptSpec(prompt_name, title, description, arguments, fn, sig))
         self._note_module(fn)
 
@@ -636,7 +631,7 @@ class Registry:
             kwargs = {}
             for p in template.signature.params:
                 if p.name not in variables:
-                    if p.required:
+                    if p.default is inspect.Parameter.empty:
                         kwargs[p.name] = None
                     continue
                 bare, _ = _schema.strip_annotated(p.hint)
@@ -773,22 +768,17 @@ def _exc(error: BaseException) -> str:
 
 
 def read_pyproject(path: str) -> Optional[Project]:
+    from . import _build
+
     try:
-        import tomllib
-    except ImportError:  # pragma: no cover - Python < 3.11
+        settings = _build.read_settings(path)
+    except (_build.BuildError, ImportError):  # a file the build refuses; Python < 3.11
         return None
-    try:
-        with open(path, "rb") as f:
-            data = tomllib.load(f)
-    except (OSError, ValueError):
-        return None
-    project = data.get("project", {})
-    berth = data.get("tool", {}).get("berth")
     return Project(
-        name=project.get("name"),
-        version=project.get("version"),
-        description=project.get("description"),
-        keyvalue=None if berth is None else bool(berth.get("keyvalue", False)),
+        name=settings["name"],
+        version=settings["version"],
+        description=settings["description"],
+        keyvalue=settings["keyvalue"],
         source=path,
     )
 

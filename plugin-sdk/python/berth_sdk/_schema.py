@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import inspect
 import math
 import re
@@ -294,6 +295,8 @@ class SchemaBuilder:
                 prop = self.schema(hint)
             except UnsupportedType as error:
                 raise UnsupportedType(f"field `{name}` of {cls.__name__}: {error}") from None
+            if isinstance(default, _Factory):
+                default = default.make()
             if default is not _MISSING:
                 try:
                     prop = dict(prop, default=to_jsonable(default))
@@ -317,8 +320,19 @@ class SchemaBuilder:
 _MISSING = object()
 
 
-def object_fields(cls: type) -> list:
-    """[(name, hint, required, default or _MISSING)] of a dataclass or TypedDict."""
+class _Factory:
+    """A dataclass field's ``default_factory`` standing in for its default in
+    `object_fields`: called only where the value is wanted (a schema's ``default``), so the
+    cached fields hold no value it made that a caller could change."""
+
+    def __init__(self, make: Any) -> None:
+        self.make = make
+
+
+@functools.cache  # decoding an argument asks for its class's fields on every call
+def object_fields(cls: type) -> tuple:
+    """((name, hint, required, default), ...) of a dataclass or TypedDict; ``default`` is
+    the value, a _Factory or _MISSING."""
     hints = _hints(cls)
     out = []
     if dataclasses.is_dataclass(cls):
@@ -326,21 +340,21 @@ def object_fields(cls: type) -> list:
             if not f.init:
                 continue
             hint = hints.get(f.name, Any)
-            default = _MISSING
+            default: Any = _MISSING
             if f.default is not dataclasses.MISSING:
                 default = f.default
             elif f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
-                default = f.default_factory()  # type: ignore[misc]
+                default = _Factory(f.default_factory)  # type: ignore[misc]
             inner, _ = strip_annotated(hint)
             _, optional = optional_inner(inner)
             out.append((f.name, hint, default is _MISSING and not optional, default))
-        return out
+        return tuple(out)
     required_keys = getattr(cls, "__required_keys__", frozenset())
     for name, hint in hints.items():
         hint, explicit = _strip_required(hint)
         is_required = explicit if explicit is not None else name in required_keys
         out.append((name, hint, is_required, _MISSING))
-    return out
+    return tuple(out)
 
 
 def _enum_schema(values: list) -> dict:

@@ -3,6 +3,7 @@ generated entry module and the WIT it ships. (componentize-py itself is exercise
 when BERTH_SDK_COMPONENTIZE=1, since it is a third-party package.)"""
 
 import contextlib
+import importlib
 import io
 import os
 import shutil
@@ -12,7 +13,7 @@ import tempfile
 import textwrap
 import unittest
 
-from berth_sdk import _build
+from berth_sdk import _build, _registry, kv, testing
 
 PYPROJECT = """\
 [project]
@@ -63,12 +64,24 @@ def greet(name: str) -> str:
     return "hi " + name
 """
 
+NO_BERTH = """\
+[project]
+name = "demo"
+version = "0.2.0"
+"""
+
+STATEFUL = """\
+from berth_sdk import kv, tool
+
+@tool
+def remember() -> str:
+    \"\"\"Uses state.\"\"\"
+    kv.open("b").set("k", 1)
+    return "ok"
+"""
+
 
 class BuildTests(unittest.TestCase):
-    def tearDown(self):
-        for name in ("app", "helper"):
-            sys.modules.pop(name, None)
-
     def test_wit_is_shipped_with_the_package(self):
         folder = _build.wit_dir()
         self.assertTrue(os.path.isfile(os.path.join(folder, "world.wit")))
@@ -88,6 +101,38 @@ class BuildTests(unittest.TestCase):
         self.assertIn("from berth_sdk._export import Guest, Events, Needs, Prompts, "
                       "Completion, Icons", source)
         compile(source, "entry", "exec")
+
+    def test_each_precheck_imports_its_own_module(self):
+        one = project(GOOD)
+        two = project(GOOD + """
+@tool
+def wave(name: str) -> str:
+    \"\"\"Waves.\"\"\"
+    return "o/ " + name
+""")
+        self.assertEqual(_build.precheck(one, _build.load_project(one)), 1)
+        self.assertEqual(_build.precheck(two, _build.load_project(two)), 2)
+        self.assertEqual(_build.precheck(one, _build.load_project(one)), 1)
+        self.assertNotIn("app", sys.modules)
+
+    def test_state_without_tool_berth_is_refused_natively_as_built(self):
+        # README: `keyvalue` defaults to false, so a project without [tool.berth] is built
+        # without wasi:keyvalue and its kv refuses; natively kv refuses the same way.
+        folder = project(STATEFUL, NO_BERTH)
+        self.assertIs(_build.load_project(folder)["keyvalue"], False)
+        sys.modules.pop("app", None)
+        previous = _registry.replace(_registry.Registry())
+        sys.path.insert(0, folder)
+        try:
+            importlib.import_module("app")  # as a native test of the project does
+            with self.assertRaises(testing.CallError) as caught:
+                testing.call("remember")
+            self.assertIn("built without state", caught.exception.message)
+        finally:
+            sys.path.remove(folder)
+            sys.modules.pop("app", None)
+            _registry.replace(previous)
+            kv.clear_for_test()
 
     def test_unknown_berth_key(self):
         folder = project(GOOD, PYPROJECT + "keyvalues = true\n")

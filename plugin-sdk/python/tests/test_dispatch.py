@@ -264,6 +264,14 @@ class ResourceTests(Base):
                          {"uri": "demo://many/n%20m", "mimeType": "application/json",
                           "text": '{"name":"n m"}'})
 
+    def test_optional_template_variable_without_default(self):
+        @resource_template("demo://opt/{id}{?format}")
+        def opt(id: str, format: Optional[str]) -> str:
+            return f"{id} as {format}"
+
+        self.assertEqual(testing.read("demo://opt/a")[0]["text"], "a as None")
+        self.assertEqual(testing.read("demo://opt/a?format=md")[0]["text"], "a as md")
+
 
 class PromptTests(Base):
     def test_prompts_and_completion(self):

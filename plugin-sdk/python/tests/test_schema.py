@@ -139,6 +139,34 @@ class ScalarTests(unittest.TestCase):
         self.assertEqual(defs["Movie"]["required"], ["title"])
         self.assertNotIn("description", defs["Shape"], "the invented dataclass doc is dropped")
 
+    def test_decoding_reuses_the_fields_and_shares_no_default(self):
+        made = []
+
+        def new_list():
+            made.append(1)
+            return []
+
+        @dataclass
+        class Bag:
+            items: list[str] = field(default_factory=new_list)
+
+        def add(bag: Bag) -> int:
+            """Adds."""
+            bag.items.append("x")
+            return len(bag.items)
+
+        with testing.isolated(name="t"):
+            tool(add)
+            schema = testing.manifest()["tools"][0]["input_schema"]
+            self.assertEqual(schema["$defs"]["Bag"]["properties"]["items"]["default"], [])
+            schema["$defs"]["Bag"]["properties"]["items"]["default"].append("changed")
+            made.clear()
+            self.assertEqual(testing.call("add", {"bag": {}}).text, "1")
+            self.assertEqual(testing.call("add", {"bag": {}}).text, "1")
+            self.assertEqual(len(made), 2, "only Bag() runs the factory, not the decoding")
+        self.assertEqual(schema_of(add)["input_schema"]["$defs"]["Bag"]["properties"]["items"]
+                         ["default"], [])
+
     def test_output_schema_from_return_type(self):
         def a() -> Point:
             """Dataclass."""
