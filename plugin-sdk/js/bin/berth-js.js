@@ -44,12 +44,15 @@ function parseArgs(argv) {
   return opts;
 }
 
-/** The folder holding the WIT: a packed copy in the SDK, else the Berth repository's. */
+/**
+ * The folder holding the WIT: the Berth repository's when the SDK is its checkout, else the
+ * copy `npm pack` put in the SDK (in a checkout that copy may be stale, so it comes second).
+ */
 function witRoot() {
-  for (const candidate of [join(SDK_ROOT, 'wit'), join(SDK_ROOT, '..', '..', 'wit')]) {
+  for (const candidate of [join(SDK_ROOT, '..', '..', 'wit'), join(SDK_ROOT, 'wit')]) {
     if (existsSync(join(candidate, 'berth-plugin', 'v0.3', 'plugin.wit')) && existsSync(join(candidate, 'sdk', 'world.wit'))) return candidate;
   }
-  fail(`cannot find the Berth WIT next to the SDK (${SDK_ROOT}/wit or the repository's wit/); reinstall @berth/plugin-sdk`);
+  fail(`cannot find the Berth WIT next to the SDK (the repository's wit/ or ${SDK_ROOT}/wit); reinstall @berth/plugin-sdk`);
 }
 
 export function readProject(dir) {
@@ -201,7 +204,7 @@ async function bundle(esbuild, project, forCheck, outfile) {
 async function check(project, file) {
   let mod;
   try {
-    mod = await import(pathToFileURL(file).href + `?t=${Date.now()}`);
+    mod = await import(pathToFileURL(file).href);
   } catch (e) {
     if (e?.code === 'ERR_UNSUPPORTED_ESM_URL_SCHEME') {
       process.stderr.write('warning: the plugin imports berth:/wasi: modules directly; skipping the declaration check\n');

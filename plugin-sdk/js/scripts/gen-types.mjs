@@ -11,7 +11,8 @@ import { mkdirSync, writeFileSync, rmSync, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 
 const sdk = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const wit = [join(sdk, 'wit', 'berth-plugin', 'v0.3'), join(sdk, '..', '..', 'wit', 'berth-plugin', 'v0.3')].find((p) => existsSync(join(p, 'plugin.wit')));
+// The repository's WIT first: the packed copy (npm pack) may be older.
+const wit = [join(sdk, '..', '..', 'wit', 'berth-plugin', 'v0.3'), join(sdk, 'wit', 'berth-plugin', 'v0.3')].find((p) => existsSync(join(p, 'plugin.wit')));
 if (!wit) {
   console.error('gen-types: cannot find wit/berth-plugin/v0.3');
   process.exit(1);

@@ -25,8 +25,6 @@ export const EVENT_KINDS = [
   'tool-called',
 ];
 
-const NAME = /^[A-Za-z0-9_-]+$/;
-
 function nameProblem(name, max) {
   if (typeof name !== 'string' || name.length === 0 || name.length > max) return `must be 1 to ${max} characters long`;
   const bad = [...name].find((c) => !/[A-Za-z0-9_-]/.test(c));
@@ -364,7 +362,8 @@ function describeThrown(error) {
   }
 }
 
-function isThenable(v) {
+/** Whether `v` is a promise or promise-like (shared with testing.js). */
+export function isThenable(v) {
   return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof v.then === 'function';
 }
 

@@ -5,6 +5,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { nativeState, setPackageDefaults, getPackageDefaults, setNativeKeyvalue } from './host.js';
 import * as core from './plugin.js';
+import { isThenable } from './plugin.js';
 
 /** A call-error, read-error or prompt-error the host would get. `kind` is its WIT case. */
 export class CallError extends Error {
@@ -73,10 +74,6 @@ export function call(name, args = {}, context = {}) {
     rethrow(e);
   }
   return isThenable(r) ? r.then(friendlyResult, rethrow) : friendlyResult(r);
-}
-
-function isThenable(v) {
-  return v !== null && typeof v === 'object' && typeof v.then === 'function';
 }
 
 /** Reads `uri` as the host does: a list of { uri, mimeType, text | blob }; throws CallError. */

@@ -5,8 +5,9 @@
 //! Unlike the Rust plugins these are not built by the build script: their toolchains come
 //! from PyPI and npm, take seconds per component, and write virtualenvs and `node_modules`,
 //! so they are built on first use into `target/lang-plugins`, and rebuilt only when a
-//! source of the project or of its SDK changed (a stamp file holds a hash of them). Builds
-//! of one component are serialised across threads and processes by a file lock.
+//! source of the project, of its SDK or of the WIT changed (a stamp file holds a hash of
+//! them). Builds of one component are serialised across threads and processes by a file
+//! lock.
 //!
 //! Tools are installed under `target/lang-sdk`: a virtualenv with componentize-py for
 //! Python (the SDK itself is found through `PYTHONPATH`, so it is always the checkout's
@@ -103,7 +104,9 @@ pub fn output_of(command: &mut Command) -> Output {
 ///
 /// Panics with the build's output if it fails.
 pub fn js_plugin(project: &Path) -> PathBuf {
-    built(project, "js", &[&js_sdk()], |out| {
+    // berth-js reads the WIT from the repository's `wit/` as it builds.
+    let wit = workspace_root().join("wit");
+    built(project, "js", &[&js_sdk(), &wit], |out| {
         let mut command = npm(&js_workdir(project), "build");
         command.arg("--").arg("--out").arg(out);
         command
@@ -237,7 +240,9 @@ fn hash_tree(dir: &Path, hasher: &mut DefaultHasher) {
         }
         let path = entry.path();
         hasher.write(name.as_bytes());
-        // Follows symlinks: the SDKs reach the WIT through one.
+        // Follows symlinks: the Python SDK reaches the WIT through one (`berth_sdk/wit`),
+        // and so does `wit/sdk/deps` (the JavaScript SDK's WIT is hashed as a folder of its
+        // own, see `js_plugin`).
         if path.is_dir() {
             hash_tree(&path, hasher);
         } else if let Ok(bytes) = fs::read(&path) {
@@ -246,23 +251,48 @@ fn hash_tree(dir: &Path, hasher: &mut DefaultHasher) {
     }
 }
 
-/// Copies the source files of `from` into `to` (kept between runs, so `node_modules`
-/// stays installed).
+/// Makes `to` a copy of the source files of `from`, keeping what builds and installs wrote
+/// there (so `node_modules` stays installed) and removing what `from` no longer has. As in
+/// the build script's `sync_examples`, a file is written only when its bytes changed, and
+/// through a rename, so that a process reading the copy (a test's `npm test`, a build)
+/// never sees a half-written file.
 fn copy_sources(from: &Path, to: &Path) {
     fs::create_dir_all(to).unwrap_or_else(|e| panic!("creating {}: {e}", to.display()));
+    for entry in fs::read_dir(to).unwrap_or_else(|e| panic!("listing {}: {e}", to.display())) {
+        let entry = entry.expect("a directory entry");
+        let (path, source) = (entry.path(), from.join(entry.file_name()));
+        let is_dir = entry.file_type().is_ok_and(|kind| kind.is_dir());
+        if is_generated(&entry.file_name().to_string_lossy())
+            || (source.exists() && source.is_dir() == is_dir)
+        {
+            continue;
+        }
+        let removed = if is_dir {
+            fs::remove_dir_all(&path)
+        } else {
+            fs::remove_file(&path)
+        };
+        removed.unwrap_or_else(|e| panic!("removing {}: {e}", path.display()));
+    }
     for entry in fs::read_dir(from).unwrap_or_else(|e| panic!("listing {}: {e}", from.display())) {
         let entry = entry.expect("a directory entry");
         let name = entry.file_name().to_string_lossy().into_owned();
         if is_generated(&name) {
             continue;
         }
-        let path = entry.path();
+        let (path, copy) = (entry.path(), to.join(entry.file_name()));
         if path.is_dir() {
-            copy_sources(&path, &to.join(&name));
-        } else {
-            fs::copy(&path, to.join(&name))
-                .unwrap_or_else(|e| panic!("copying {}: {e}", path.display()));
+            copy_sources(&path, &copy);
+            continue;
         }
+        let bytes = fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+        if fs::read(&copy).is_ok_and(|current| current == bytes) {
+            continue;
+        }
+        let temporary = to.join(format!(".{name}.tmp"));
+        fs::write(&temporary, &bytes)
+            .and_then(|()| fs::rename(&temporary, &copy))
+            .unwrap_or_else(|e| panic!("writing {}: {e}", copy.display()));
     }
 }
 
