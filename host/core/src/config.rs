@@ -1228,9 +1228,7 @@ impl PluginConfig {
         };
         let warm_instances = match reuse {
             ReuseConfig::Call => 0,
-            ReuseConfig::Session => self
-                .warm_instances
-                .unwrap_or(DEFAULT_SESSION_INSTANCES),
+            ReuseConfig::Session => self.warm_instances.unwrap_or(DEFAULT_SESSION_INSTANCES),
             ReuseConfig::Shared => self.warm_instances.unwrap_or(DEFAULT_SHARED_INSTANCES),
         };
         berth_runtime::PluginSettings {
