@@ -5,7 +5,9 @@
 //!   the plugin crate after a touch; Python: componentize-py; JS: esbuild + componentize-js);
 //! - **size** of the component;
 //! - **compile**: loading it with the compilation cache off (Cranelift, pre-instantiation
-//!   and `describe`), what the first start after a new build costs;
+//!   and `describe`), what the first start after a new build cost before tiering;
+//! - **winch**: the same load with Winch, what a new build waits for now (Cranelift's code
+//!   follows in the background);
 //! - **cached load**: loading it again from a filled compilation cache (checksum +
 //!   deserialize + pre-instantiation + `describe`), what every later start costs;
 //! - **fresh call**: instantiate + `greet` + teardown, Berth's default for every call, p50
@@ -22,7 +24,9 @@ use std::time::{Duration, Instant};
 
 use berth::cli::Lang;
 use berth::manifest::CallContext;
-use berth::runtime::{InstanceReuse, LoadedPlugin, PluginSettings, Runtime, RuntimeOptions};
+use berth::runtime::{
+    CompileStrategy, InstanceReuse, LoadedPlugin, PluginSettings, Runtime, RuntimeOptions,
+};
 use berth_test_artifacts::languages;
 use tokio_util::sync::CancellationToken;
 
@@ -42,11 +46,12 @@ fn main() {
         .expect("tokio runtime");
 
     println!(
-        "{:<8} {:>9} {:>9} {:>10} {:>12} {:>11} {:>11} {:>10} {:>10}",
+        "{:<8} {:>9} {:>9} {:>10} {:>10} {:>12} {:>11} {:>11} {:>10} {:>10}",
         "language",
         "build",
         "size",
         "compile",
+        "winch",
         "cached load",
         "fresh p50",
         "fresh p99",
@@ -67,15 +72,24 @@ fn main() {
             .expect("the component exists")
             .len();
 
-        let compile = median((0..LOADS).map(|_| {
-            let runtime = Runtime::new(RuntimeOptions::default()).expect("berth runtime");
-            let start = Instant::now();
-            load(&rt, &runtime, &wasm);
-            start.elapsed()
-        }));
+        let load_with = |compiler| {
+            median((0..LOADS).map(|_| {
+                let runtime = Runtime::new(RuntimeOptions {
+                    compiler,
+                    ..RuntimeOptions::default()
+                })
+                .expect("berth runtime");
+                let start = Instant::now();
+                load(&rt, &runtime, &wasm);
+                start.elapsed()
+            }))
+        };
+        let compile = load_with(CompileStrategy::Cranelift);
+        let winch = load_with(CompileStrategy::Winch);
         let cache = tempfile::tempdir().expect("a cache folder");
         let cached = RuntimeOptions {
             compile_cache: Some(cache.path().to_path_buf()),
+            compiler: CompileStrategy::Cranelift,
             ..RuntimeOptions::default()
         };
         load(
@@ -90,7 +104,11 @@ fn main() {
             start.elapsed()
         }));
 
-        let runtime = Runtime::new(RuntimeOptions::default()).expect("berth runtime");
+        let runtime = Runtime::new(RuntimeOptions {
+            compiler: CompileStrategy::Cranelift,
+            ..RuntimeOptions::default()
+        })
+        .expect("berth runtime");
         let fresh = load(&rt, &runtime, &wasm);
         let (fresh_p50, fresh_p99) = calls(&rt, &fresh);
         let warm = fresh.with_settings(PluginSettings {
@@ -101,10 +119,11 @@ fn main() {
         let (warm_p50, warm_p99) = calls(&rt, &warm);
 
         println!(
-            "{label:<8} {:>9} {:>9} {:>10} {:>12} {:>11} {:>11} {:>10} {:>10}",
+            "{label:<8} {:>9} {:>9} {:>10} {:>10} {:>12} {:>11} {:>11} {:>10} {:>10}",
             format!("{:.1} s", build.as_secs_f64()),
             format!("{:.1} MB", size as f64 / 1e6),
             ms(compile),
+            ms(winch),
             ms(cached_load),
             us(fresh_p50),
             us(fresh_p99),

@@ -27,7 +27,8 @@ use std::time::{Duration, Instant};
 use berth::manifest::CallContext;
 use berth::registry::{PluginEntry, Registry};
 use berth::runtime::{
-    Allocation, InstanceReuse, LoadedPlugin, PluginSettings, Runtime, RuntimeOptions,
+    Allocation, CompileStrategy, InstanceReuse, LoadedPlugin, PluginSettings, Runtime,
+    RuntimeOptions,
 };
 use criterion::{Criterion, criterion_group, criterion_main};
 use tokio::runtime::Runtime as Tokio;
@@ -57,6 +58,7 @@ fn instantiate_and_call(c: &mut Criterion) {
     for (label, max_instances) in [("pooling", Some(1000)), ("on-demand", None)] {
         let runtime = Runtime::new(RuntimeOptions {
             max_instances,
+            compiler: CompileStrategy::Cranelift,
             ..RuntimeOptions::default()
         })
         .expect("berth runtime");
@@ -98,30 +100,52 @@ fn instantiate_and_call(c: &mut Criterion) {
 /// the host's lowering and lifting, which is the sandbox's share of a `versus` call once
 /// instantiation is out of the way; fresh adds instantiating a plugin larger than echo
 /// and resetting the memory its call dirtied.
+///
+/// The same on Winch's code (what a new build runs until Cranelift's is swapped in), whose
+/// instances are allocated on demand rather than from the pool.
 fn text_count(c: &mut Criterion) {
     let rt = tokio();
-    let runtime = Runtime::new(RuntimeOptions::default()).expect("berth runtime");
-    let fresh = load(&rt, &runtime, TEXT);
+    let mut group = c.benchmark_group("call-tool text_count (the versus call)");
+    for (label, compiler) in [
+        ("pooling", CompileStrategy::Cranelift),
+        ("winch", CompileStrategy::Winch),
+    ] {
+        let runtime = Runtime::new(RuntimeOptions {
+            compiler,
+            ..RuntimeOptions::default()
+        })
+        .expect("berth runtime");
+        text_count_on(&rt, &runtime, &mut group, label);
+    }
+    group.finish();
+}
+
+/// [`text_count`]'s rows for one runtime, labelled `label`.
+fn text_count_on(
+    rt: &Tokio,
+    runtime: &Runtime,
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    label: &str,
+) {
+    let fresh = load(rt, runtime, TEXT);
     let warm = fresh.with_settings(PluginSettings {
         reuse: InstanceReuse::Shared,
         warm_instances: 1,
         ..PluginSettings::default()
     });
-    let mut group = c.benchmark_group("call-tool text_count (the versus call)");
     let count = Call {
-        rt: &rt,
+        rt,
         plugin: &fresh,
         tool: "count",
         arguments: r#"{"text":"The quick brown fox jumps over the lazy dog."}"#,
     };
-    count.bench(&mut group, "pooling", Timed::Cycle);
-    count.bench(&mut group, "pooling, answer only", Timed::Answer);
+    count.bench(group, label, Timed::Cycle);
+    count.bench(group, &format!("{label}, answer only"), Timed::Answer);
     Call {
         plugin: &warm,
         ..count
     }
-    .bench(&mut group, "pooling, warm instance", Timed::Cycle);
-    group.finish();
+    .bench(group, &format!("{label}, warm instance"), Timed::Cycle);
 }
 
 /// What a row of the call benchmarks times.

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use berth::manifest::{CallContext, ToolOutput};
 use berth::runtime::{
-    CallError, LoadedPlugin, PluginLimits, PluginSettings, Runtime, RuntimeOptions,
+    CallError, CompileStrategy, LoadedPlugin, PluginLimits, PluginSettings, Runtime, RuntimeOptions,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -102,6 +102,7 @@ async fn call_cost() {
     for (label, limits_off) in [("limits on ", false), ("limits off", true)] {
         let runtime = Runtime::new(RuntimeOptions {
             limits_off,
+            compiler: CompileStrategy::Cranelift,
             ..RuntimeOptions::default()
         })
         .expect("runtime");
@@ -183,6 +184,7 @@ async fn fairness() {
     ] {
         let runtime = Runtime::new(RuntimeOptions {
             max_running_guests: slots,
+            compiler: CompileStrategy::Cranelift,
             ..RuntimeOptions::default()
         })
         .expect("runtime");

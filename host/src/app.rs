@@ -105,6 +105,7 @@ async fn prepare_with(
         compile_cache: options.compile_cache.clone(),
         max_instances: Some(config.runtime.max_instances),
         max_running_guests: config.runtime.max_running_guests,
+        compiler: config.runtime.compiler.runtime(),
         ..RuntimeOptions::default()
     })?;
     runtime.use_state_store(

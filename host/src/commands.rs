@@ -89,12 +89,14 @@ pub enum CommandError {
 
 /// The runtime of a command that loads one plugin and exits: compiled code comes from
 /// the same cache `serve` uses, because a Python or JavaScript component takes seconds to
-/// compile and a second `berth call` should not pay that again. No instance pool: one
-/// call does not need its reserved address space.
+/// compile and a second `berth call` should not pay that again; so no tiering either, whose
+/// Cranelift code would come after the command exits, never reaching the cache. No
+/// instance pool: one call does not need its reserved address space.
 fn one_shot_runtime(compile_cache: Option<PathBuf>) -> Result<Runtime, CommandError> {
     Ok(Runtime::new(crate::runtime::RuntimeOptions {
         compile_cache,
         max_instances: None,
+        compiler: crate::runtime::CompileStrategy::Cranelift,
         ..Default::default()
     })?)
 }

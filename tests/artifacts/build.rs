@@ -61,7 +61,12 @@ fn run() -> Result<()> {
         .canonicalize()
         .context("finding the workspace root")?;
 
-    let plugins = discover(&root.join("plugins"))?;
+    let mut plugins = discover(&root.join("plugins"))?;
+    // `scripts/serve` needs only the examples; the test plugins are built by the first
+    // test run (into the same folder, so the examples are not built twice).
+    if env::var_os("CARGO_FEATURE_EXAMPLES_ONLY").is_some() {
+        plugins.retain(|plugin| plugin.kind == Kind::Example);
+    }
     watch_sources(&root, &plugins)?;
     let target_dir = root.join("target").join("wasm-plugins");
     let components = if plugins.is_empty() {

@@ -1,14 +1,24 @@
-//! The compilation cache through the real binary: the first start compiles and stores,
-//! the next one loads the stored artifact, and a corrupted entry is detected, rebuilt
-//! and never run.
+//! The compilation cache through the real binary: the first start serves on Winch's code
+//! and stores Cranelift's when its background compiler is done (tiering), the next one
+//! loads the stored artifact, and a corrupted entry is detected, rebuilt and never run.
 
 use serde_json::json;
 
 use crate::support::{Server, plugins_dir, text};
 
+/// How a start got its plugin's code, as its log says.
+#[derive(Debug, PartialEq)]
+enum Code {
+    /// From the cache.
+    Cached,
+    /// Winch's code first, then Cranelift's compiled in the background, stored and swapped in.
+    TieredUp,
+}
+
 /// Starts Berth on `plugins` with the cache in `cache`, logging how each plugin's code
-/// was obtained, and checks that echo answers.
-fn serve_once(plugins: &std::path::Path, cache: &std::path::Path) -> String {
+/// was obtained, checks that echo answers (again after Cranelift's code is swapped in,
+/// when it starts on Winch's) and returns how the code came and the log.
+fn serve_once(plugins: &std::path::Path, cache: &std::path::Path) -> (Code, String) {
     let cache = cache.to_str().unwrap();
     let args = [
         "--compile-cache",
@@ -18,11 +28,28 @@ fn serve_once(plugins: &std::path::Path, cache: &std::path::Path) -> String {
     ];
     let mut server = Server::start_with_args(plugins, None, &args, &[]);
     server.initialize("2025-11-25");
-    let echoed = server.call("echo_echo", json!({ "text": "cached?" }));
-    assert_eq!(text(&echoed), "cached?", "{echoed}");
+    let echo = |server: &mut Server| {
+        let echoed = server.call("echo_echo", json!({ "text": "cached?" }));
+        assert_eq!(text(&echoed), "cached?", "{echoed}");
+    };
+    echo(&mut server);
+    let log = server.stderr();
+    let code = if log.contains("plugin code from the compilation cache") {
+        assert!(!log.contains("winch"), "{log}");
+        Code::Cached
+    } else {
+        let loaded = log
+            .lines()
+            .find(|l| l.contains("plugin compiled and linked"));
+        assert!(loaded.is_some_and(|l| l.contains("winch")), "{log}");
+        let swapped = server.wait_for_log_line("optimised code swapped in", 1);
+        assert!(swapped.contains("compiled=Fresh"), "{swapped}");
+        echo(&mut server);
+        Code::TieredUp
+    };
     let log = server.stderr();
     server.close();
-    log
+    (code, log)
 }
 
 fn artifacts(cache: &std::path::Path) -> Vec<std::path::PathBuf> {
@@ -38,25 +65,25 @@ fn a_restart_loads_compiled_code_and_a_corrupt_entry_is_rebuilt() {
     let plugins = plugins_dir(&["berth-plugin-echo"]);
     let cache = tempfile::tempdir().unwrap();
 
-    let first = serve_once(plugins.path(), cache.path());
-    assert!(first.contains("compiled=Fresh"), "{first}");
+    // A new build serves on Winch's code; Cranelift's is stored once it is swapped in.
+    let (first, _) = serve_once(plugins.path(), cache.path());
+    assert_eq!(first, Code::TieredUp);
     let stored = artifacts(cache.path());
     assert_eq!(stored.len(), 1, "{stored:?}");
 
-    let second = serve_once(plugins.path(), cache.path());
-    assert!(second.contains("compiled=Cached"), "{second}");
-    assert!(!second.contains("compiled=Fresh"), "{second}");
+    let (second, _) = serve_once(plugins.path(), cache.path());
+    assert_eq!(second, Code::Cached);
 
     let mut bytes = std::fs::read(&stored[0]).unwrap();
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0x5a;
     std::fs::write(&stored[0], &bytes).unwrap();
-    let third = serve_once(plugins.path(), cache.path());
-    assert!(third.contains("rebuilding it"), "{third}");
-    assert!(third.contains("compiled=Fresh"), "{third}");
+    let (third, log) = serve_once(plugins.path(), cache.path());
+    assert!(log.contains("rebuilding it"), "{log}");
+    assert_eq!(third, Code::TieredUp);
 
-    let fourth = serve_once(plugins.path(), cache.path());
-    assert!(fourth.contains("compiled=Cached"), "{fourth}");
+    let (fourth, _) = serve_once(plugins.path(), cache.path());
+    assert_eq!(fourth, Code::Cached);
 }
 
 #[test]

@@ -166,10 +166,13 @@ async fn wait_for_warm_instances(server: &HttpServer, token: &str, expected: u64
 async fn instances_are_reused_within_a_session_never_across_and_go_with_it() {
     let plugins = plugins_dir(&["berth-test-hostile"]);
     let digest = berth::auth::token_digest;
+    // Cranelift from the start: a tiered build's swap to Cranelift's code would start a
+    // session's instance afresh mid-test.
     let config = format!(
         "[[http.auth.tokens]]\nname = \"alice\"\nsha256 = \"{}\"\nroles = [\"all\"]\n\
          [[http.auth.tokens]]\nname = \"bob\"\nsha256 = \"{}\"\nroles = [\"all\"]\n\
-         [roles.all]\ntools = [\"*\"]\n",
+         [roles.all]\ntools = [\"*\"]\n\
+         [runtime]\ncompiler = \"cranelift\"\n",
         digest("alice-secret"),
         digest("bob-secret"),
     );

@@ -357,8 +357,11 @@ fn a_machine_that_cannot_reserve_the_instance_pool_still_serves() {
 fn warm_instances_are_reused_only_where_allowed_and_never_after_a_trap() {
     let served =
         |server: &mut Server| text(&server.call("hostile_calls_served", json!({}))).to_string();
+    // Cranelift from the start (the compiler is read at start-up only): a tiered build's
+    // swap to Cranelift's code would start the session's instance afresh mid-test.
     let (_dir, config, mut server) = start(&format!(
-        "{HOSTILE_LIMITS}[plugins.hostile]\nwarm_instances = 2\n"
+        "[runtime]\ncompiler = \"cranelift\"\n\
+         {HOSTILE_LIMITS}[plugins.hostile]\nwarm_instances = 2\n"
     ));
     // The call count lives in the plugin's memory: it grows only in a reused instance.
     assert_eq!(served(&mut server), "1");

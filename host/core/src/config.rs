@@ -632,12 +632,40 @@ pub struct RuntimeConfig {
     /// fewer than the machine's cores, at least one. Engine-wide and read at start-up.
     #[serde(default)]
     pub max_running_guests: Option<usize>,
+    /// Which compiler turns a build the compilation cache does not hold into machine
+    /// code (`runtime/tier.rs`). Engine-wide and read at start-up.
+    #[serde(default)]
+    pub compiler: CompilerConfig,
     /// Who may be handed a plugin instance that served an earlier call: `"session"`
     /// (the default) the later calls of the same session only, `"call"` nobody. A
     /// plugin's own `instance_reuse` overrides it; sharing across clients is only ever a
     /// plugin's own setting.
     #[serde(default)]
     pub instance_reuse: ReuseConfig,
+}
+
+/// `[runtime] compiler`: which compiler makes a new build's machine code.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CompilerConfig {
+    /// Winch at once, Cranelift in the background, swapped in when ready.
+    #[default]
+    Tiered,
+    /// Cranelift before the build serves.
+    Cranelift,
+    /// Winch only (Cranelift code from the compilation cache still used).
+    Winch,
+}
+
+impl CompilerConfig {
+    /// The runtime's name for it.
+    pub fn runtime(self) -> berth_runtime::CompileStrategy {
+        match self {
+            CompilerConfig::Tiered => berth_runtime::CompileStrategy::Tiered,
+            CompilerConfig::Cranelift => berth_runtime::CompileStrategy::Cranelift,
+            CompilerConfig::Winch => berth_runtime::CompileStrategy::Winch,
+        }
+    }
 }
 
 /// `instance_reuse`: who may be handed a plugin instance that served an earlier call
@@ -1180,6 +1208,7 @@ impl Default for RuntimeConfig {
             max_log_output_kb: Self::default_log_output(),
             max_instances: Self::default_instances(),
             max_running_guests: None,
+            compiler: CompilerConfig::default(),
             instance_reuse: ReuseConfig::default(),
         }
     }

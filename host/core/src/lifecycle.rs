@@ -314,6 +314,12 @@ impl Lifecycle {
                     "runtime.max_instances changed; the instance pool keeps its size until the next start"
                 );
             }
+            if config.runtime.compiler != self.config.load().runtime.compiler {
+                tracing::warn!(
+                    compiler = ?config.runtime.compiler,
+                    "runtime.compiler changed; it takes effect at the next start"
+                );
+            }
             if config.runtime.max_running_guests != self.config.load().runtime.max_running_guests {
                 tracing::warn!(
                     max_running_guests = ?config.runtime.max_running_guests,
@@ -664,6 +670,9 @@ impl Lifecycle {
         // Builds to keep for roll-backs: (file, digest, plugin, the build it replaced).
         // Kept after the new snapshot is published, off the way to serving it.
         let mut kept = Vec::new();
+        // Loads and reloads are logged once the snapshot serving them is published, so a
+        // reader of "plugin loaded" (an operator, a test) finds the plugin's tools served.
+        let mut announced = Vec::new();
         for entry in registry.plugins() {
             let manifest = entry.plugin.manifest();
             let fresh_load = previous
@@ -695,7 +704,7 @@ impl Lifecycle {
                     {
                         tracing::warn!(plugin = %manifest.name, from = %from, to = %manifest.version, "plugin downgraded");
                     }
-                    tracing::info!(plugin = %manifest.name, from = %from, to = %manifest.version, file = %entry.path.display(), "plugin reloaded");
+                    announced.push((Arc::clone(entry), Some(from.clone())));
                     facts.push(Event::PluginReloaded {
                         plugin: manifest.name.clone(),
                         from: from.clone(),
@@ -705,16 +714,7 @@ impl Lifecycle {
                 }
                 None => {
                     summary.loaded += 1;
-                    tracing::info!(
-                        plugin = %manifest.name,
-                        version = %manifest.version,
-                        contract = %entry.plugin.contract_version(),
-                        tools = manifest.tools.len(),
-                        resources = manifest.resources.len(),
-                        templates = manifest.resource_templates.len(),
-                        file = %entry.path.display(),
-                        "plugin loaded"
-                    );
+                    announced.push((Arc::clone(entry), None));
                     facts.push(Event::PluginLoaded {
                         plugin: manifest.name.clone(),
                         version: manifest.version.clone(),
@@ -725,6 +725,9 @@ impl Lifecycle {
         }
 
         self.publish(&current, registry, facts);
+        for (entry, from) in announced {
+            log_load(&entry, from.as_deref());
+        }
         if let Some(history) = self.history.get() {
             let sourced = self.sourced();
             for (path, digest, plugin, before) in kept {
@@ -757,6 +760,30 @@ impl Lifecycle {
         for fact in facts {
             self.bus.publish(fact);
         }
+    }
+}
+
+/// Logs a plugin newly served: `from` is the version it replaced, for a reload.
+fn log_load(entry: &PluginEntry, from: Option<&str>) {
+    let manifest = entry.plugin.manifest();
+    match from {
+        Some(from) => tracing::info!(
+            plugin = %manifest.name,
+            from = %from,
+            to = %manifest.version,
+            file = %entry.path.display(),
+            "plugin reloaded"
+        ),
+        None => tracing::info!(
+            plugin = %manifest.name,
+            version = %manifest.version,
+            contract = %entry.plugin.contract_version(),
+            tools = manifest.tools.len(),
+            resources = manifest.resources.len(),
+            templates = manifest.resource_templates.len(),
+            file = %entry.path.display(),
+            "plugin loaded"
+        ),
     }
 }
 

@@ -99,18 +99,36 @@ impl CompileCache {
         origin: &str,
         bytes: &[u8],
     ) -> wasmtime::Result<(Component, Compiled)> {
-        let key = format!("{}-{}", hex(&Sha256::digest(bytes)), self.engine_key);
-        let artifact = self.dir.join(format!("{key}.cwasm"));
-        let sidecar = self.dir.join(format!("{key}.sha256"));
+        match self.load(engine, origin, bytes) {
+            Some(component) => Ok((component, Compiled::Cached)),
+            None => self.compile_and_store(engine, origin, bytes),
+        }
+    }
+
+    /// The component for `bytes` from a valid entry; `None` when there is none. An entry
+    /// that must not be used is logged and removed. Blocking.
+    pub fn load(&self, engine: &Engine, origin: &str, bytes: &[u8]) -> Option<Component> {
+        let (artifact, sidecar) = self.paths(bytes);
         match self.read(engine, &artifact, &sidecar) {
-            Ok(Some(component)) => return Ok((component, Compiled::Cached)),
-            Ok(None) => {}
+            Ok(found) => found,
             Err(reason) => {
                 tracing::warn!(plugin = origin, entry = %artifact.display(), %reason, "compilation cache entry is unusable; rebuilding it");
                 let _ = std::fs::remove_file(&sidecar);
                 let _ = std::fs::remove_file(&artifact);
+                None
             }
         }
+    }
+
+    /// Compiles `bytes` and stores the artifact; a failed store is logged, never an
+    /// error (the component is still good). Blocking.
+    pub fn compile_and_store(
+        &self,
+        engine: &Engine,
+        origin: &str,
+        bytes: &[u8],
+    ) -> wasmtime::Result<(Component, Compiled)> {
+        let (artifact, sidecar) = self.paths(bytes);
         let component = Component::from_binary(engine, bytes)?;
         let stored = component
             .serialize()
@@ -123,6 +141,15 @@ impl CompileCache {
                 Ok((component, Compiled::Uncached))
             }
         }
+    }
+
+    /// The artifact and sidecar paths of `bytes`' entry.
+    fn paths(&self, bytes: &[u8]) -> (PathBuf, PathBuf) {
+        let key = format!("{}-{}", hex(&Sha256::digest(bytes)), self.engine_key);
+        (
+            self.dir.join(format!("{key}.cwasm")),
+            self.dir.join(format!("{key}.sha256")),
+        )
     }
 
     /// The entry's component; `None` when there is no entry, an error when there is one

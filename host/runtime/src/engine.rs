@@ -2,7 +2,9 @@
 //!
 //! One engine serves every plugin: compiled code, type information, the instance pool
 //! and the epoch counter are engine-wide, and the ticker advances that counter so guests
-//! yield (and can be timed out or cancelled) while they run. This module does not create
+//! yield (and can be timed out or cancelled) while they run. With tiering a second,
+//! Winch engine runs new builds until Cranelift's code is ready (`tier.rs`); the ticker
+//! advances both. This module does not create
 //! stores or apply per-call limits; `instance.rs` does.
 
 use std::sync::mpsc;
@@ -10,9 +12,10 @@ use std::time::Duration;
 
 use wasmtime::{
     Config, Enabled, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig,
+    Strategy,
 };
 
-use super::{LoadError, RuntimeOptions};
+use super::{CompileStrategy, LoadError, RuntimeOptions};
 
 /// How the engine allocates instances, as built (pooling can fall back to on-demand).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,7 +43,11 @@ const MAX_MEMORY_BYTES: usize = 4 << 30;
 /// with on-demand allocation instead and a warning says why: slower instantiation is
 /// better than no server.
 pub(crate) fn build_engine(options: &RuntimeOptions) -> Result<(Engine, Allocation), LoadError> {
-    let config = base_config(options)?;
+    let mut config = base_config(options)?;
+    config.cranelift_opt_level(OptLevel::Speed);
+    // With tiering, Cranelift compiles in the background, one function at a time on a
+    // thread of its own (`tier.rs`), and must not spread over every core.
+    config.parallel_compilation(options.compiler != CompileStrategy::Tiered);
     if let Some(max_instances) = options.max_instances {
         let page_map = page_map_usable();
         let mut pooled = config.clone();
@@ -66,6 +73,26 @@ pub(crate) fn build_engine(options: &RuntimeOptions) -> Result<(Engine, Allocati
     }
     let engine = Engine::new(&config).map_err(|e| LoadError::Engine(format!("{e:#}")))?;
     Ok((engine, Allocation::OnDemand))
+}
+
+/// Builds the baseline tier's engine (Winch; see `tier.rs`), or `None` when the strategy
+/// is Cranelift alone or Winch cannot run here: plugins are then compiled by Cranelift.
+pub(crate) fn build_baseline_engine(options: &RuntimeOptions) -> Option<Engine> {
+    if options.compiler == CompileStrategy::Cranelift {
+        return None;
+    }
+    let mut config = base_config(options).ok()?;
+    config.strategy(Strategy::Winch);
+    match Engine::new(&config) {
+        Ok(engine) => Some(engine),
+        Err(error) => {
+            tracing::info!(
+                error = %format!("{error:#}"),
+                "the baseline compiler (Winch) is not available here; new builds wait for Cranelift"
+            );
+            None
+        }
+    }
 }
 
 /// Core instances per component instance the pool allows on average.
@@ -175,8 +202,7 @@ fn base_config(options: &RuntimeOptions) -> Result<Config, LoadError> {
         .epoch_interruption(!options.limits_off)
         // Concurrency support is only needed for WASI p3 / async components, and with
         // it on every call pays for extra store bookkeeping (~2.6x on `call_async`).
-        .concurrency_support(false)
-        .cranelift_opt_level(OptLevel::Speed);
+        .concurrency_support(false);
     Ok(config)
 }
 
@@ -196,12 +222,12 @@ pub(crate) struct EpochTicker {
 const SWAP_CHECK_INTERVAL: Duration = Duration::from_secs(10);
 
 impl EpochTicker {
-    /// Starts ticking `engine` every `tick`. With `watch_swap` (slots are reset through
+    /// Starts ticking `engines` (every tier's) every `tick`. With `watch_swap` (slots are reset through
     /// the page map) it also reads `/proc/swaps` every [`SWAP_CHECK_INTERVAL`] and logs
     /// an error, once, if swap was turned on since start-up: the reset strategy cannot
     /// change while instances live, so the operator has to restart Berth.
     pub(crate) fn start(
-        engine: Engine,
+        engines: Vec<Engine>,
         tick: Duration,
         watch_swap: bool,
     ) -> Result<Self, LoadError> {
@@ -213,7 +239,9 @@ impl EpochTicker {
                 let mut last_check = std::time::Instant::now();
                 // Only a timeout means "tick again"; a disconnect means the runtime is gone.
                 while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(tick) {
-                    engine.increment_epoch();
+                    for engine in &engines {
+                        engine.increment_epoch();
+                    }
                     if watch_swap && last_check.elapsed() >= SWAP_CHECK_INTERVAL {
                         last_check = std::time::Instant::now();
                         if swap_may_be_active() {

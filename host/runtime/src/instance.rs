@@ -43,6 +43,23 @@ pub(crate) enum Failure {
     Trap(wasmtime::Error),
 }
 
+/// Which compiled code a store instantiates: the engine its stores must come from, and
+/// an id that tells it from the plugin's other code (Winch's and Cranelift's, `tier.rs`).
+#[derive(Clone)]
+pub(crate) struct Machine {
+    pub(crate) engine: wasmtime::Engine,
+    pub(crate) id: u64,
+}
+
+impl Machine {
+    /// Code compiled for `engine`, with an id no other code has.
+    pub(crate) fn new(engine: wasmtime::Engine) -> Self {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Self { engine, id }
+    }
+}
+
 /// What a call needs to know about the plugin it runs.
 pub(crate) struct CallTarget<'a> {
     /// Value of the `plugin` field on the guest's own log lines and output.
@@ -73,6 +90,8 @@ pub(crate) enum Stopped {
 /// timeout the guest is suspended mid-call and must never run again.
 pub(crate) struct PerCall {
     store: Store<StoreState>,
+    /// The id of the code the store instantiates ([`Machine`]).
+    code: u64,
     stdout: CapturedOutput,
     stderr: CapturedOutput,
     log_name: Arc<str>,
@@ -81,17 +100,22 @@ pub(crate) struct PerCall {
 impl PerCall {
     /// A store for one call that grants nothing: no files, no environment, no
     /// arguments, no network, stdin closed, stdout/stderr captured.
-    pub(crate) fn new(runtime: &RuntimeInner, target: &CallTarget<'_>) -> Self {
-        Self::build(runtime, target, false)
+    pub(crate) fn new(runtime: &RuntimeInner, code: &Machine, target: &CallTarget<'_>) -> Self {
+        Self::build(runtime, code, target, false)
     }
 
     /// A store like [`PerCall::new`]'s that keeps the instance its first call creates,
     /// so [`PerCall::rearm`] can make it serve more calls (see `warm.rs`).
-    pub(crate) fn warm(runtime: &RuntimeInner, target: &CallTarget<'_>) -> Self {
-        Self::build(runtime, target, true)
+    pub(crate) fn warm(runtime: &RuntimeInner, code: &Machine, target: &CallTarget<'_>) -> Self {
+        Self::build(runtime, code, target, true)
     }
 
-    fn build(runtime: &RuntimeInner, target: &CallTarget<'_>, keeps_instance: bool) -> Self {
+    fn build(
+        runtime: &RuntimeInner,
+        code: &Machine,
+        target: &CallTarget<'_>,
+        keeps_instance: bool,
+    ) -> Self {
         let limits = target.limits;
         let stdout = CapturedOutput::new(limits.max_log_output_bytes);
         let stderr = CapturedOutput::new(limits.max_log_output_bytes);
@@ -127,7 +151,7 @@ impl PerCall {
             kept_exports: Vec::new(),
             teardown: Arc::downgrade(&runtime.teardown),
         };
-        let mut store = Store::new(&runtime.engine, state);
+        let mut store = Store::new(&code.engine, state);
         if !runtime.options.limits_off {
             store.limiter(|state| &mut state.limits);
             // Every store starts at deadline 0 and would trap at once; with deadline 1
@@ -144,6 +168,7 @@ impl PerCall {
         }
         Self {
             store,
+            code: code.id,
             stdout,
             stderr,
             log_name: Arc::clone(target.log_name),
@@ -205,9 +230,14 @@ impl PerCall {
         state.client.connect(ctx.client.clone());
     }
 
-    /// The call's store, for exactly one instantiation and one call.
+    /// The call's store.
     pub(crate) fn store(&mut self) -> &mut Store<StoreState> {
         &mut self.store
+    }
+
+    /// Whether this store runs `code` (a warm store may run code since replaced).
+    pub(crate) fn runs(&self, code: &Machine) -> bool {
+        self.code == code.id
     }
 
     /// The memory growth the cap refused during this call, if any, and the cap: a trap

@@ -14,6 +14,7 @@
 //!
 //! Layout:
 //! - `engine`: engine configuration and the epoch ticker thread.
+//! - `tier`: the code a plugin runs: Winch's first, then Cranelift's, swapped in.
 //! - `cache`: the on-disk compilation cache (checked before it is trusted).
 //! - `loader`: header sniffing, compilation, contract detection, pre-instantiation,
 //!   `describe` and (for plugins with an event hook) `interests`.
@@ -40,6 +41,7 @@ mod limits;
 mod loader;
 mod store;
 mod teardown;
+mod tier;
 mod warm;
 mod wit;
 
@@ -59,6 +61,7 @@ pub use engine::Allocation;
 pub use error::{CallError, Limit, LoadError};
 pub use limits::PluginLimits;
 pub use loader::Compiled;
+pub use tier::{CompileStrategy, Compiler};
 pub use warm::{IDLE_EXPIRY, InstanceReuse, MAX_WARM_INSTANCES};
 
 use berth_model::events::{EventKind, PluginEvent};
@@ -67,7 +70,7 @@ use berth_model::manifest::{
     ResourceContents, ToolOutput,
 };
 use berth_model::policy::{Grants, Needs};
-use bindings::{CallablePlugin, Failure};
+use bindings::Failure;
 use capabilities::config::ConfigState;
 pub use capabilities::resources::ResourceListener;
 use instance::{CallTarget, PerCall, Stopped};
@@ -100,6 +103,9 @@ pub struct RuntimeOptions {
     /// Guests that may run past their first epoch tick at once, across all plugins (see
     /// `cpu.rs`); `None`: one fewer than the machine's cores, at least one.
     pub max_running_guests: Option<usize>,
+    /// Which compiler turns a build the compilation cache does not hold into machine code
+    /// (see `tier.rs`). Default: tiered.
+    pub compiler: CompileStrategy,
 }
 
 impl Default for RuntimeOptions {
@@ -110,6 +116,7 @@ impl Default for RuntimeOptions {
             compile_cache: None,
             max_instances: Some(DEFAULT_MAX_INSTANCES),
             max_running_guests: None,
+            compiler: CompileStrategy::Tiered,
         }
     }
 }
@@ -137,10 +144,15 @@ pub struct PluginSettings {
 
 /// What every runtime clone and every plugin loaded by it shares.
 pub(crate) struct RuntimeInner {
+    /// The engine of Cranelift's code, which every plugin runs in the end.
     engine: Engine,
     /// How `engine` allocates instances.
     allocation: Allocation,
     linker: Linker<StoreState>,
+    /// Winch's engine, for builds waiting for Cranelift; `None` without tiering.
+    baseline: Option<tier::Baseline>,
+    /// The background compiler that swaps Cranelift's code in.
+    tier_up: tier::TierUp,
     options: RuntimeOptions,
     /// One concurrency gate per plugin name, shared by all its handles (settings changes
     /// and reloads), so its limit counts every call of the plugin. Weak, so a plugin's
@@ -187,19 +199,14 @@ impl Runtime {
     pub fn new(options: RuntimeOptions) -> Result<Runtime, LoadError> {
         let (engine, allocation) = engine::build_engine(&options)?;
         tracing::debug!(?allocation, "engine built");
-        let linker_error =
-            |e: wasmtime::Error| LoadError::Engine(format!("cannot link host functions: {e:#}"));
-        let mut linker = Linker::new(&engine);
-        // Every wasm32-wasip2 guest imports WASI, even a pure computation; it is linked
-        // in full and granted nothing (no preopens, env, args or network) per store.
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(linker_error)?;
-        // Linked for every plugin, granted to none: each request is checked against the
-        // plugin's network grants (capabilities/http.rs).
-        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(linker_error)?;
-        store::add_to_linker(&mut linker).map_err(linker_error)?;
-        for contract in bindings::CONTRACTS {
-            (contract.add_to_linker)(&mut linker).map_err(linker_error)?;
-        }
+        let linker = link(&engine)?;
+        let baseline = match engine::build_baseline_engine(&options) {
+            Some(engine) => Some(tier::Baseline {
+                linker: link(&engine)?,
+                engine,
+            }),
+            None => None,
+        };
         let cache = options.compile_cache.as_deref().and_then(|dir| {
             match cache::CompileCache::open(dir, &engine) {
                 Ok(cache) => Some(cache),
@@ -210,7 +217,10 @@ impl Runtime {
             }
         });
         let watch_swap = matches!(allocation, Allocation::Pooling { page_map: true, .. });
-        let ticker = engine::EpochTicker::start(engine.clone(), options.epoch_tick, watch_swap)?;
+        let engines = std::iter::once(engine.clone())
+            .chain(baseline.as_ref().map(|b| b.engine.clone()))
+            .collect();
+        let ticker = engine::EpochTicker::start(engines, options.epoch_tick, watch_swap)?;
         let cores = match options.max_running_guests {
             Some(slots) => cpu::Cores::new(slots, options.epoch_tick),
             None => cpu::Cores::for_this_machine(options.epoch_tick),
@@ -224,6 +234,8 @@ impl Runtime {
                 engine,
                 allocation,
                 linker,
+                baseline,
+                tier_up: tier::TierUp::default(),
                 options,
                 gates: Mutex::default(),
                 teardown: Arc::default(),
@@ -313,6 +325,24 @@ impl Runtime {
     }
 }
 
+/// A linker for `engine` with every host function a plugin may import.
+fn link(engine: &Engine) -> Result<Linker<StoreState>, LoadError> {
+    let linker_error =
+        |e: wasmtime::Error| LoadError::Engine(format!("cannot link host functions: {e:#}"));
+    let mut linker = Linker::new(engine);
+    // Every wasm32-wasip2 guest imports WASI, even a pure computation; it is linked
+    // in full and granted nothing (no preopens, env, args or network) per store.
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(linker_error)?;
+    // Linked for every plugin, granted to none: each request is checked against the
+    // plugin's network grants (capabilities/http.rs).
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(linker_error)?;
+    store::add_to_linker(&mut linker).map_err(linker_error)?;
+    for contract in bindings::CONTRACTS {
+        (contract.add_to_linker)(&mut linker).map_err(linker_error)?;
+    }
+    Ok(linker)
+}
+
 impl RuntimeInner {
     /// The gate of plugin `name`, created on first use.
     pub(crate) fn gate(&self, name: &Arc<str>) -> Arc<Gate> {
@@ -335,7 +365,8 @@ pub(crate) struct PluginInner {
     origin: String,
     manifest: Manifest,
     contract: semver::Version,
-    callable: Arc<dyn CallablePlugin>,
+    /// The code its calls run (shared by every handle of the load).
+    code: Arc<tier::CodeCell>,
     /// The event kinds the plugin's hook asked for at load, sorted and deduplicated;
     /// empty for a plugin without a hook.
     interests: Vec<EventKind>,
@@ -400,6 +431,12 @@ impl LoadedPlugin {
         &self.inner.identity
     }
 
+    /// Which compiler made the code a call starting now would run: Winch until a tiered
+    /// build's Cranelift code is swapped in (see `tier.rs`).
+    pub fn compiler(&self) -> Compiler {
+        self.inner.code.current().compiler
+    }
+
     /// The `berth:plugin` contract version the component exports.
     pub fn contract_version(&self) -> &semver::Version {
         &self.inner.contract
@@ -453,7 +490,7 @@ impl LoadedPlugin {
                 origin: inner.origin.clone(),
                 manifest: inner.manifest.clone(),
                 contract: inner.contract.clone(),
-                callable: Arc::clone(&inner.callable),
+                code: Arc::clone(&inner.code),
                 interests: inner.interests.clone(),
                 needs: inner.needs.clone(),
                 config: config.clone(),
@@ -518,9 +555,8 @@ impl LoadedPlugin {
         ctx: &CallContext,
         cancel: &CancellationToken,
     ) -> Result<ToolOutput, CallError> {
-        let (mut call, deadline, _slot) = self.begin(ctx, cancel).await?;
-        let running = self
-            .inner
+        let (mut call, code, deadline, _slot) = self.begin(ctx, cancel).await?;
+        let running = code
             .callable
             .call_tool(call.store(), tool, arguments_json, ctx);
         let outcome = self.race(running, deadline, cancel).await;
@@ -537,7 +573,7 @@ impl LoadedPlugin {
         &self,
         ctx: &CallContext,
         cancel: &CancellationToken,
-    ) -> Result<(PerCall, tokio::time::Instant, Option<Slot>), CallError> {
+    ) -> Result<(PerCall, Arc<tier::Code>, tokio::time::Instant, Option<Slot>), CallError> {
         let deadline = self.deadline();
         let arrived = Instant::now();
         let slot = self.enter(deadline, cancel).await?;
@@ -548,12 +584,13 @@ impl LoadedPlugin {
         // Stores still waiting to be dropped go first, so they never pile up (with their
         // memory and pool slots) while calls keep every worker busy.
         self.inner.runtime.teardown.finish();
-        let mut call = self
-            .inner
-            .warm
-            .checkout(&self.inner.runtime, &self.target(), ctx);
+        let code = self.inner.code.current();
+        let mut call =
+            self.inner
+                .warm
+                .checkout(&self.inner.runtime, &code.machine, &self.target(), ctx);
         call.serve(ctx);
-        Ok((call, deadline, slot))
+        Ok((call, code, deadline, slot))
     }
 
     /// Runs a started call until it ends, `deadline` passes or `cancel` fires.
@@ -591,8 +628,8 @@ impl LoadedPlugin {
         ctx: &CallContext,
         cancel: &CancellationToken,
     ) -> Result<Vec<ResourceContents>, CallError> {
-        let (mut call, deadline, _slot) = self.begin(ctx, cancel).await?;
-        let running = self.inner.callable.read_resource(call.store(), uri, ctx);
+        let (mut call, code, deadline, _slot) = self.begin(ctx, cancel).await?;
+        let running = code.callable.read_resource(call.store(), uri, ctx);
         let outcome = self.race(running, deadline, cancel).await;
         let contents = self.settle(outcome, call, ctx)?;
         self.check_result_size(limits::contents_size(&contents))?;
@@ -611,11 +648,8 @@ impl LoadedPlugin {
         let start = Instant::now();
         let span = self.trace_span("prompt", name);
         let result = async {
-            let (mut call, deadline, _slot) = self.begin(ctx, cancel).await?;
-            let running = self
-                .inner
-                .callable
-                .get_prompt(call.store(), name, arguments, ctx);
+            let (mut call, code, deadline, _slot) = self.begin(ctx, cancel).await?;
+            let running = code.callable.get_prompt(call.store(), name, arguments, ctx);
             let outcome = self.race(running, deadline, cancel).await;
             let output = self.settle(outcome, call, ctx)?;
             self.check_result_size(limits::prompt_output_size(&output))?;
@@ -630,7 +664,7 @@ impl LoadedPlugin {
 
     /// Whether the plugin answers `completion/complete` (it exports `completion`).
     pub fn completes(&self) -> bool {
-        self.inner.callable.completes()
+        self.inner.code.current().callable.completes()
     }
 
     /// Asks the plugin for suggestions. Same isolation and limits as
@@ -647,8 +681,8 @@ impl LoadedPlugin {
         }
         let start = Instant::now();
         let result = async {
-            let (mut call, deadline, _slot) = self.begin(ctx, cancel).await?;
-            let running = self.inner.callable.complete(call.store(), request);
+            let (mut call, code, deadline, _slot) = self.begin(ctx, cancel).await?;
+            let running = code.callable.complete(call.store(), request);
             let outcome = self.race(running, deadline, cancel).await;
             let completions = self.settle(outcome, call, ctx)?;
             let size = completions.values.iter().map(String::len).sum();
@@ -759,8 +793,9 @@ impl LoadedPlugin {
         let inner = &*self.inner;
         // Deliveries skip the concurrency gate: the hook runner sends one event at a time
         // per plugin, and a client's calls must never be refused because of them.
-        let mut call = PerCall::new(&inner.runtime, &self.target());
-        let running = inner.callable.on_event(call.store(), event);
+        let code = inner.code.current();
+        let mut call = PerCall::new(&inner.runtime, &code.machine, &self.target());
+        let running = code.callable.on_event(call.store(), event);
         let limit = inner.limits.call_timeout;
         let deadline = tokio::time::Instant::now() + limit;
         let outcome = instance::race(running, deadline, limit, cancel).await;
@@ -938,8 +973,16 @@ mod tests {
 
     const ECHO: &str = "berth-plugin-echo";
 
+    /// Cranelift from the start: with tiering, a swap to Cranelift's code part-way through
+    /// a test would start instances afresh and move calls out of the instance pool's
+    /// accounting (Winch's instances are allocated on demand). The tiering tests below
+    /// choose their compiler.
     fn runtime() -> Runtime {
-        Runtime::new(RuntimeOptions::default()).expect("runtime")
+        Runtime::new(RuntimeOptions {
+            compiler: CompileStrategy::Cranelift,
+            ..RuntimeOptions::default()
+        })
+        .expect("runtime")
     }
 
     async fn echo() -> LoadedPlugin {
@@ -1237,6 +1280,7 @@ mod tests {
     async fn a_full_instance_pool_refuses_a_call_as_busy_and_frees_its_slot_after() {
         let runtime = Runtime::new(RuntimeOptions {
             max_instances: Some(1),
+            compiler: CompileStrategy::Cranelift,
             ..RuntimeOptions::default()
         })
         .expect("runtime");
@@ -1414,6 +1458,91 @@ mod tests {
         }
     }
 
+    async fn load_with(compiler: CompileStrategy, settings: PluginSettings) -> LoadedPlugin {
+        let runtime = Runtime::new(RuntimeOptions {
+            compiler,
+            ..RuntimeOptions::default()
+        })
+        .expect("runtime");
+        let path = berth_test_artifacts::wasm("berth-test-hostile");
+        runtime.load(&path, settings).await.expect("hostile loads")
+    }
+
+    #[tokio::test]
+    async fn a_new_build_serves_on_winch_code_until_cranelifts_is_swapped_in() {
+        let plugin = load_with(CompileStrategy::Tiered, per_session(4)).await;
+        assert_eq!(plugin.compiler(), Compiler::Winch);
+        let (a, _a_scope) = warm::session_context();
+        assert_eq!(served_in(&plugin, &a).await, "1");
+        assert_eq!(served_in(&plugin, &a).await, "2");
+        // A handle made for other settings shares the load's code, and so its swap.
+        let other = plugin.with_settings(per_session(4));
+        let started = Instant::now();
+        while plugin.compiler() == Compiler::Winch {
+            assert!(
+                started.elapsed() < Duration::from_secs(120),
+                "Cranelift's code never replaced Winch's"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(other.compiler(), Compiler::Cranelift);
+        // The session's idle instance runs the old code: its next call starts afresh on
+        // the new code, which is then kept as before.
+        assert_eq!(served_in(&plugin, &a).await, "1");
+        assert_eq!(served_in(&plugin, &a).await, "2");
+        assert_eq!(plugin.warm_idle(), 1);
+    }
+
+    #[tokio::test]
+    async fn the_cranelift_strategy_serves_cranelift_code_from_the_start() {
+        let plugin = load_with(CompileStrategy::Cranelift, PluginSettings::default()).await;
+        assert_eq!(plugin.compiler(), Compiler::Cranelift);
+        let counted = call(&plugin, "count", r#"{"n":1000}"#).await.unwrap();
+        assert_eq!(text(&counted), "1000");
+    }
+
+    /// Winch's code must be as contained as Cranelift's: epochs stop a loop, the memory
+    /// cap refuses growth and the stack guard catches runaway recursion.
+    #[tokio::test]
+    async fn winch_code_is_held_to_every_limit() {
+        let plugin = load_with(
+            CompileStrategy::Winch,
+            PluginSettings {
+                limits: PluginLimits {
+                    call_timeout: Duration::from_millis(200),
+                    max_memory_bytes: 16 << 20,
+                    ..PluginLimits::default()
+                },
+                ..PluginSettings::default()
+            },
+        )
+        .await;
+        assert_eq!(plugin.compiler(), Compiler::Winch);
+        let spun = call(&plugin, "spin", "{}").await.unwrap_err();
+        assert!(matches!(spun, CallError::Timeout { .. }), "{spun:?}");
+        let bombed = call(&plugin, "memory_bomb", "{}").await.unwrap_err();
+        assert!(
+            matches!(
+                bombed,
+                CallError::LimitExceeded {
+                    limit: Limit::Memory { .. },
+                    ..
+                }
+            ),
+            "{bombed:?}"
+        );
+        let recursed = call(&plugin, "recurse", "{}").await.unwrap_err();
+        assert!(matches!(recursed, CallError::Trap { .. }), "{recursed:?}");
+        // And the instance after each of them is a fresh, working one.
+        let counted = call(&plugin, "count", r#"{"n":1000}"#).await.unwrap();
+        assert_eq!(text(&counted), "1000");
+        assert_eq!(
+            plugin.compiler(),
+            Compiler::Winch,
+            "Winch alone never tiers up"
+        );
+    }
+
     #[tokio::test]
     async fn session_instances_serve_only_their_own_session_and_go_when_it_ends() {
         let plugin = hostile(per_session(4)).await;
@@ -1549,6 +1678,7 @@ mod tests {
     async fn a_full_instance_pool_takes_back_idle_session_instances() {
         let runtime = Runtime::new(RuntimeOptions {
             max_instances: Some(2),
+            compiler: CompileStrategy::Cranelift,
             ..RuntimeOptions::default()
         })
         .expect("runtime");

@@ -13,12 +13,16 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 use wasmtime::component::Component;
 
-use super::bindings::{self, CallFuture, CallablePlugin, Failure};
+use super::bindings::{self, CallFuture, CallablePlugin, Failure, PrepareFn};
 use super::capabilities::config::ConfigState;
 use super::instance::{self, CallTarget, PerCall, Stopped};
 use super::store::StoreState;
+use super::tier::{Code, CodeCell, Compiler, TierUp};
 use super::warm::WarmPool;
-use super::{LoadError, LoadedPlugin, PluginInner, PluginLimits, PluginSettings, RuntimeInner};
+use super::{
+    CompileStrategy, LoadError, LoadedPlugin, PluginInner, PluginLimits, PluginSettings,
+    RuntimeInner,
+};
 use berth_model::events::EventKind;
 use berth_model::manifest::{MAX_PLUGIN_NAME_LEN, is_valid_name};
 use berth_model::policy::Needs;
@@ -70,25 +74,61 @@ pub(crate) fn find_contract<'a>(
     Err(names)
 }
 
-/// Compiles on a blocking thread: Cranelift takes 0.1 s for a small Rust guest and
-/// seconds for Python/JS ones, far too long for an async worker. With a cache, a valid
-/// stored artifact replaces the compilation (reading and checking it is blocking too).
+/// A component's machine code, as compiled for a load.
+struct Machine {
+    component: Component,
+    compiler: Compiler,
+    /// The component's bytes while Cranelift has yet to compile them (Winch did).
+    pending: Option<Vec<u8>>,
+}
+
+/// Compiles the component on a blocking thread (Cranelift saturates a core for 0.1 s or
+/// more). Code the compilation cache holds is taken from it; otherwise Winch compiles it
+/// unless the strategy is Cranelift alone, and when tiered the bytes are kept for
+/// Cranelift (`tier.rs`); a build Winch cannot compile, and every build under the
+/// Cranelift strategy, is compiled by Cranelift at once (and stored in the cache when
+/// there is one).
 async fn compile(
     runtime: &RuntimeInner,
     origin: &str,
     bytes: Vec<u8>,
-) -> Result<Component, LoadError> {
+) -> Result<Machine, LoadError> {
     let engine = runtime.engine.clone();
+    let baseline = runtime.baseline.as_ref().map(|b| b.engine.clone());
+    let tier_up = runtime.options.compiler == CompileStrategy::Tiered;
     let cache = runtime.cache.clone();
     let name = origin.to_string();
-    let compiled = tokio::task::spawn_blocking(move || match &cache {
-        Some(cache) => cache
-            .load_or_compile(&engine, &name, &bytes)
-            .map(|(component, how)| {
-                tracing::debug!(plugin = %name, compiled = ?how, "plugin code ready");
-                component
-            }),
-        None => Component::from_binary(&engine, &bytes),
+    let compiled = tokio::task::spawn_blocking(move || {
+        let cached = cache.as_ref().and_then(|c| c.load(&engine, &name, &bytes));
+        if let Some(component) = cached {
+            tracing::debug!(plugin = %name, "plugin code from the compilation cache");
+            return Ok(Machine::optimised(component));
+        }
+        if let Some(baseline) = baseline {
+            match Component::from_binary(&baseline, &bytes) {
+                Ok(component) => {
+                    return Ok(Machine {
+                        component,
+                        compiler: Compiler::Winch,
+                        pending: tier_up.then_some(bytes),
+                    });
+                }
+                // Cranelift compiles what Winch cannot (or reports why the bytes are
+                // not a component, in the same words as without tiering).
+                Err(error) => tracing::debug!(
+                    plugin = %name,
+                    error = %format!("{error:#}"),
+                    "the baseline compiler cannot compile this plugin; Cranelift compiles it now"
+                ),
+            }
+        }
+        match &cache {
+            Some(cache) => cache
+                .compile_and_store(&engine, &name, &bytes)
+                .map(|(component, _)| component),
+            None => Component::from_binary(&engine, &bytes),
+        }
+        .map(Machine::optimised)
     })
     .await
     .map_err(|join| LoadError::Compile {
@@ -99,6 +139,16 @@ async fn compile(
         origin: origin.to_string(),
         reason: instance::describe_error(&e, None),
     })
+}
+
+impl Machine {
+    fn optimised(component: Component) -> Self {
+        Self {
+            component,
+            compiler: Compiler::Cranelift,
+            pending: None,
+        }
+    }
 }
 
 /// Most time a load's exports (`describe`, `list-prompts`, `icons`, `interests`, `needs`)
@@ -126,7 +176,10 @@ pub struct Compiled {
     runtime: Arc<RuntimeInner>,
     origin: String,
     contract: semver::Version,
-    callable: Arc<dyn CallablePlugin>,
+    code: Arc<Code>,
+    /// The bytes Cranelift is still to compile when `code` is Winch's, and how the
+    /// result is pre-instantiated.
+    pending: Option<(Vec<u8>, PrepareFn)>,
     /// Whether the component imports `wasi:keyvalue`: then it needs a state grant,
     /// whatever its contract lets it declare.
     uses_keyvalue: bool,
@@ -193,20 +246,26 @@ pub(crate) async fn compile_and_link(
         Arc::from(super::cache::hex(&sha2::Sha256::digest(&bytes)))
     };
 
-    let component = compile(&runtime, origin, bytes).await?;
+    let Machine {
+        component,
+        compiler,
+        pending,
+    } = compile(&runtime, origin, bytes).await?;
+    let (engine, linker) = match (compiler, &runtime.baseline) {
+        (Compiler::Winch, Some(baseline)) => (&baseline.engine, &baseline.linker),
+        _ => (&runtime.engine, &runtime.linker),
+    };
     let component_type = component.component_type();
     let uses_keyvalue = component_type
-        .imports(&runtime.engine)
+        .imports(engine)
         .any(|(name, _)| name.starts_with("wasi:keyvalue/"));
-    let contract = find_contract(
-        component_type
-            .exports(&runtime.engine)
-            .map(|(name, _)| name),
-    )
-    .map_err(|exports| LoadError::NotAPlugin {
-        origin: origin.to_string(),
-        exports,
-    })?;
+    let contract =
+        find_contract(component_type.exports(engine).map(|(name, _)| name)).map_err(|exports| {
+            LoadError::NotAPlugin {
+                origin: origin.to_string(),
+                exports,
+            }
+        })?;
     let Some(bindings) = bindings::contract_for(&contract) else {
         return Err(LoadError::UnsupportedContract {
             origin: origin.to_string(),
@@ -214,14 +273,19 @@ pub(crate) async fn compile_and_link(
             supported: bindings::supported_display(),
         });
     };
-    let callable =
-        (bindings.prepare)(&runtime.linker, &component).map_err(|e| LoadError::Link {
-            origin: origin.to_string(),
-            reason: instance::describe_error(&e, None),
-        })?;
+    let callable = (bindings.prepare)(linker, &component).map_err(|e| LoadError::Link {
+        origin: origin.to_string(),
+        reason: instance::describe_error(&e, None),
+    })?;
+    let code = Arc::new(Code {
+        machine: instance::Machine::new(engine.clone()),
+        callable,
+        compiler,
+    });
     tracing::debug!(
         plugin = origin,
         contract = %contract,
+        compiler = compiler.as_str(),
         elapsed_ms = instance::elapsed_ms(start),
         "plugin compiled and linked"
     );
@@ -229,7 +293,8 @@ pub(crate) async fn compile_and_link(
         runtime,
         origin: origin.to_string(),
         contract,
-        callable,
+        code,
+        pending: pending.map(|bytes| (bytes, bindings.prepare)),
         uses_keyvalue,
         digest,
         start,
@@ -242,7 +307,8 @@ async fn describe(compiled: Compiled, settings: PluginSettings) -> Result<Loaded
         runtime,
         origin,
         contract,
-        callable,
+        code,
+        pending,
         uses_keyvalue,
         digest,
         start,
@@ -268,7 +334,7 @@ async fn describe(compiled: Compiled, settings: PluginSettings) -> Result<Loaded
         runtime: &runtime,
         target: &target,
         origin,
-        callable: &*callable,
+        code: &code,
         deadline,
         budget,
     };
@@ -304,6 +370,7 @@ async fn describe(compiled: Compiled, settings: PluginSettings) -> Result<Loaded
     // Prompts are part of the manifest, read once like it (contract 0.3 lists them in an
     // export of their own so that `describe`'s record stays 0.1's).
     // Each at-load call builds a store, so exports a plugin lacks are not asked.
+    let callable = &code.callable;
     if callable.offers_prompts() {
         manifest.prompts = at_load
             .call("its `list-prompts` failed: ", |c, store| {
@@ -370,13 +437,18 @@ async fn describe(compiled: Compiled, settings: PluginSettings) -> Result<Loaded
     let gate = runtime.gate(&log_name);
     let identity = identity(&digest, &config, &grants);
     let warm = WarmPool::new(&runtime, reuse, warm_instances);
+    let code = CodeCell::new(code);
+    // Only a build that described itself is worth Cranelift's time.
+    if let Some((bytes, prepare)) = pending {
+        TierUp::queue(&runtime, &code, origin, bytes, prepare);
+    }
     Ok(LoadedPlugin {
         inner: Arc::new(PluginInner {
             runtime,
             origin: origin.to_string(),
             manifest,
             contract,
-            callable,
+            code,
             interests,
             needs,
             config,
@@ -422,7 +494,7 @@ struct AtLoad<'a> {
     runtime: &'a Arc<RuntimeInner>,
     target: &'a CallTarget<'a>,
     origin: &'a str,
-    callable: &'a dyn CallablePlugin,
+    code: &'a Arc<Code>,
     /// When every export of this load must have answered.
     deadline: tokio::time::Instant,
     /// What the deadline stands for (the call timeout or [`LOAD_BUDGET`]), for reports.
@@ -440,8 +512,8 @@ impl AtLoad<'_> {
             &'s mut wasmtime::Store<StoreState>,
         ) -> CallFuture<'s, T>,
     ) -> Result<T, LoadError> {
-        let mut call = PerCall::new(self.runtime, self.target);
-        let running = make(self.callable, call.store());
+        let mut call = PerCall::new(self.runtime, &self.code.machine, self.target);
+        let running = make(&*self.code.callable, call.store());
         let outcome = instance::race(
             running,
             self.deadline,

@@ -37,7 +37,7 @@ use berth_model::manifest::CallContext;
 use berth_model::reuse::{ScopeKey, ScopeListener};
 
 use super::RuntimeInner;
-use super::instance::{CallTarget, PerCall};
+use super::instance::{CallTarget, Machine, PerCall};
 use super::teardown::Teardown;
 
 /// The largest `warm_instances` the config accepts: more idle instances than a plugin
@@ -117,12 +117,13 @@ impl WarmPool {
     pub(crate) fn checkout(
         &self,
         runtime: &RuntimeInner,
+        code: &Machine,
         target: &CallTarget<'_>,
         ctx: &CallContext,
     ) -> PerCall {
         let owner = match self.owner_for(ctx) {
             Some(owner) if self.keep > 0 => owner,
-            _ => return PerCall::new(runtime, target),
+            _ => return PerCall::new(runtime, code, target),
         };
         let idle = {
             let mut idle = self.lock();
@@ -130,13 +131,19 @@ impl WarmPool {
             found.map(|at| idle.remove(at).call)
         };
         match idle {
+            // Kept from before the plugin's optimised code was swapped in (`tier.rs`):
+            // the session moves to the new code at the price of one instantiation.
+            Some(stale) if !stale.runs(code) => {
+                self.teardown.defer(stale);
+                PerCall::warm(runtime, code, target)
+            }
             Some(mut call) => {
                 call.rearm(runtime);
                 // For the call's trace span (if one is recorded): no instantiation.
                 tracing::Span::current().record("berth.instance", "warm");
                 call
             }
-            None => PerCall::warm(runtime, target),
+            None => PerCall::warm(runtime, code, target),
         }
     }
 
