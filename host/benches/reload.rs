@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use berth::app::{AdminSocketPlace, ServeOptions};
 use berth::bus::Bus;
+use berth::config::EnvOverride;
 use berth::registry::Registry;
 use berth::runtime::{CompileStrategy, PluginSettings, Runtime, RuntimeOptions};
 use berth::shutdown::Shutdown;
@@ -58,22 +59,25 @@ fn report(what: &str, mut samples: Vec<Duration>) {
     );
 }
 
-fn main() {
-    let builds = [
-        std::fs::read(berth_test_artifacts::wasm("berth-test-flip-one")).expect("flip 1.0.0"),
-        std::fs::read(berth_test_artifacts::wasm("berth-test-flip-two")).expect("flip 2.0.0"),
-    ];
+/// Rounds of installing the two builds in turn into a watched folder served with
+/// `[runtime] compiler = COMPILER`: the time from each rename to the snapshot serving it,
+/// and the server's snapshots.
+fn reload_latencies(
+    rt: &tokio::runtime::Runtime,
+    builds: &[Vec<u8>; 2],
+    compiler: &str,
+) -> (Vec<Duration>, Arc<Served>) {
     let versions = ["1.0.0", "2.0.0"];
-    let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
-
-    // 1. Reload latency through the real watcher and lifecycle.
     let dir = tempfile::tempdir().expect("temp dir");
     install(dir.path(), &builds[0]);
     let shutdown = Shutdown::new();
+    let setting = EnvOverride::parse("BERTH_RUNTIME__COMPILER", compiler)
+        .expect("an override")
+        .expect("a valid override");
     let options = ServeOptions {
         plugins_dir: dir.path().to_path_buf(),
         config_file: None,
-        env: Vec::new(),
+        env: vec![setting],
         admin_socket: AdminSocketPlace::Off,
         // Every reload compiles: this measures the uncached path.
         compile_cache: None,
@@ -105,13 +109,36 @@ fn main() {
         // Let the watcher go quiet so each round is one burst.
         std::thread::sleep(Duration::from_millis(300));
     }
+    shutdown.trigger();
+    (latencies, served)
+}
+
+fn main() {
+    let builds = [
+        std::fs::read(berth_test_artifacts::wasm("berth-test-flip-one")).expect("flip 1.0.0"),
+        std::fs::read(berth_test_artifacts::wasm("berth-test-flip-two")).expect("flip 2.0.0"),
+    ];
+    let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
+
+    // 1. Reload latency through the real watcher and lifecycle: tiered (the default), and
+    // with Winch alone, whose server has no background compiler busy between rounds.
     println!(
         "watcher debounce (not waited for after a rename into place): {:?}",
         berth::watch::DEBOUNCE
     );
-    report("reload latency, rename to new version served", latencies);
+    let mut served = None;
+    for (compiler, what) in [
+        ("tiered", "reload latency, rename to new version served"),
+        (
+            "winch",
+            "reload latency, Winch alone (no background compiler)",
+        ),
+    ] {
+        let (latencies, snapshots) = reload_latencies(&rt, &builds, compiler);
+        report(what, latencies);
+        served.get_or_insert(snapshots);
+    }
     println!("   target (issue 26): p50 at most 150ms");
-    shutdown.trigger();
 
     // 2. The load alone, alternating the two builds, ten times.
     let time_loads = |runtime: &Runtime| -> Vec<Duration> {
@@ -164,6 +191,7 @@ fn main() {
 
     // 3. Taking a snapshot, quiet and under continuous swaps.
     let entries = served
+        .expect("a reload round ran")
         .registry()
         .plugins()
         .iter()

@@ -4,7 +4,7 @@
 //! A build the compilation cache does not hold is first compiled by wasmtime's baseline
 //! compiler, Winch, in about a fifth of Cranelift's time (BENCHMARKS.md: 52 ms against
 //! 269 ms for a small Rust plugin), so a new build serves, and a cold start finishes,
-//! that much sooner. Winch's code runs about 1.6× slower, so the same bytes are queued
+//! that much sooner. Winch's code runs about 1.5× slower, so the same bytes are queued
 //! for Cranelift on one background thread; when its code is ready it replaces the
 //! plugin's [`Code`] in place. Nothing a client sees changes at the swap (same manifest,
 //! same handle, no list-changed notice): calls that started on Winch code finish on it,
