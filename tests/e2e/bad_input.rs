@@ -228,6 +228,8 @@ pub fn slow_loader() {
         server.tool_names()
     );
     assert_eq!(text(&server.call("slow-loader_ping", json!({}))), "pong");
+    // The load is logged just after the snapshot (and so the notice) goes out.
+    server.wait_for_log("plugin=slow-loader");
     logged_in_order(
         &server,
         &["plugin still loading", " ready", "plugin=slow-loader"],

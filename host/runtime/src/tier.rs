@@ -162,7 +162,20 @@ fn start_worker(runtime: Weak<RuntimeInner>) -> mpsc::Sender<Job> {
                 let Some(runtime) = runtime.upgrade() else {
                     break;
                 };
-                optimise(&runtime, job);
+                let origin = job.origin.clone();
+                // A compiler panic is a wasmtime bug; it must cost one plugin its optimised
+                // code, not every later build theirs (as the blocking compile of a load
+                // turns a panic into a refused build rather than a dead thread).
+                let compiled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    optimise(&runtime, job)
+                }));
+                if compiled.is_err() {
+                    tracing::error!(
+                        plugin = %origin,
+                        "the background compiler panicked on this plugin; it keeps running on \
+                         baseline code"
+                    );
+                }
             }
         });
     if let Err(error) = started {
