@@ -45,6 +45,20 @@ pub enum Compiled {
     Uncached,
 }
 
+/// `bytes` compiled by `engine` and stored in `cache` when there is one (no lookup: the
+/// caller has looked). Blocking.
+pub(crate) fn compile_in(
+    cache: Option<&CompileCache>,
+    engine: &Engine,
+    origin: &str,
+    bytes: &[u8],
+) -> wasmtime::Result<(Component, Compiled)> {
+    match cache {
+        Some(cache) => cache.compile_and_store(engine, origin, bytes),
+        None => Component::from_binary(engine, bytes).map(|c| (c, Compiled::Uncached)),
+    }
+}
+
 /// A folder of compiled artifacts for one engine.
 #[derive(Debug, Clone)]
 pub struct CompileCache {

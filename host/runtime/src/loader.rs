@@ -75,7 +75,7 @@ pub(crate) fn find_contract<'a>(
 }
 
 /// A component's machine code, as compiled for a load.
-struct Machine {
+struct Built {
     component: Component,
     compiler: Compiler,
     /// The component's bytes while Cranelift has yet to compile them (Winch did).
@@ -88,11 +88,7 @@ struct Machine {
 /// Cranelift (`tier.rs`); a build Winch cannot compile, and every build under the
 /// Cranelift strategy, is compiled by Cranelift at once (and stored in the cache when
 /// there is one).
-async fn compile(
-    runtime: &RuntimeInner,
-    origin: &str,
-    bytes: Vec<u8>,
-) -> Result<Machine, LoadError> {
+async fn compile(runtime: &RuntimeInner, origin: &str, bytes: Vec<u8>) -> Result<Built, LoadError> {
     let engine = runtime.engine.clone();
     let baseline = runtime.baseline.as_ref().map(|b| b.engine.clone());
     let tier_up = runtime.options.compiler == CompileStrategy::Tiered;
@@ -102,12 +98,12 @@ async fn compile(
         let cached = cache.as_ref().and_then(|c| c.load(&engine, &name, &bytes));
         if let Some(component) = cached {
             tracing::debug!(plugin = %name, "plugin code from the compilation cache");
-            return Ok(Machine::optimised(component));
+            return Ok(Built::optimised(component));
         }
         if let Some(baseline) = baseline {
             match Component::from_binary(&baseline, &bytes) {
                 Ok(component) => {
-                    return Ok(Machine {
+                    return Ok(Built {
                         component,
                         compiler: Compiler::Winch,
                         pending: tier_up.then_some(bytes),
@@ -122,13 +118,8 @@ async fn compile(
                 ),
             }
         }
-        match &cache {
-            Some(cache) => cache
-                .compile_and_store(&engine, &name, &bytes)
-                .map(|(component, _)| component),
-            None => Component::from_binary(&engine, &bytes),
-        }
-        .map(Machine::optimised)
+        super::cache::compile_in(cache.as_ref(), &engine, &name, &bytes)
+            .map(|(component, _)| Built::optimised(component))
     })
     .await
     .map_err(|join| LoadError::Compile {
@@ -141,7 +132,7 @@ async fn compile(
     })
 }
 
-impl Machine {
+impl Built {
     fn optimised(component: Component) -> Self {
         Self {
             component,
@@ -246,7 +237,7 @@ pub(crate) async fn compile_and_link(
         Arc::from(super::cache::hex(&sha2::Sha256::digest(&bytes)))
     };
 
-    let Machine {
+    let Built {
         component,
         compiler,
         pending,

@@ -24,7 +24,7 @@ use std::time::Instant;
 
 use arc_swap::ArcSwap;
 use wasmtime::Engine;
-use wasmtime::component::{Component, Linker};
+use wasmtime::component::Linker;
 
 use super::bindings::{CallablePlugin, PrepareFn};
 use super::instance::{Machine, describe_error, elapsed_ms};
@@ -191,11 +191,12 @@ fn optimise(runtime: &RuntimeInner, job: Job) {
         return;
     }
     let start = Instant::now();
-    let compiled = match &runtime.cache {
-        Some(cache) => cache.load_or_compile(&runtime.engine, &job.origin, &job.bytes),
-        None => Component::from_binary(&runtime.engine, &job.bytes)
-            .map(|component| (component, cache::Compiled::Uncached)),
-    };
+    let compiled = cache::compile_in(
+        runtime.cache.as_ref(),
+        &runtime.engine,
+        &job.origin,
+        &job.bytes,
+    );
     let code = compiled.and_then(|(component, how)| {
         (job.prepare)(&runtime.linker, &component).map(|callable| (callable, how))
     });
