@@ -5,6 +5,7 @@
 mod admin;
 mod bad_input;
 mod baseline;
+mod build_sharing;
 mod cache;
 mod claims;
 mod cli;
