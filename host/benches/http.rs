@@ -79,6 +79,9 @@ fn start(dir: &std::path::Path, resumable: bool) -> (Child, String) {
         .arg(&config)
         .env("BERTH_LOG", "warn,berth::transport::http=info")
         .env("BERTH_HTTP__RESUMABLE_STREAMS", resumable.to_string())
+        // Calls on optimised code from the first one, with no background compiler beside
+        // them (a tiered start would serve on Winch code while Cranelift compiles).
+        .env("BERTH_RUNTIME__COMPILER", "cranelift")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

@@ -34,6 +34,9 @@ impl Stdio1 {
             .arg(config)
             .env("BERTH_LOG", "warn")
             .env("BERTH_ADMIN_SOCKET", "off")
+            // Calls on optimised code from the first one, with no background compiler
+            // beside them (a tiered start would serve on Winch code while Cranelift compiles).
+            .env("BERTH_RUNTIME__COMPILER", "cranelift")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -18,6 +18,9 @@ fn main() {
         .args(["serve", "--plugins"])
         .arg(dir.path())
         .env("BERTH_LOG", "warn")
+        // Calls on optimised code from the first one, with no background compiler beside
+        // them (a tiered start would serve on Winch code while Cranelift compiles).
+        .env("BERTH_RUNTIME__COMPILER", "cranelift")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

@@ -54,8 +54,10 @@ impl Cacheable {
             return None;
         }
         // `serde_json` keeps object keys sorted, so equal arguments print equally.
-        let request = format!("tool\n{}\n{arguments}\n{}", tool.name, audience(caller));
-        Self::new(served, plugin, None, request)
+        Self::new(served, plugin, || {
+            let request = format!("tool\n{}\n{arguments}\n{}", tool.name, audience(caller));
+            (None, request)
+        })
     }
 
     /// The cache entry of a read of `uri`, if its plugin's answers are cached.
@@ -65,18 +67,22 @@ impl Cacheable {
         uri: &str,
         caller: &Caller,
     ) -> Option<Self> {
-        let request = format!("resource\n{uri}\n{}", audience(caller));
-        Self::new(served, plugin, Some(uri.to_string()), request)
+        Self::new(served, plugin, || {
+            let request = format!("resource\n{uri}\n{}", audience(caller));
+            (Some(uri.to_string()), request)
+        })
     }
 
+    /// The entry when `plugin`'s answers are cached; `tag_and_request` (which prints the
+    /// arguments) runs only then, so uncached calls do not pay for it.
     fn new(
         served: &Served,
         plugin: &PluginEntry,
-        tag: Option<String>,
-        request: String,
+        tag_and_request: impl FnOnce() -> (Option<String>, String),
     ) -> Option<Self> {
         let name = plugin.name();
         let (cache, policy) = served.cache_for(name)?;
+        let (tag, request) = tag_and_request();
         Some(Self {
             cache,
             policy,

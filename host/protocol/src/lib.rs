@@ -656,7 +656,11 @@ impl ServerHandler for BerthServer {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let span = trace::request_span("tools/call", Some(request.name.as_ref()), &context);
-        trace::traced(span, async move {
+        // Boxed: the call's state machine is about 4.6 KB (schema checks, the cache, the
+        // plugin call), and rmcp moves the future that holds it on the way into its
+        // spawned task. memmove is ~5 % of a loaded HTTP call's CPU; this took about a
+        // tenth of it off (issue 26), the rest is moves inside rmcp and tokio.
+        Box::pin(trace::traced(span, async move {
             // The snapshot is held for the whole call: a swap during the call does not
             // affect it.
             let registry = self.served.registry();
@@ -744,7 +748,7 @@ impl ServerHandler for BerthServer {
             trace::tool_answered(!matches!(outcome, CallOutcome::Success));
             self.call_finished(&registry, tool, outcome, duration);
             Ok(result.into())
-        })
+        }))
         .await
     }
 
