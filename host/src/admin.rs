@@ -96,6 +96,10 @@ pub struct FileStatus {
     pub version: Option<String>,
     /// The contract version it was built against.
     pub contract: Option<String>,
+    /// Which compiler made the code it runs now: `winch` while a new build waits for
+    /// Cranelift's code (tiering), `cranelift` after. Absent from older servers' answers.
+    #[serde(default)]
+    pub compiler: Option<String>,
     /// The tool names clients see.
     pub tools: Vec<String>,
     /// Number of static resources.
@@ -140,6 +144,7 @@ pub fn status(lifecycle: &Lifecycle) -> Status {
             plugin: Some(manifest.name.clone()),
             version: Some(manifest.version.clone()),
             contract: Some(entry.plugin.contract_version().to_string()),
+            compiler: Some(entry.plugin.compiler().as_str().to_string()),
             tools: registry
                 .tools()
                 .iter()
@@ -164,6 +169,7 @@ pub fn status(lifecycle: &Lifecycle) -> Status {
             plugin: None,
             version: None,
             contract: None,
+            compiler: None,
             tools: Vec::new(),
             resources: 0,
             templates: 0,
@@ -462,7 +468,7 @@ pub fn render(status: &Status) -> String {
         out.push_str("  no plugin files\n");
         return out;
     }
-    let rows: Vec<[String; 6]> = status
+    let rows: Vec<[String; 7]> = status
         .files
         .iter()
         .map(|f| {
@@ -477,6 +483,7 @@ pub fn render(status: &Status) -> String {
                     LoadState::Disabled => "disabled",
                 }
                 .to_string(),
+                f.compiler.clone().unwrap_or_else(dash),
                 f.tools.len().to_string(),
                 f.file
                     .file_name()
@@ -484,7 +491,9 @@ pub fn render(status: &Status) -> String {
             ]
         })
         .collect();
-    let header = ["PLUGIN", "VERSION", "CONTRACT", "STATE", "TOOLS", "FILE"];
+    let header = [
+        "PLUGIN", "VERSION", "CONTRACT", "STATE", "CODE", "TOOLS", "FILE",
+    ];
     let widths: Vec<usize> = (0..header.len())
         .map(|i| {
             rows.iter()
@@ -527,6 +536,7 @@ mod tests {
             plugin: Some("echo".into()),
             version: Some("0.1.0".into()),
             contract: Some("0.2.0".into()),
+            compiler: Some("winch".into()),
             tools: vec!["echo_echo".into(), "echo_add".into()],
             resources: 1,
             templates: 0,
@@ -548,9 +558,18 @@ mod tests {
         assert!(text.contains("pid 42"), "{text}");
         assert!(text.contains("PLUGIN  VERSION"), "{text}");
         assert!(text.contains("echo    0.1.0"), "{text}");
-        assert!(text.contains("serving"), "{text}");
+        assert!(text.contains("STATE    CODE"), "{text}");
+        assert!(text.contains("serving  winch"), "{text}");
         assert!(text.contains("tools: echo_echo, echo_add"), "{text}");
         assert!(text.contains("last error: bad upgrade"), "{text}");
+    }
+
+    #[test]
+    fn an_older_servers_status_without_a_compiler_still_reads() {
+        let mut old = serde_json::to_value(file(LoadState::Serving, None)).unwrap();
+        old.as_object_mut().unwrap().remove("compiler");
+        let read: FileStatus = serde_json::from_value(old).unwrap();
+        assert_eq!(read.compiler, None);
     }
 
     #[tokio::test]

@@ -66,6 +66,11 @@ fn plugins_list_shows_what_a_running_server_serves_refuses_and_disables() {
     assert_eq!(echo["state"], "serving");
     assert_eq!(echo["plugin"], "echo");
     assert!(echo["contract"].is_string(), "{echo}");
+    // Winch's code until Cranelift's is swapped in (or Cranelift's from the cache).
+    assert!(
+        ["winch", "cranelift"].contains(&echo["compiler"].as_str().unwrap_or_default()),
+        "{echo}"
+    );
     assert!(
         echo["tools"]
             .as_array()
@@ -76,6 +81,7 @@ fn plugins_list_shows_what_a_running_server_serves_refuses_and_disables() {
     assert!(echo["last_error"].is_null(), "{echo}");
     let broken = file(status, "broken.wasm");
     assert_eq!(broken["state"], "refused");
+    assert!(broken["compiler"].is_null(), "{broken}");
     assert!(
         broken["last_error"]
             .as_str()
@@ -103,6 +109,7 @@ fn plugins_list_shows_what_a_running_server_serves_refuses_and_disables() {
     for needle in [
         "PLUGIN",
         "STATE",
+        "CODE",
         "serving",
         "refused",
         "disabled",

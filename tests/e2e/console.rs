@@ -240,6 +240,12 @@ async fn the_console_refuses_strangers_forged_forms_and_tokens_without_a_console
         assert!(!page.contains(&berth::auth::token_digest(secret)));
     }
     assert!(page.contains("data-plugin=\"text\""), "{page}");
+    // Which compiler's code each plugin runs (tiering: Winch's, then Cranelift's).
+    assert!(
+        page.contains("<td class=\"code\">winch</td>")
+            || page.contains("<td class=\"code\">cranelift</td>"),
+        "{page}"
+    );
     assert!(page.contains("env BERTH_TEST_SECRET"), "{page}");
     assert!(!page.contains("s3cr3t-value-never-shown"));
 }

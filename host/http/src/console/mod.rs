@@ -1,8 +1,8 @@
 //! The operator console at `/console` on the HTTP listener: the plugins served (version,
-//! contract, digest, state, last error, needs), each tool's call rate, error rate and
-//! latency over the last minutes with small charts, the open sessions, and a live feed of
-//! what happens (loads, reloads, refusals, config applied or rejected, access denied) over
-//! SSE from the bus (and rate-limit refusals). An admin may reload a plugin's file and enable and disable plugins,
+//! contract, digest, state, the compiler of its code, last error, needs), each tool's call
+//! rate, error rate and latency over the last minutes with small charts, the open sessions,
+//! and a live feed of what happens (loads, reloads, refusals, config applied or rejected,
+//! access denied) over SSE from the bus (and rate-limit refusals). An admin may reload a plugin's file and enable and disable plugins,
 //! through the lifecycle's paths (see [`Lifecycle::reload_plugin`] and
 //! [`Lifecycle::set_enabled`]), and every action is an audit record.
 //!
@@ -586,11 +586,12 @@ fn plugins_table(console: &Console, login: &Login) -> String {
             rows,
             "<tr data-plugin=\"{name}\"><td><b>{name}</b></td><td>{version}</td><td>{contract}</td>\
              <td class=\"mono\" title=\"{digest}\">{short}</td><td class=\"mono\" title=\"{source}\">{file}</td>\
-             <td class=\"state-serving\">serving</td><td class=\"num\">{tools}</td><td>{needs}</td><td>{grants}</td>\
+             <td class=\"state-serving\">serving</td><td class=\"code\">{code}</td><td class=\"num\">{tools}</td><td>{needs}</td><td>{grants}</td>\
              <td class=\"error\">{error}</td><td>{action}</td></tr>",
             name = esc(entry.name()),
             version = esc(&manifest.version),
             contract = esc(&entry.plugin.contract_version().to_string()),
+            code = entry.plugin.compiler().as_str(),
             digest = esc(entry.plugin.digest()),
             short = esc(&entry.plugin.digest().chars().take(19).collect::<String>()),
             file = esc(&file_name(&entry.path)),
@@ -623,7 +624,7 @@ fn plugins_table(console: &Console, login: &Login) -> String {
         let _ = write!(
             rows,
             "<tr data-plugin=\"{name}\"><td><b>{name}</b></td><td>{version}</td><td></td><td></td>\
-             <td class=\"mono\">{file}</td><td class=\"state-{state}\">{state}</td><td></td><td></td><td></td>\
+             <td class=\"mono\">{file}</td><td class=\"state-{state}\">{state}</td><td></td><td></td><td></td><td></td>\
              <td class=\"error\">{error}</td><td>{action}</td></tr>",
             name = esc(&name),
             version = esc(&version),
@@ -633,7 +634,7 @@ fn plugins_table(console: &Console, login: &Login) -> String {
     }
     format!(
         "<h2>Plugins</h2><table><thead><tr><th>plugin</th><th>version</th><th>contract</th>\
-         <th>digest</th><th>file</th><th>state</th><th>tools</th><th>needs</th><th>grants</th><th>last error</th>\
+         <th>digest</th><th>file</th><th>state</th><th title=\"the compiler of the code it runs: winch until Cranelift's optimised code is in\">code</th><th>tools</th><th>needs</th><th>grants</th><th>last error</th>\
          <th></th></tr></thead><tbody>{rows}</tbody></table>"
     )
 }
