@@ -194,6 +194,15 @@ async fn instances_are_reused_within_a_session_never_across_and_go_with_it() {
     assert_eq!(served(&mut b).await, "2");
     assert_eq!(served(&mut a).await, "3");
     wait_for_warm_instances(&server, "alice-secret", 2).await;
+    // Which compiler's code it runs (Cranelift's from the start, as configured).
+    let (_, metrics) = server.get("/metrics", Some("alice-secret")).await;
+    let metrics = metrics.as_str().unwrap_or_default().to_string();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == r#"berth_plugin_compiler{plugin="hostile",compiler="cranelift"} 1"#),
+        "{metrics}"
+    );
     // The session ends: its instance goes with it, b's stays.
     assert_eq!(a.delete().await, 202);
     wait_for_warm_instances(&server, "alice-secret", 1).await;

@@ -58,6 +58,10 @@ async def admin_text_is(locator, expected):
         return False
 
 
+async def count_at_least(locator, wanted):
+    return await locator.count() >= wanted
+
+
 async def wait_until(predicate, seconds, what):
     deadline = time.monotonic() + seconds
     while True:
@@ -101,7 +105,9 @@ async def main(base, plugins, admin_token, reader_token, screenshot, flip_two):
 
         # Admin, with an MCP client connected beside the console.
         admin = await sign_in(browser, base, admin_token)
-        await admin.wait_for_function("document.body.dataset.feed === 'open'")
+        # Selectors, not `wait_for_function`: a string predicate is evaluated with `eval` in
+        # the page whenever it has to poll, which the console's CSP (rightly) refuses.
+        await admin.wait_for_selector("body[data-feed=open]", state="attached")
         headers = {"Authorization": f"Bearer {admin_token}"}
         async with httpx2.AsyncClient(headers=headers, timeout=60) as http, streamable_http_client(
             f"{base}/mcp", http_client=http
@@ -129,9 +135,9 @@ async def main(base, plugins, admin_token, reader_token, screenshot, flip_two):
                 # Reloading from the console loads the file again: a second reload event.
                 await admin.click("tr[data-plugin=json] button[data-action=reload]")
                 await admin.wait_for_url(f"{base}/console")
-                await admin.wait_for_function(
-                    "document.querySelectorAll('#feed li[data-kind=plugin_reloaded]').length >= 2",
-                    timeout=2000,
+                reloads = admin.locator("#feed li[data-kind=plugin_reloaded]")
+                await wait_until(
+                    lambda: count_at_least(reloads, 2), 2, "a second reload in the feed"
                 )
 
                 # A new build of `flip`, then a roll-back to the build before it.

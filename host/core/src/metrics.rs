@@ -42,6 +42,7 @@ const PLUGIN_EVENTS: &str = "berth_plugin_events_total";
 const CONFIG_EVENTS: &str = "berth_config_events_total";
 const PLUGINS_SERVED: &str = "berth_plugins_served";
 const WARM_INSTANCES: &str = "berth_warm_instances";
+const PLUGIN_COMPILER: &str = "berth_plugin_compiler";
 const TOOLS_SERVED: &str = "berth_tools_served";
 const RESOURCES_SERVED: &str = "berth_resources_served";
 const EVENTS_MISSED: &str = "berth_metrics_events_missed_total";
@@ -102,10 +103,12 @@ impl Metrics {
         self.handle.render()
     }
 
-    /// [`Metrics::render`], plus `berth_warm_instances`: each plugin of `registry`'s idle
-    /// instances kept for later calls, read at the scrape. Written here rather than
-    /// recorded because it is a property of the pools that exist at the scrape (an
-    /// unloaded plugin's simply stops being listed), which the recorder cannot forget.
+    /// [`Metrics::render`], plus `berth_warm_instances` (each plugin of `registry`'s idle
+    /// instances kept for later calls) and `berth_plugin_compiler` (which compiler made the
+    /// code each plugin runs: `winch` until tiering swaps Cranelift's in), read at the
+    /// scrape. Written here rather than recorded because they are properties of the plugins
+    /// that exist at the scrape (an unloaded plugin's simply stop being listed), which the
+    /// recorder cannot forget.
     pub fn render_with(&self, registry: &Registry) -> String {
         use std::fmt::Write as _;
         let mut text = self.render();
@@ -117,6 +120,17 @@ impl Metrics {
             // Plugin names are [a-zA-Z0-9_-]: nothing to escape in the label.
             let (plugin, idle) = (entry.name(), entry.plugin.warm_idle());
             let _ = writeln!(text, "{WARM_INSTANCES}{{plugin=\"{plugin}\"}} {idle}");
+        }
+        let _ = writeln!(
+            text,
+            "# HELP {PLUGIN_COMPILER} The compiler of the code each plugin runs (winch until Cranelift's optimised code is swapped in); always 1.\n# TYPE {PLUGIN_COMPILER} gauge"
+        );
+        for entry in registry.plugins() {
+            let (plugin, compiler) = (entry.name(), entry.plugin.compiler().as_str());
+            let _ = writeln!(
+                text,
+                "{PLUGIN_COMPILER}{{plugin=\"{plugin}\",compiler=\"{compiler}\"}} 1"
+            );
         }
         text
     }
