@@ -106,6 +106,7 @@ async fn prepare_with(
         max_instances: Some(config.runtime.max_instances),
         max_running_guests: config.runtime.max_running_guests,
         compiler: config.runtime.compiler.runtime(),
+        instance_idle: std::time::Duration::from_secs(config.runtime.instance_idle_secs),
         ..RuntimeOptions::default()
     })?;
     runtime.use_state_store(

@@ -642,6 +642,10 @@ pub struct RuntimeConfig {
     /// plugin's own setting.
     #[serde(default)]
     pub instance_reuse: ReuseConfig,
+    /// How long, in seconds, an instance kept for a session's (or an identity's, or
+    /// everyone's) next call waits for it before it is dropped. Read at start-up.
+    #[serde(default = "RuntimeConfig::default_instance_idle")]
+    pub instance_idle_secs: u64,
 }
 
 /// `[runtime] compiler`: which compiler makes a new build's machine code.
@@ -1184,6 +1188,10 @@ impl RuntimeConfig {
         berth_runtime::DEFAULT_MAX_INSTANCES
     }
 
+    fn default_instance_idle() -> u64 {
+        berth_runtime::IDLE_EXPIRY.as_secs()
+    }
+
     /// The defaults as a [`LimitsConfig`] with every key set.
     fn as_limits(&self) -> LimitsConfig {
         LimitsConfig {
@@ -1210,6 +1218,7 @@ impl Default for RuntimeConfig {
             max_running_guests: None,
             compiler: CompilerConfig::default(),
             instance_reuse: ReuseConfig::default(),
+            instance_idle_secs: Self::default_instance_idle(),
         }
     }
 }
@@ -1522,6 +1531,13 @@ impl Config {
             return Err(invalid(
                 "runtime.max_instances",
                 "must be between 1 and 10000",
+            ));
+        }
+        // Past a day, an idle instance is memory held for a client that has gone.
+        if !(1..=86_400).contains(&self.runtime.instance_idle_secs) {
+            return Err(invalid(
+                "runtime.instance_idle_secs",
+                "must be between 1 and 86400 seconds (a day); set instance_reuse = \"call\" to keep no instances",
             ));
         }
         if let Some(guests) = self.runtime.max_running_guests
@@ -2068,6 +2084,20 @@ mod tests {
             Config::default().limits_for("x"),
             berth_runtime::PluginLimits::default()
         );
+    }
+
+    #[test]
+    fn kept_instances_wait_30_s_unless_the_operator_says_otherwise() {
+        assert_eq!(parse("").unwrap().runtime.instance_idle_secs, 30);
+        let config = parse("[runtime]\ninstance_idle_secs = 5\n").unwrap();
+        assert_eq!(config.runtime.instance_idle_secs, 5);
+        for bad in ["0", "86401"] {
+            let err = parse(&format!("[runtime]\ninstance_idle_secs = {bad}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("runtime.instance_idle_secs"), "{err}");
+            assert!(err.contains("between 1 and 86400"), "{err}");
+        }
     }
 
     #[test]

@@ -314,6 +314,12 @@ impl Lifecycle {
                     "runtime.max_instances changed; the instance pool keeps its size until the next start"
                 );
             }
+            if config.runtime.instance_idle_secs != self.config.load().runtime.instance_idle_secs {
+                tracing::warn!(
+                    instance_idle_secs = config.runtime.instance_idle_secs,
+                    "runtime.instance_idle_secs changed; it takes effect at the next start"
+                );
+            }
             if config.runtime.compiler != self.config.load().runtime.compiler {
                 tracing::warn!(
                     compiler = ?config.runtime.compiler,

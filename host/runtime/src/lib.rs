@@ -106,6 +106,9 @@ pub struct RuntimeOptions {
     /// Which compiler turns a build the compilation cache does not hold into machine code
     /// (see `tier.rs`). Default: tiered.
     pub compiler: CompileStrategy,
+    /// How long an instance kept for a session (or identity, or shared) waits for its
+    /// next call before it is dropped (see `warm.rs`). Default [`IDLE_EXPIRY`], 30 s.
+    pub instance_idle: Duration,
 }
 
 impl Default for RuntimeOptions {
@@ -117,6 +120,7 @@ impl Default for RuntimeOptions {
             max_instances: Some(DEFAULT_MAX_INSTANCES),
             max_running_guests: None,
             compiler: CompileStrategy::Tiered,
+            instance_idle: IDLE_EXPIRY,
         }
     }
 }
@@ -1618,6 +1622,32 @@ mod tests {
             running.await.expect("joins").expect("count answers");
         }
         assert!(plugin.warm_idle() <= 2, "{}", plugin.warm_idle());
+    }
+
+    #[tokio::test]
+    async fn the_operators_idle_time_is_the_one_kept_instances_wait() {
+        let runtime = Runtime::new(RuntimeOptions {
+            compiler: CompileStrategy::Cranelift,
+            instance_idle: Duration::from_secs(5),
+            ..RuntimeOptions::default()
+        })
+        .expect("runtime");
+        let path = berth_test_artifacts::wasm("berth-test-hostile");
+        let plugin = runtime.load(&path, per_session(4)).await.expect("loads");
+        let (ctx, _scope) = warm::session_context();
+        assert_eq!(served_in(&plugin, &ctx).await, "1");
+        tokio::time::pause();
+        tokio::time::advance(Duration::from_secs(4)).await;
+        assert_eq!(plugin.warm_idle(), 1, "kept for the 5 s configured");
+        tokio::time::advance(Duration::from_secs(2)).await;
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(
+            plugin.warm_idle(),
+            0,
+            "dropped after 5 s, not the default 30"
+        );
     }
 
     #[tokio::test]

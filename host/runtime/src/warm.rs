@@ -8,9 +8,10 @@
 //! - `Session`: only a later call of the same reuse scope (one MCP session, or one
 //!   authenticated identity for stateless HTTP requests; see `berth_model::reuse`). Each
 //!   scope has at most one idle instance per plugin handle; the handle keeps at most
-//!   `warm_instances` of them (the config's default is 32), dropping the least recently used past that, those idle
-//!   longer than [`IDLE_EXPIRY`], and a session's own when it ends. Nothing crosses from
-//!   one client to another, which is the isolation a fresh instance per call gave
+//!   `warm_instances` of them (the config's default is 32), dropping the least recently
+//!   used past that, those idle longer than the runtime's `instance_idle` ([`IDLE_EXPIRY`]
+//!   by default), and a session's own when it ends. Nothing crosses from one client to
+//!   another, which is the isolation a fresh instance per call gave
 //!   between clients; within a session, a plugin sees its own earlier calls' leftovers,
 //!   as any process-per-client MCP server does.
 //! - `Shared`: any later call, whichever client makes it; the operator's opt-in for
@@ -44,9 +45,10 @@ use super::teardown::Teardown;
 /// can have calls running at once would only hold memory.
 pub const MAX_WARM_INSTANCES: usize = 1024;
 
-/// How long a session's idle instance waits for its next call before it is dropped: a
-/// client that pauses longer pays one instantiation (tens of µs) to get it back, and an
-/// idle server returns to holding no instances.
+/// How long a session's idle instance waits for its next call before it is dropped, unless
+/// the operator says otherwise (`[runtime] instance_idle_secs`): a client that pauses
+/// longer pays one instantiation (tens of µs) to get it back, and an idle server returns
+/// to holding no instances.
 pub const IDLE_EXPIRY: Duration = Duration::from_secs(30);
 
 /// Who may be handed a plugin instance that served an earlier call.
@@ -70,6 +72,8 @@ pub(crate) struct WarmPool {
     /// Idle stores, least recently used first. Locked only to push, pick or take, never
     /// across a call or while dropping a store.
     idle: Mutex<Vec<Idle>>,
+    /// How long an idle store is kept (`RuntimeOptions::instance_idle`).
+    expiry: Duration,
     /// Where stores this pool lets go are dropped.
     teardown: Arc<Teardown>,
     /// Whether a task is dropping this pool's expired session instances.
@@ -100,6 +104,7 @@ impl WarmPool {
             reuse,
             keep,
             idle: Mutex::new(Vec::new()),
+            expiry: runtime.options.instance_idle,
             teardown: Arc::clone(&runtime.teardown),
             sweeping: AtomicBool::new(false),
             me: me.clone(),
@@ -231,16 +236,17 @@ impl WarmPool {
         };
         let me = self.me.clone();
         // From now, not from the task's first poll: what just went idle expires first.
-        let mut wake = Instant::now() + IDLE_EXPIRY;
+        let expiry = self.expiry;
+        let mut wake = Instant::now() + expiry;
         runtime.spawn(async move {
             loop {
                 tokio::time::sleep_until(wake).await;
                 let Some(pool) = me.upgrade() else { return };
                 let now = Instant::now();
-                pool.drop_where(|i| now.duration_since(i.since) >= IDLE_EXPIRY, false);
+                pool.drop_where(|i| now.duration_since(i.since) >= expiry, false);
                 let oldest = pool.lock().first().map(|i| i.since);
                 match oldest {
-                    Some(since) => wake = since + IDLE_EXPIRY,
+                    Some(since) => wake = since + expiry,
                     None => {
                         pool.sweeping.store(false, Ordering::Release);
                         // A check-in between the look and the store found the flag
@@ -248,7 +254,7 @@ impl WarmPool {
                         if pool.idle() == 0 || pool.sweeping.swap(true, Ordering::AcqRel) {
                             return;
                         }
-                        wake = Instant::now() + IDLE_EXPIRY;
+                        wake = Instant::now() + expiry;
                     }
                 }
             }
