@@ -1192,6 +1192,36 @@ impl RuntimeConfig {
         berth_runtime::IDLE_EXPIRY.as_secs()
     }
 
+    /// The settings only a restart applies (they shape the engine: the instance pool, the
+    /// turns on the cores, the compiler, the kept instances' idle time) whose value differs
+    /// in `new`, as (key, new value).
+    pub fn restart_only_changes(&self, new: &RuntimeConfig) -> Vec<(&'static str, String)> {
+        fn changed<T: PartialEq + std::fmt::Debug>(
+            key: &'static str,
+            old: &T,
+            new: &T,
+        ) -> Option<(&'static str, String)> {
+            (old != new).then(|| (key, format!("{new:?}")))
+        }
+        [
+            changed("max_instances", &self.max_instances, &new.max_instances),
+            changed(
+                "max_running_guests",
+                &self.max_running_guests,
+                &new.max_running_guests,
+            ),
+            changed("compiler", &self.compiler, &new.compiler),
+            changed(
+                "instance_idle_secs",
+                &self.instance_idle_secs,
+                &new.instance_idle_secs,
+            ),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+
     /// The defaults as a [`LimitsConfig`] with every key set.
     fn as_limits(&self) -> LimitsConfig {
         LimitsConfig {
@@ -2084,6 +2114,24 @@ mod tests {
             Config::default().limits_for("x"),
             berth_runtime::PluginLimits::default()
         );
+    }
+
+    #[test]
+    fn edits_of_start_up_only_runtime_settings_are_named() {
+        let before = parse("[runtime]\nmax_instances = 10\n").unwrap().runtime;
+        let after =
+            parse("[runtime]\nmax_instances = 20\ncompiler = \"winch\"\ncall_timeout_ms = 5\n")
+                .unwrap()
+                .runtime;
+        assert_eq!(
+            before.restart_only_changes(&after),
+            [
+                ("max_instances", "20".to_string()),
+                ("compiler", "Winch".to_string())
+            ],
+            "call_timeout_ms applies live"
+        );
+        assert!(after.restart_only_changes(&after).is_empty());
     }
 
     #[test]

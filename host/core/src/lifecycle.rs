@@ -308,28 +308,16 @@ impl Lifecycle {
                     "the [http] settings changed; all but `auth` and `rate_limit` take effect at the next start"
                 );
             }
-            if config.runtime.max_instances != self.config.load().runtime.max_instances {
+            for (key, value) in self
+                .config
+                .load()
+                .runtime
+                .restart_only_changes(&config.runtime)
+            {
                 tracing::warn!(
-                    max_instances = config.runtime.max_instances,
-                    "runtime.max_instances changed; the instance pool keeps its size until the next start"
-                );
-            }
-            if config.runtime.instance_idle_secs != self.config.load().runtime.instance_idle_secs {
-                tracing::warn!(
-                    instance_idle_secs = config.runtime.instance_idle_secs,
-                    "runtime.instance_idle_secs changed; it takes effect at the next start"
-                );
-            }
-            if config.runtime.compiler != self.config.load().runtime.compiler {
-                tracing::warn!(
-                    compiler = ?config.runtime.compiler,
-                    "runtime.compiler changed; it takes effect at the next start"
-                );
-            }
-            if config.runtime.max_running_guests != self.config.load().runtime.max_running_guests {
-                tracing::warn!(
-                    max_running_guests = ?config.runtime.max_running_guests,
-                    "runtime.max_running_guests changed; the turns on the cores keep their number until the next start"
+                    key = %format_args!("runtime.{key}"),
+                    %value,
+                    "a [runtime] setting read at start-up changed; it takes effect at the next start"
                 );
             }
             self.config.store(Arc::new(config));

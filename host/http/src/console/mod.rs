@@ -2,9 +2,10 @@
 //! contract, digest, state, the compiler of its code, last error, needs), each tool's call
 //! rate, error rate and latency over the last minutes with small charts, the open sessions,
 //! and a live feed of what happens (loads, reloads, refusals, config applied or rejected,
-//! access denied) over SSE from the bus (and rate-limit refusals). An admin may reload a plugin's file and enable and disable plugins,
-//! through the lifecycle's paths (see [`Lifecycle::reload_plugin`] and
-//! [`Lifecycle::set_enabled`]), and every action is an audit record.
+//! access denied) over SSE from the bus (and rate-limit refusals). An admin may reload a
+//! plugin's file and enable and disable plugins, through the lifecycle's paths (see
+//! [`Lifecycle::reload_plugin`] and [`Lifecycle::set_enabled`]), and every action is an
+//! audit record.
 //!
 //! Pages are rendered here as HTML (every dynamic value escaped) with one stylesheet and
 //! one small ES module, both compiled into the binary: no build step, no CDN.
